@@ -1,0 +1,303 @@
+//! Transactions: the leaves of the Merkle log.
+//!
+//! ```text
+//! SignedTx = version u16 | kind u16 | author 32 | seq u64 | timestamp u64
+//!          | body_len u32 | body | signature 64
+//! ```
+//! The signature is Ed25519 over
+//! `u8 len ‖ "medledger/v1/tx" ‖ ledger_id ‖ (all bytes before the signature)`.
+
+use crate::codec::{Reader, Writer};
+use crate::crypto::hash::{Digest, label};
+use crate::crypto::sign::{SIGNATURE_LEN, Signature, SigningKey};
+use crate::model::participant::Participant;
+use crate::model::record::{EpochShare, RecordHeader};
+use crate::model::validators::ValidatorSet;
+use crate::model::{LedgerId, ParticipantId, check_version, FORMAT_VERSION};
+use crate::{Error, Result};
+
+/// Largest encoded transaction, 32 MiB.
+pub const MAX_TX_LEN: usize = 32 << 20;
+/// Most records one transaction may carry.
+pub const MAX_RECORDS_PER_TX: usize = 100_000;
+/// Most epoch shares one transaction may carry.
+pub const MAX_SHARES_PER_TX: usize = 100_000;
+/// Most participants a genesis may register.
+pub const MAX_GENESIS_PARTICIPANTS: usize = 4096;
+/// Longest consortium name in bytes.
+pub const MAX_NAME_LEN: usize = 128;
+/// Fixed bytes before the body: version, kind, author, seq, time, body length.
+pub const TX_PREFIX_LEN: usize = 2 + 2 + 32 + 8 + 8 + 4;
+
+/// Transaction kinds (docs/FORMAT.md §3.1). Values are stable.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[repr(u16)]
+pub enum TxKind {
+    /// The first leaf: consortium configuration. Unsigned.
+    Genesis = 0x0000,
+    /// An admin registers a participant.
+    RegisterParticipant = 0x0001,
+    /// One new record.
+    AppendRecord = 0x0010,
+    /// One new version of an existing record.
+    AmendRecord = 0x0011,
+    /// Many records under one signature (bulk import).
+    BatchAppend = 0x0012,
+    /// Replace the validator set from the next block on.
+    SetValidators = 0x0030,
+}
+
+/// Kinds reserved for the access-control and rules releases. Decoding them
+/// fails with [`Error::UnsupportedKind`] until a format version defines them.
+pub const RESERVED_KINDS: &[(u16, &str)] = &[
+    (0x0002, "update participant (key rotation, suspension)"),
+    (0x0020, "share key"),
+    (0x0021, "grant consent"),
+    (0x0022, "revoke consent"),
+    (0x0023, "break-glass"),
+    (0x0024, "access event"),
+    (0x0025, "erase"),
+    (0x0040, "deploy rule"),
+];
+
+impl TxKind {
+    /// The kind for a wire value, or `UnsupportedKind`.
+    pub fn from_u16(v: u16) -> Result<Self> {
+        Ok(match v {
+            0x0000 => TxKind::Genesis,
+            0x0001 => TxKind::RegisterParticipant,
+            0x0010 => TxKind::AppendRecord,
+            0x0011 => TxKind::AmendRecord,
+            0x0012 => TxKind::BatchAppend,
+            0x0030 => TxKind::SetValidators,
+            other => return Err(Error::UnsupportedKind(other)),
+        })
+    }
+}
+
+/// The consortium configuration held by the first leaf.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Genesis {
+    /// Consortium name (no personal data).
+    pub name: String,
+    /// The validators of block 0 onwards.
+    pub validators: ValidatorSet,
+    /// Founding participants: at least one admin, and every validator.
+    pub participants: Vec<Participant>,
+}
+
+/// Record-carrying bodies: epoch shares first, then record headers.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RecordsBody {
+    /// Category keys opened or shared by this transaction.
+    pub shares: Vec<EpochShare>,
+    /// The records.
+    pub records: Vec<RecordHeader>,
+}
+
+/// A transaction body, one variant per kind family.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum TxBody {
+    /// [`TxKind::Genesis`].
+    Genesis(Genesis),
+    /// [`TxKind::RegisterParticipant`].
+    Register(Participant),
+    /// [`TxKind::AppendRecord`], [`TxKind::AmendRecord`], [`TxKind::BatchAppend`].
+    Records(RecordsBody),
+    /// [`TxKind::SetValidators`].
+    SetValidators(ValidatorSet),
+}
+
+/// An unsigned transaction.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Tx {
+    /// Kind.
+    pub kind: TxKind,
+    /// Signer (all-zero for genesis).
+    pub author: ParticipantId,
+    /// Per-author sequence number, from 1, no gaps (0 for genesis).
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch, set by the author.
+    pub timestamp: u64,
+    /// Kind-specific body.
+    pub body: TxBody,
+}
+
+/// A transaction with its author's signature.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SignedTx {
+    /// The transaction.
+    pub tx: Tx,
+    /// Ed25519 over the signing message (all-zero for genesis).
+    pub signature: Signature,
+}
+
+impl Tx {
+    /// Encodes everything but the signature.
+    pub fn encode_unsigned(&self) -> Result<Vec<u8>> {
+        let mut body = Writer::new();
+        self.encode_body(&mut body)?;
+        let body = body.into_bytes();
+        Writer::check_len("transaction", TX_PREFIX_LEN + body.len() + SIGNATURE_LEN, MAX_TX_LEN)?;
+        let mut w = Writer::with_capacity(TX_PREFIX_LEN + body.len() + SIGNATURE_LEN);
+        w.u16(FORMAT_VERSION)
+            .u16(self.kind as u16)
+            .digest(&self.author.0)
+            .u64(self.seq)
+            .u64(self.timestamp)
+            .bytes(&body);
+        Ok(w.into_bytes())
+    }
+
+    fn encode_body(&self, w: &mut Writer) -> Result<()> {
+        let kind_ok = matches!(
+            (&self.kind, &self.body),
+            (TxKind::Genesis, TxBody::Genesis(_))
+                | (TxKind::RegisterParticipant, TxBody::Register(_))
+                | (TxKind::AppendRecord | TxKind::AmendRecord | TxKind::BatchAppend, TxBody::Records(_))
+                | (TxKind::SetValidators, TxBody::SetValidators(_))
+        );
+        if !kind_ok {
+            return Err(Error::invalid("tx.body", "does not match the transaction kind"));
+        }
+        match &self.body {
+            TxBody::Genesis(g) => {
+                Writer::check_len("genesis.name", g.name.len(), MAX_NAME_LEN)?;
+                w.text(&g.name);
+                g.validators.encode(w);
+                w.count(g.participants.len());
+                for p in &g.participants {
+                    p.encode(w);
+                }
+            }
+            TxBody::Register(p) => p.encode(w),
+            TxBody::Records(b) => {
+                Writer::check_len("tx.records", b.records.len(), MAX_RECORDS_PER_TX)?;
+                w.count(b.shares.len());
+                for s in &b.shares {
+                    s.encode(w);
+                }
+                w.count(b.records.len());
+                for r in &b.records {
+                    r.encode(w);
+                }
+            }
+            TxBody::SetValidators(v) => v.encode(w),
+        }
+        Ok(())
+    }
+
+    /// The bytes the author signs: label, ledger id, unsigned encoding.
+    pub fn signing_message(ledger: &LedgerId, unsigned: &[u8]) -> Vec<u8> {
+        let mut m = Vec::with_capacity(1 + label::TX.len() + 32 + unsigned.len());
+        m.push(u8::try_from(label::TX.len()).unwrap_or(u8::MAX));
+        m.extend_from_slice(label::TX.as_bytes());
+        m.extend_from_slice(&ledger.0.0);
+        m.extend_from_slice(unsigned);
+        m
+    }
+
+    /// Signs for `ledger` and returns the full encoding of the signed
+    /// transaction.
+    pub fn sign(&self, ledger: &LedgerId, key: &SigningKey) -> Result<Vec<u8>> {
+        let mut bytes = self.encode_unsigned()?;
+        let sig = key.sign(&Self::signing_message(ledger, &bytes));
+        bytes.extend_from_slice(&sig.0);
+        Ok(bytes)
+    }
+}
+
+impl SignedTx {
+    /// Full canonical encoding.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut bytes = self.tx.encode_unsigned()?;
+        bytes.extend_from_slice(&self.signature.0);
+        Ok(bytes)
+    }
+
+    /// Decodes a signed transaction; rejects unknown versions and kinds,
+    /// bad lengths and trailing bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() > MAX_TX_LEN {
+            return Err(Error::Decode {
+                what: "tx",
+                offset: MAX_TX_LEN,
+                reason: "longer than the format limit",
+            });
+        }
+        let mut r = Reader::new(bytes);
+        check_version("transaction", r.u16("tx.version")?)?;
+        let kind = TxKind::from_u16(r.u16("tx.kind")?)?;
+        let author = ParticipantId(r.digest("tx.author")?);
+        let seq = r.u64("tx.seq")?;
+        let timestamp = r.u64("tx.timestamp")?;
+        let body_len = r.u32("tx.body_len")?;
+        let body_len = usize::try_from(body_len).map_err(|_| r.error("tx.body_len", "too large"))?;
+        let mut b = r.sub(body_len, "tx.body")?;
+        let body = decode_body(kind, &mut b)?;
+        b.finish("tx.body")?;
+        let signature = Signature(r.fixed("tx.signature")?);
+        r.finish("tx")?;
+        Ok(SignedTx {
+            tx: Tx {
+                kind,
+                author,
+                seq,
+                timestamp,
+                body,
+            },
+            signature,
+        })
+    }
+
+    /// The unsigned prefix of an encoded signed transaction.
+    pub fn unsigned_part(bytes: &[u8]) -> &[u8] {
+        bytes
+            .get(..bytes.len().saturating_sub(SIGNATURE_LEN))
+            .unwrap_or_default()
+    }
+}
+
+fn decode_body(kind: TxKind, r: &mut Reader<'_>) -> Result<TxBody> {
+    Ok(match kind {
+        TxKind::Genesis => {
+            let name = r.text(MAX_NAME_LEN, "genesis.name")?.to_owned();
+            let validators = ValidatorSet::decode(r)?;
+            let n = r.count(MAX_GENESIS_PARTICIPANTS, 98, "genesis.participants")?;
+            let mut participants = Vec::with_capacity(n);
+            for _ in 0..n {
+                participants.push(Participant::decode(r)?);
+            }
+            TxBody::Genesis(Genesis {
+                name,
+                validators,
+                participants,
+            })
+        }
+        TxKind::RegisterParticipant => TxBody::Register(Participant::decode(r)?),
+        TxKind::AppendRecord | TxKind::AmendRecord | TxKind::BatchAppend => {
+            let n = r.count(MAX_SHARES_PER_TX, 42, "tx.shares")?;
+            let mut shares = Vec::with_capacity(n);
+            for _ in 0..n {
+                shares.push(EpochShare::decode(r)?);
+            }
+            let n = r.count(MAX_RECORDS_PER_TX, 179, "tx.records")?;
+            let mut records = Vec::with_capacity(n);
+            for _ in 0..n {
+                records.push(RecordHeader::decode(r)?);
+            }
+            TxBody::Records(RecordsBody { shares, records })
+        }
+        TxKind::SetValidators => TxBody::SetValidators(ValidatorSet::decode(r)?),
+    })
+}
+
+/// Ledger id of a genesis transaction's encoding.
+pub fn ledger_id_of(genesis_bytes: &[u8]) -> LedgerId {
+    LedgerId(crate::crypto::hash::tagged_hash(label::LEDGER_ID, &[genesis_bytes]))
+}
+
+/// Tagged digest of a payload ciphertext (the vault key).
+pub fn ciphertext_digest(ciphertext: &[u8]) -> Digest {
+    crate::crypto::hash::tagged_hash(label::CIPHERTEXT, &[ciphertext])
+}
