@@ -99,7 +99,10 @@ impl Writer {
     /// infallible writers above never truncate.
     pub fn check_len(what: &'static str, len: usize, max: usize) -> Result<()> {
         if len > max {
-            return Err(Error::invalid(what, format!("{len} bytes exceeds the limit of {max}")));
+            return Err(Error::invalid(
+                what,
+                format!("{len} bytes exceeds the limit of {max}"),
+            ));
         }
         Ok(())
     }
@@ -116,7 +119,11 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// A reader over `data`.
     pub fn new(data: &'a [u8]) -> Self {
-        Reader { data, pos: 0, base: 0 }
+        Reader {
+            data,
+            pos: 0,
+            base: 0,
+        }
     }
 
     /// Current offset (relative to the outermost input).
@@ -192,7 +199,8 @@ impl<'a> Reader<'a> {
     /// `u32` length ‖ bytes, the length at most `max`.
     pub fn bytes(&mut self, max: usize, what: &'static str) -> Result<&'a [u8]> {
         let at = self.offset();
-        let n = usize::try_from(self.u32(what)?).map_err(|_| self.error(what, "length overflows"))?;
+        let n =
+            usize::try_from(self.u32(what)?).map_err(|_| self.error(what, "length overflows"))?;
         if n > max {
             return Err(Error::Decode {
                 what,
@@ -227,7 +235,8 @@ impl<'a> Reader<'a> {
     /// cannot make the caller allocate).
     pub fn count(&mut self, max: usize, min_size: usize, what: &'static str) -> Result<usize> {
         let at = self.offset();
-        let n = usize::try_from(self.u32(what)?).map_err(|_| self.error(what, "count overflows"))?;
+        let n =
+            usize::try_from(self.u32(what)?).map_err(|_| self.error(what, "count overflows"))?;
         if n > max || n.saturating_mul(min_size.max(1)) > self.remaining() {
             return Err(Error::Decode {
                 what,

@@ -6,10 +6,22 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod codec;
 pub mod crypto;
 mod error;
+mod ledger;
+pub mod log;
 pub mod model;
+pub mod store;
 pub mod verify;
 
+pub use crypto::keypair::{KdfParams, Keypair, PublicKeys};
 pub use error::{Error, Result};
+pub use ledger::{Ledger, NewRecord, Record, RecordInfo, now_ms};
+pub use model::validators::Validator;
+pub use model::{
+    Category, Genesis, LedgerId, Participant, ParticipantId, RecordId, Roles, ValidatorSet,
+};
+pub use store::{MemoryStore, Store};
+pub use verify::{Fault, FaultKind, Location, Report, VerifyOptions, verify_store};

@@ -3,7 +3,15 @@
 
 use core::fmt;
 
-use crate::model::LedgerId;
+use crate::Error;
+use crate::crypto::hash::Digest;
+use crate::crypto::sign::{BatchItem, verify_batch, verify_strict};
+use crate::log::block::{Block, BlockHeader};
+use crate::log::merkle::MerkleLog;
+use crate::log::state::{ChainState, RuleViolation, TxPosition, Violation};
+use crate::model::tx::{ciphertext_digest, ledger_id_of};
+use crate::model::{LedgerId, ParticipantId, SignedTx, Tx, TxBody};
+use crate::store::Store;
 
 /// What kind of damage verification found.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
@@ -26,8 +34,11 @@ pub enum FaultKind {
     ReplayedSequence,
     /// Items appear out of order (sequence gap, block height out of place).
     Reordered,
-    /// A validly signed transaction the rules did not allow.
+    /// A validly signed transaction its author was not allowed to submit.
     Unauthorised,
+    /// A validly signed transaction whose fields break a ledger rule
+    /// (record id not derived as specified, wrong key epoch, bad amendment).
+    InvalidTransaction,
     /// A record's ciphertext is absent from the vault.
     PayloadMissing,
     /// A record's ciphertext in the vault does not match its digest.
@@ -126,4 +137,604 @@ impl fmt::Display for Report {
             Some(fault) => write!(f, "FAULT: {fault} (after {} good blocks)", self.blocks),
         }
     }
+}
+
+/// What to check and against what.
+#[derive(Clone, Debug)]
+pub struct VerifyOptions {
+    /// Verify signatures in batches (fast path, same verdict as strict
+    /// verification for every signature an honest signer can produce; see
+    /// `crypto::sign`). `false` verifies each signature strictly.
+    pub batch_signatures: bool,
+    /// Check every payload ciphertext in the vault against its digest.
+    pub check_payloads: bool,
+    /// A head the caller trusts (height and header hash), e.g. from an
+    /// earlier checkpoint: a chain that ends before it is reported as
+    /// truncated, one that differs at that height as rewritten.
+    pub expected_head: Option<(u64, Digest)>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            batch_signatures: true,
+            check_payloads: true,
+            expected_head: None,
+        }
+    }
+}
+
+/// The state a successful replay ends in.
+pub(crate) struct Replayed {
+    pub state: ChainState,
+    pub log: MerkleLog,
+    pub head: BlockHeader,
+}
+
+/// A payload a block refers to: (tx index, record index, digest, length).
+type PayloadRef = (usize, usize, Digest, u64);
+
+/// Verifies everything in `store` from genesis and reports the first fault.
+pub fn verify_store(store: &dyn Store, opts: &VerifyOptions) -> Report {
+    replay(store, opts).0
+}
+
+fn fault(kind: FaultKind, height: u64, field: &'static str, message: impl Into<String>) -> Fault {
+    Fault {
+        kind,
+        location: Location {
+            height,
+            tx_index: None,
+            record_index: None,
+            field,
+            offset: None,
+        },
+        message: message.into(),
+    }
+}
+
+impl Fault {
+    fn at_tx(mut self, tx_index: usize) -> Self {
+        self.location.tx_index = u32::try_from(tx_index).ok();
+        self
+    }
+
+    fn at_record(mut self, record_index: Option<u32>) -> Self {
+        self.location.record_index = record_index;
+        self
+    }
+
+    /// A fault for a decoding error; `base` is the offset of the decoded
+    /// bytes within the stored block.
+    fn from_error(e: &Error, height: u64, base: usize) -> Self {
+        match e {
+            Error::Decode {
+                what,
+                offset,
+                reason,
+            } => {
+                let kind = if *reason == "unexpected end of input" {
+                    FaultKind::Truncated
+                } else {
+                    FaultKind::Malformed
+                };
+                let mut f = fault(kind, height, what, *reason);
+                f.location.offset = u64::try_from(base.saturating_add(*offset)).ok();
+                f
+            }
+            Error::UnsupportedVersion { what, .. } => {
+                let mut f = fault(FaultKind::Unsupported, height, what, e.to_string());
+                f.location.offset = u64::try_from(base).ok();
+                f
+            }
+            Error::UnsupportedKind(_) => {
+                let mut f = fault(FaultKind::Unsupported, height, "tx.kind", e.to_string());
+                f.location.offset = u64::try_from(base.saturating_add(2)).ok();
+                f
+            }
+            other => fault(FaultKind::Malformed, height, "block", other.to_string()),
+        }
+    }
+
+    fn from_violation(v: RuleViolation, height: u64, tx_index: usize) -> Self {
+        let kind = match v.kind {
+            Violation::Unauthorised => FaultKind::Unauthorised,
+            Violation::ReplayedSequence => FaultKind::ReplayedSequence,
+            Violation::Reordered => FaultKind::Reordered,
+            Violation::Invalid => FaultKind::InvalidTransaction,
+        };
+        fault(kind, height, v.field, v.message)
+            .at_tx(tx_index)
+            .at_record(v.record_index)
+    }
+}
+
+/// Replays `store`; on success also returns the resulting state.
+pub(crate) fn replay(store: &dyn Store, opts: &VerifyOptions) -> (Report, Option<Replayed>) {
+    let mut report = Report::default();
+    match replay_inner(store, opts, &mut report) {
+        Ok(r) => (report, Some(r)),
+        Err(f) => {
+            report.fault = Some(f);
+            (report, None)
+        }
+    }
+}
+
+fn replay_inner(
+    store: &dyn Store,
+    opts: &VerifyOptions,
+    report: &mut Report,
+) -> Result<Replayed, Fault> {
+    let count = store
+        .block_count()
+        .map_err(|e| fault(FaultKind::Malformed, 0, "store", e.to_string()))?;
+    if count == 0 {
+        return Err(fault(FaultKind::Truncated, 0, "chain", "no genesis block"));
+    }
+    let mut replayed: Option<Replayed> = None;
+    for height in 0..count {
+        let bytes = store
+            .read_block(height)
+            .map_err(|e| fault(FaultKind::Truncated, height, "block", e.to_string()))?;
+        let decoded = Block::decode(&bytes).map_err(|e| Fault::from_error(&e, height, 0))?;
+        let (mut r, payloads) = match replayed.take() {
+            None => (
+                genesis_block(&decoded.block, &decoded.tx_offsets, report)?,
+                Vec::new(),
+            ),
+            Some(prev) => block(
+                prev,
+                &decoded.block,
+                &decoded.tx_offsets,
+                height,
+                opts,
+                report,
+            )?,
+        };
+        check_seals(&r.state, &decoded.block, height, opts, report)?;
+        if opts.check_payloads {
+            check_payloads(store, &payloads, height, report)?;
+        }
+        r.state.end_block();
+        report.blocks += 1;
+        replayed = Some(r);
+    }
+    let r = replayed.ok_or_else(|| fault(FaultKind::Truncated, 0, "chain", "no blocks"))?;
+    if let Some((h, hash)) = opts.expected_head {
+        if h >= count {
+            return Err(fault(
+                FaultKind::Truncated,
+                count,
+                "chain",
+                format!(
+                    "chain ends at height {} but a head at height {h} was expected",
+                    count - 1
+                ),
+            ));
+        }
+        let at = store
+            .read_block(h)
+            .ok()
+            .and_then(|b| Block::decode(&b).ok())
+            .map(|d| d.block.header.hash());
+        if at != Some(hash) {
+            return Err(fault(
+                FaultKind::HashMismatch,
+                h,
+                "header",
+                "block differs from the expected head (history rewritten)",
+            ));
+        }
+    }
+    Ok(r)
+}
+
+fn check_header_counts(b: &Block, height: u64) -> Result<(), Fault> {
+    let h = &b.header;
+    if h.first_leaf.checked_add(u64::from(h.tx_count)) != Some(h.log_size) {
+        return Err(fault(
+            FaultKind::Malformed,
+            height,
+            "header.log_size",
+            "log_size is not first_leaf + tx_count",
+        ));
+    }
+    let have = b.txs.len();
+    let want = usize::try_from(h.tx_count).unwrap_or(usize::MAX);
+    if have < want {
+        return Err(fault(
+            FaultKind::Truncated,
+            height,
+            "block.txs",
+            format!("header commits to {want} transactions, block holds {have}"),
+        )
+        .at_tx(have));
+    }
+    if have > want {
+        return Err(fault(
+            FaultKind::Malformed,
+            height,
+            "block.txs",
+            format!("header commits to {want} transactions, block holds {have}"),
+        )
+        .at_tx(want));
+    }
+    Ok(())
+}
+
+fn genesis_block(b: &Block, offsets: &[usize], report: &mut Report) -> Result<Replayed, Fault> {
+    let h = &b.header;
+    check_header_counts(b, 0)?;
+    if h.height != 0 {
+        return Err(fault(
+            FaultKind::Reordered,
+            0,
+            "header.height",
+            "first block is not height 0",
+        ));
+    }
+    let [tx_bytes] = b.txs.as_slice() else {
+        return Err(fault(
+            FaultKind::Malformed,
+            0,
+            "block.txs",
+            "the genesis block holds exactly one transaction",
+        ));
+    };
+    let base = offsets.first().copied().unwrap_or(0);
+    let stx = SignedTx::decode(tx_bytes).map_err(|e| Fault::from_error(&e, 0, base).at_tx(0))?;
+    let TxBody::Genesis(genesis) = &stx.tx.body else {
+        return Err(fault(
+            FaultKind::Malformed,
+            0,
+            "tx.kind",
+            "first transaction is not genesis",
+        )
+        .at_tx(0));
+    };
+    if stx.tx.author != ParticipantId(Digest::ZERO)
+        || stx.tx.seq != 0
+        || stx.signature.0 != [0u8; 64]
+    {
+        return Err(fault(
+            FaultKind::Malformed,
+            0,
+            "tx",
+            "genesis has a zero author, sequence 0 and a zero signature",
+        )
+        .at_tx(0));
+    }
+    let ledger_id = ledger_id_of(tx_bytes);
+    report.ledger_id = Some(ledger_id);
+    if h.ledger_id != ledger_id {
+        return Err(fault(
+            FaultKind::WrongLedger,
+            0,
+            "header.ledger_id",
+            "header names another ledger than its genesis",
+        ));
+    }
+    if h.prev_hash != Digest::ZERO || h.first_leaf != 0 {
+        return Err(fault(
+            FaultKind::BrokenLink,
+            0,
+            "header.prev_hash",
+            "genesis links to nothing",
+        ));
+    }
+    let state =
+        ChainState::from_genesis(ledger_id, genesis).map_err(|v| Fault::from_violation(v, 0, 0))?;
+    if h.validator_set_hash != state.validators_hash {
+        return Err(fault(
+            FaultKind::HashMismatch,
+            0,
+            "header.validator_set_hash",
+            "not the hash of the genesis validator set",
+        ));
+    }
+    let mut log = MerkleLog::new();
+    log.push_leaf_data(tx_bytes);
+    if log.root() != h.log_root {
+        return Err(fault(
+            FaultKind::HashMismatch,
+            0,
+            "header.log_root",
+            "genesis leaf does not hash to the log root",
+        ));
+    }
+    report.transactions += 1;
+    Ok(Replayed {
+        state,
+        log,
+        head: h.clone(),
+    })
+}
+
+fn block(
+    prev: Replayed,
+    b: &Block,
+    offsets: &[usize],
+    height: u64,
+    opts: &VerifyOptions,
+    report: &mut Report,
+) -> Result<(Replayed, Vec<PayloadRef>), Fault> {
+    let Replayed {
+        mut state,
+        mut log,
+        head,
+    } = prev;
+    let h = &b.header;
+    if h.ledger_id != state.ledger_id {
+        return Err(fault(
+            FaultKind::WrongLedger,
+            height,
+            "header.ledger_id",
+            "block of another ledger",
+        ));
+    }
+    if h.height != height {
+        return Err(fault(
+            FaultKind::Reordered,
+            height,
+            "header.height",
+            format!("block at position {height} says height {}", h.height),
+        ));
+    }
+    if h.prev_hash != head.hash() {
+        return Err(fault(
+            FaultKind::BrokenLink,
+            height,
+            "header.prev_hash",
+            "does not match the hash of the previous header",
+        ));
+    }
+    if h.timestamp < head.timestamp {
+        return Err(fault(
+            FaultKind::Reordered,
+            height,
+            "header.timestamp",
+            "earlier than the previous block",
+        ));
+    }
+    if h.first_leaf != head.log_size || log.size() != head.log_size {
+        return Err(fault(
+            FaultKind::BrokenLink,
+            height,
+            "header.first_leaf",
+            format!(
+                "block starts at leaf {} but the log holds {}",
+                h.first_leaf, head.log_size
+            ),
+        ));
+    }
+    check_header_counts(b, height)?;
+    if h.validator_set_hash != state.validators_hash {
+        return Err(fault(
+            FaultKind::HashMismatch,
+            height,
+            "header.validator_set_hash",
+            "not the hash of the validator set in force",
+        ));
+    }
+
+    // Rules in log order; signatures collected and checked together.
+    let mut messages: Vec<Vec<u8>> = Vec::with_capacity(b.txs.len());
+    let mut signed: Vec<(crate::crypto::sign::Signature, ed25519_dalek::VerifyingKey)> =
+        Vec::with_capacity(b.txs.len());
+    let mut rule_fault: Option<Fault> = None;
+    let mut payloads: Vec<PayloadRef> = Vec::new();
+    for (i, bytes) in b.txs.iter().enumerate() {
+        let base = offsets.get(i).copied().unwrap_or(0);
+        let stx = match SignedTx::decode(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                rule_fault = Some(Fault::from_error(&e, height, base).at_tx(i));
+                break;
+            }
+        };
+        let key = state.signer_key(&stx.tx.author).copied();
+        if let Err(v) = state.check(&stx) {
+            rule_fault = Some(Fault::from_violation(v, height, i));
+            break;
+        }
+        let Some(key) = key else {
+            rule_fault = Some(
+                fault(
+                    FaultKind::Unauthorised,
+                    height,
+                    "tx.author",
+                    "unknown author",
+                )
+                .at_tx(i),
+            );
+            break;
+        };
+        messages.push(Tx::signing_message(
+            &state.ledger_id,
+            SignedTx::unsigned_part(bytes),
+        ));
+        signed.push((stx.signature, key));
+        let leaf = log.size();
+        state.apply(
+            &stx,
+            TxPosition {
+                height,
+                tx_index: u32::try_from(i).unwrap_or(u32::MAX),
+                leaf,
+            },
+        );
+        log.push_leaf_data(bytes);
+        if let TxBody::Records(body) = &stx.tx.body {
+            report.records += body.records.len() as u64;
+            payloads.extend(
+                body.records
+                    .iter()
+                    .enumerate()
+                    .map(|(j, r)| (i, j, r.ciphertext_digest, r.ciphertext_len)),
+            );
+        }
+        report.transactions += 1;
+    }
+    let items: Vec<BatchItem<'_>> = messages
+        .iter()
+        .zip(&signed)
+        .map(|(m, (sig, key))| BatchItem {
+            message: m,
+            signature: *sig,
+            key: *key,
+        })
+        .collect();
+    if let Err(bad) = check_signatures(&items, opts.batch_signatures) {
+        return Err(fault(
+            FaultKind::BadSignature,
+            height,
+            "tx.signature",
+            "transaction signature does not verify under its author's key",
+        )
+        .at_tx(bad));
+    }
+    report.signatures += items.len() as u64;
+    if let Some(f) = rule_fault {
+        return Err(f);
+    }
+    if log.root() != h.log_root {
+        return Err(fault(
+            FaultKind::HashMismatch,
+            height,
+            "header.log_root",
+            "transactions do not hash to the sealed log root (changed, reordered, inserted or removed)",
+        ));
+    }
+    Ok((
+        Replayed {
+            state,
+            log,
+            head: h.clone(),
+        },
+        payloads,
+    ))
+}
+
+fn check_signatures(items: &[BatchItem<'_>], batch: bool) -> Result<(), usize> {
+    if batch {
+        return verify_batch(items);
+    }
+    match items
+        .iter()
+        .position(|it| verify_strict(&it.key, it.message, &it.signature).is_err())
+    {
+        Some(i) => Err(i),
+        None => Ok(()),
+    }
+}
+
+fn check_seals(
+    state: &ChainState,
+    b: &Block,
+    height: u64,
+    opts: &VerifyOptions,
+    report: &mut Report,
+) -> Result<(), Fault> {
+    let set = &state.validators;
+    let mut last: Option<u16> = None;
+    let mut keys = Vec::with_capacity(b.seals.len());
+    for s in &b.seals {
+        if last.is_some_and(|l| s.validator <= l) {
+            return Err(fault(
+                FaultKind::Malformed,
+                height,
+                "block.seals",
+                "seals are not in strictly ascending validator order",
+            ));
+        }
+        last = Some(s.validator);
+        let key = set
+            .members
+            .get(usize::from(s.validator))
+            .and_then(|m| state.signer_key(&m.id))
+            .copied()
+            .ok_or_else(|| {
+                fault(
+                    FaultKind::Malformed,
+                    height,
+                    "block.seals",
+                    format!("seal by validator index {} outside the set", s.validator),
+                )
+            })?;
+        keys.push(key);
+    }
+    let message = BlockHeader::seal_message(&b.header.hash());
+    let items: Vec<BatchItem<'_>> = b
+        .seals
+        .iter()
+        .zip(&keys)
+        .map(|(s, k)| BatchItem {
+            message: &message,
+            signature: s.signature,
+            key: *k,
+        })
+        .collect();
+    if check_signatures(&items, opts.batch_signatures).is_err() {
+        let bad: Vec<usize> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| verify_strict(&it.key, it.message, &it.signature).is_err())
+            .map(|(i, _)| i)
+            .collect();
+        if bad.len() == items.len() {
+            return Err(fault(
+                FaultKind::HashMismatch,
+                height,
+                "header",
+                "no seal verifies: the header is not the one the validators signed",
+            ));
+        }
+        let first = bad.first().copied().unwrap_or(0);
+        let idx = b.seals.get(first).map(|s| s.validator).unwrap_or(0);
+        return Err(fault(
+            FaultKind::BadSignature,
+            height,
+            "block.seals",
+            format!("seal of validator {idx} does not verify"),
+        ));
+    }
+    report.signatures += items.len() as u64;
+    let need = usize::from(set.threshold);
+    if items.len() < need {
+        return Err(fault(
+            FaultKind::MissingQuorum,
+            height,
+            "block.seals",
+            format!("{} valid seals, {need} needed", items.len()),
+        ));
+    }
+    Ok(())
+}
+
+fn check_payloads(
+    store: &dyn Store,
+    payloads: &[PayloadRef],
+    height: u64,
+    report: &mut Report,
+) -> Result<(), Fault> {
+    for &(i, j, digest, len) in payloads {
+        let at = |kind, msg: &str| {
+            fault(kind, height, "record.ciphertext_digest", msg)
+                .at_tx(i)
+                .at_record(u32::try_from(j).ok())
+        };
+        let ct = store
+            .get_payload(&digest)
+            .map_err(|e| at(FaultKind::PayloadMissing, &e.to_string()))?
+            .ok_or_else(|| at(FaultKind::PayloadMissing, "ciphertext is not in the vault"))?;
+        if ct.len() as u64 != len || !ciphertext_digest(&ct).ct_eq(&digest) {
+            return Err(at(
+                FaultKind::PayloadTampered,
+                "vault ciphertext does not match the digest on the chain",
+            ));
+        }
+        report.payloads += 1;
+    }
+    Ok(())
 }

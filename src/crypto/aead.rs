@@ -82,7 +82,12 @@ impl AeadKey {
     }
 
     /// Decrypts `nonce ‖ ct ‖ tag`. `what` names the object in the error.
-    pub fn open(&self, aad: &[u8], sealed: &[u8], what: &'static str) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn open(
+        &self,
+        aad: &[u8],
+        sealed: &[u8],
+        what: &'static str,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         if sealed.len() < OVERHEAD {
             return Err(Error::Decode {
                 what,
@@ -121,7 +126,10 @@ mod tests {
         let mut bad = ct.clone();
         bad[NONCE_LEN] ^= 1;
         assert!(k.open(b"aad", &bad, "t").is_err());
-        assert!(matches!(k.open(b"aad", &ct[..10], "t"), Err(Error::Decode { .. })));
+        assert!(matches!(
+            k.open(b"aad", &ct[..10], "t"),
+            Err(Error::Decode { .. })
+        ));
         let other = AeadKey::generate();
         assert!(other.open(b"aad", &ct, "t").is_err());
         assert_eq!(format!("{k:?}"), "AeadKey(<redacted>)");

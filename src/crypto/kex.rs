@@ -12,16 +12,16 @@ use sha3::Sha3_256;
 use x25519_dalek::{EphemeralSecret, PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
-use super::aead::{AeadKey, KEY_LEN, NONCE_LEN, OVERHEAD};
+use super::aead::{AeadKey, KEY_LEN, NONCE_LEN, TAG_LEN};
 use super::hash::label;
 use crate::{Error, Result};
 
 /// Length of an X25519 public key.
 pub const PUBLIC_KEY_LEN: usize = 32;
 
-/// Size of a sealed box around `n` secret bytes.
+/// Size of a sealed box around `n` secret bytes (the nonce is implicit).
 pub const fn sealed_len(n: usize) -> usize {
-    PUBLIC_KEY_LEN + OVERHEAD + n
+    PUBLIC_KEY_LEN + TAG_LEN + n
 }
 
 /// HKDF-SHA3-256 (RFC 5869 over HMAC-SHA3-256): extract with `salt`, expand
@@ -32,12 +32,22 @@ pub fn hkdf_sha3_256(salt: &[u8], ikm: &[u8], info: &[&[u8]], out: &mut [u8]) ->
         .map_err(|_| Error::invalid("hkdf output length", "more than 255 blocks"))
 }
 
-fn box_key(eph: &[u8; 32], recipient: &[u8; 32], shared: &[u8; 32], context: &[u8]) -> Result<AeadKey> {
+fn box_key(
+    eph: &[u8; 32],
+    recipient: &[u8; 32],
+    shared: &[u8; 32],
+    context: &[u8],
+) -> Result<AeadKey> {
     let mut salt = [0u8; 64];
     salt[..32].copy_from_slice(eph);
     salt[32..].copy_from_slice(recipient);
     let mut k = Zeroizing::new([0u8; KEY_LEN]);
-    hkdf_sha3_256(&salt, shared, &[label::SEALED_BOX.as_bytes(), context], k.as_mut())?;
+    hkdf_sha3_256(
+        &salt,
+        shared,
+        &[label::SEALED_BOX.as_bytes(), context],
+        k.as_mut(),
+    )?;
     Ok(AeadKey::from_bytes(*k))
 }
 
@@ -65,11 +75,13 @@ pub fn open(
     sealed: &[u8],
     what: &'static str,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let (eph, rest) = sealed.split_at_checked(PUBLIC_KEY_LEN).ok_or(Error::Decode {
-        what,
-        offset: sealed.len(),
-        reason: "sealed box shorter than its ephemeral key",
-    })?;
+    let (eph, rest) = sealed
+        .split_at_checked(PUBLIC_KEY_LEN)
+        .ok_or(Error::Decode {
+            what,
+            offset: sealed.len(),
+            reason: "sealed box shorter than its ephemeral key",
+        })?;
     let eph: [u8; 32] = eph.try_into().map_err(|_| Error::Decrypt(what))?;
     let shared = secret.diffie_hellman(&PublicKey::from(eph));
     if !shared.was_contributory() {
@@ -100,10 +112,16 @@ mod tests {
         for i in 0..sealed.len() {
             let mut bad = sealed.clone();
             bad[i] ^= 0x01;
-            assert!(open(&sk, b"ctx", &bad, "box").is_err(), "flip at {i} accepted");
+            assert!(
+                open(&sk, b"ctx", &bad, "box").is_err(),
+                "flip at {i} accepted"
+            );
         }
         assert!(open(&sk, b"ctx", &sealed[..31], "box").is_err());
         // A small-order recipient key is refused rather than sealed to.
-        assert!(matches!(seal(&[0u8; 32], b"ctx", b"k"), Err(Error::WeakKey(_))));
+        assert!(matches!(
+            seal(&[0u8; 32], b"ctx", b"k"),
+            Err(Error::WeakKey(_))
+        ));
     }
 }

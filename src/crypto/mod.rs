@@ -11,7 +11,7 @@
 pub mod aead;
 pub mod hash;
 pub mod kex;
-// keypair: added next
+pub mod keypair;
 pub mod sign;
 
 /// Fills `buf` from the thread-local CSPRNG (`rand::rng()`, ChaCha seeded

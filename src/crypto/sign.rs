@@ -124,7 +124,10 @@ pub struct BatchItem<'a> {
 /// Verifies many signatures at once. `Ok(())` when all are valid; otherwise
 /// `Err(i)` with the index of the first invalid one.
 pub fn verify_batch(items: &[BatchItem<'_>]) -> core::result::Result<(), usize> {
-    if let Some(i) = items.iter().position(|it| r_rejected_by_encoding(&it.signature)) {
+    if let Some(i) = items
+        .iter()
+        .position(|it| r_rejected_by_encoding(&it.signature))
+    {
         // Anything before i may still be bad: locate the first one exactly.
         return Err(first_invalid(items.get(..i).unwrap_or_default()).unwrap_or(i));
     }
@@ -154,7 +157,9 @@ mod tests {
 
     #[test]
     fn sign_verify_and_batch_locate() {
-        let keys: Vec<SigningKey> = (0..5u8).map(|i| SigningKey::from_seed(&[i + 1; 32])).collect();
+        let keys: Vec<SigningKey> = (0..5u8)
+            .map(|i| SigningKey::from_seed(&[i + 1; 32]))
+            .collect();
         let msgs: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 10]).collect();
         let mut items: Vec<BatchItem> = keys
             .iter()

@@ -47,7 +47,13 @@ impl Roles {
 impl fmt::Debug for Roles {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const NAMES: [&str; 7] = [
-            "patient", "provider", "guardian", "validator", "auditor", "admin", "custodian",
+            "patient",
+            "provider",
+            "guardian",
+            "validator",
+            "auditor",
+            "admin",
+            "custodian",
         ];
         let names: Vec<&str> = NAMES
             .iter()
@@ -79,12 +85,18 @@ impl Participant {
     /// key, keys are acceptable, roles and label are in range.
     pub fn validate(&self) -> Result<()> {
         if ParticipantId::from_public_key(&self.sign_key) != self.id {
-            return Err(Error::invalid("participant.id", "does not match the signing key"));
+            return Err(Error::invalid(
+                "participant.id",
+                "does not match the signing key",
+            ));
         }
         check_public_key(&self.sign_key)?;
         check_x25519_key(&self.enc_key)?;
         if self.roles.0 == 0 || self.roles.0 & !Roles::ALL.0 != 0 {
-            return Err(Error::invalid("participant.roles", format!("0x{:04x}", self.roles.0)));
+            return Err(Error::invalid(
+                "participant.roles",
+                format!("0x{:04x}", self.roles.0),
+            ));
         }
         if self.label.len() > MAX_LABEL_LEN {
             return Err(Error::invalid("participant.label", "longer than 128 bytes"));
@@ -119,7 +131,10 @@ pub fn check_x25519_key(key: &[u8; 32]) -> Result<()> {
     use x25519_dalek::{PublicKey, StaticSecret};
     // Any fixed clamped scalar multiple of a small-order point is zero.
     let probe = StaticSecret::from([0x5a; 32]);
-    if !probe.diffie_hellman(&PublicKey::from(*key)).was_contributory() {
+    if !probe
+        .diffie_hellman(&PublicKey::from(*key))
+        .was_contributory()
+    {
         return Err(Error::WeakKey("X25519 key is of small order"));
     }
     Ok(())

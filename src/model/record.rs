@@ -147,14 +147,17 @@ impl RecordHeader {
         let id = RecordId(r.digest("record.id")?);
         let patient = ParticipantId(r.digest("record.patient")?);
         let at = r.offset();
-        let category = Category::new(r.text(MAX_CATEGORY_LEN, "record.category")?).map_err(|_| {
-            Error::Decode {
-                what: "record.category",
-                offset: at,
-                reason: "not a valid category code",
-            }
-        })?;
-        let content_type = r.text(MAX_CONTENT_TYPE_LEN, "record.content_type")?.to_owned();
+        let category =
+            Category::new(r.text(MAX_CATEGORY_LEN, "record.category")?).map_err(|_| {
+                Error::Decode {
+                    what: "record.category",
+                    offset: at,
+                    reason: "not a valid category code",
+                }
+            })?;
+        let content_type = r
+            .text(MAX_CONTENT_TYPE_LEN, "record.content_type")?
+            .to_owned();
         let version = r.u32("record.version")?;
         let amends = match r.u8("record.amends")? {
             0 => None,
@@ -235,13 +238,14 @@ impl EpochShare {
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
         let patient = ParticipantId(r.digest("epoch_share.patient")?);
         let at = r.offset();
-        let category = Category::new(r.text(MAX_CATEGORY_LEN, "epoch_share.category")?).map_err(
-            |_| Error::Decode {
-                what: "epoch_share.category",
-                offset: at,
-                reason: "not a valid category code",
-            },
-        )?;
+        let category =
+            Category::new(r.text(MAX_CATEGORY_LEN, "epoch_share.category")?).map_err(|_| {
+                Error::Decode {
+                    what: "epoch_share.category",
+                    offset: at,
+                    reason: "not a valid category code",
+                }
+            })?;
         let epoch = r.u32("epoch_share.epoch")?;
         let n = r.count(MAX_WRAPS, 32 + SEALED_KEY_LEN, "epoch_share.wraps")?;
         let mut wraps = Vec::with_capacity(n);
@@ -282,6 +286,9 @@ impl EpochShare {
 /// Associated data of a data key wrapped under a category key.
 pub fn dek_wrap_aad(ledger: &LedgerId, record: &RecordId, epoch: u32) -> Vec<u8> {
     let mut w = Writer::with_capacity(96);
-    w.text(label::DEK_WRAP).digest(&ledger.0).digest(&record.0).u32(epoch);
+    w.text(label::DEK_WRAP)
+        .digest(&ledger.0)
+        .digest(&record.0)
+        .u32(epoch);
     w.into_bytes()
 }

@@ -13,7 +13,7 @@ use crate::crypto::sign::{SIGNATURE_LEN, Signature, SigningKey};
 use crate::model::participant::Participant;
 use crate::model::record::{EpochShare, RecordHeader};
 use crate::model::validators::ValidatorSet;
-use crate::model::{LedgerId, ParticipantId, check_version, FORMAT_VERSION};
+use crate::model::{FORMAT_VERSION, LedgerId, ParticipantId, check_version};
 use crate::{Error, Result};
 
 /// Largest encoded transaction, 32 MiB.
@@ -86,6 +86,27 @@ pub struct Genesis {
     pub participants: Vec<Participant>,
 }
 
+impl Genesis {
+    /// A genesis registering `founders`; those with the validator role form
+    /// the validator set with `threshold`.
+    pub fn new(name: &str, threshold: u16, founders: Vec<Participant>) -> Result<Self> {
+        Writer::check_len("genesis.name", name.len(), MAX_NAME_LEN)?;
+        let validators = founders
+            .iter()
+            .filter(|p| p.roles.contains(crate::model::Roles::VALIDATOR))
+            .map(|p| crate::model::validators::Validator {
+                id: p.id,
+                key: p.sign_key,
+            })
+            .collect();
+        Ok(Genesis {
+            name: name.to_owned(),
+            validators: ValidatorSet::new(threshold, validators)?,
+            participants: founders,
+        })
+    }
+}
+
 /// Record-carrying bodies: epoch shares first, then record headers.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct RecordsBody {
@@ -138,7 +159,11 @@ impl Tx {
         let mut body = Writer::new();
         self.encode_body(&mut body)?;
         let body = body.into_bytes();
-        Writer::check_len("transaction", TX_PREFIX_LEN + body.len() + SIGNATURE_LEN, MAX_TX_LEN)?;
+        Writer::check_len(
+            "transaction",
+            TX_PREFIX_LEN + body.len() + SIGNATURE_LEN,
+            MAX_TX_LEN,
+        )?;
         let mut w = Writer::with_capacity(TX_PREFIX_LEN + body.len() + SIGNATURE_LEN);
         w.u16(FORMAT_VERSION)
             .u16(self.kind as u16)
@@ -154,11 +179,17 @@ impl Tx {
             (&self.kind, &self.body),
             (TxKind::Genesis, TxBody::Genesis(_))
                 | (TxKind::RegisterParticipant, TxBody::Register(_))
-                | (TxKind::AppendRecord | TxKind::AmendRecord | TxKind::BatchAppend, TxBody::Records(_))
+                | (
+                    TxKind::AppendRecord | TxKind::AmendRecord | TxKind::BatchAppend,
+                    TxBody::Records(_)
+                )
                 | (TxKind::SetValidators, TxBody::SetValidators(_))
         );
         if !kind_ok {
-            return Err(Error::invalid("tx.body", "does not match the transaction kind"));
+            return Err(Error::invalid(
+                "tx.body",
+                "does not match the transaction kind",
+            ));
         }
         match &self.body {
             TxBody::Genesis(g) => {
@@ -232,7 +263,8 @@ impl SignedTx {
         let seq = r.u64("tx.seq")?;
         let timestamp = r.u64("tx.timestamp")?;
         let body_len = r.u32("tx.body_len")?;
-        let body_len = usize::try_from(body_len).map_err(|_| r.error("tx.body_len", "too large"))?;
+        let body_len =
+            usize::try_from(body_len).map_err(|_| r.error("tx.body_len", "too large"))?;
         let mut b = r.sub(body_len, "tx.body")?;
         let body = decode_body(kind, &mut b)?;
         b.finish("tx.body")?;
@@ -294,7 +326,10 @@ fn decode_body(kind: TxKind, r: &mut Reader<'_>) -> Result<TxBody> {
 
 /// Ledger id of a genesis transaction's encoding.
 pub fn ledger_id_of(genesis_bytes: &[u8]) -> LedgerId {
-    LedgerId(crate::crypto::hash::tagged_hash(label::LEDGER_ID, &[genesis_bytes]))
+    LedgerId(crate::crypto::hash::tagged_hash(
+        label::LEDGER_ID,
+        &[genesis_bytes],
+    ))
 }
 
 /// Tagged digest of a payload ciphertext (the vault key).

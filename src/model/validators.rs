@@ -30,7 +30,7 @@ impl ValidatorSet {
     /// Builds a set, sorting members; fails on duplicates or a threshold
     /// outside `1..=members`.
     pub fn new(threshold: u16, mut members: Vec<Validator>) -> Result<Self> {
-        members.sort_by(|a, b| a.id.cmp(&b.id));
+        members.sort_by_key(|m| m.id);
         let set = ValidatorSet { threshold, members };
         set.validate()?;
         Ok(set)
@@ -41,8 +41,15 @@ impl ValidatorSet {
         if self.members.is_empty() || self.members.len() > MAX_VALIDATORS {
             return Err(Error::invalid("validators", "must hold 1 to 256 members"));
         }
-        if self.members.windows(2).any(|w| matches!(w, [a, b] if a.id >= b.id)) {
-            return Err(Error::invalid("validators", "members must be unique and sorted by id"));
+        if self
+            .members
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a.id >= b.id))
+        {
+            return Err(Error::invalid(
+                "validators",
+                "members must be unique and sorted by id",
+            ));
         }
         if self.threshold == 0 || usize::from(self.threshold) > self.members.len() {
             return Err(Error::invalid(

@@ -1,0 +1,774 @@
+//! The [`Ledger`]: the API a hospital system embeds.
+//!
+//! One `Ledger` is one node's view of a chain. It sequences transactions
+//! (checking each against the rules before accepting it), proposes blocks,
+//! commits them once enough validators have sealed them, and serves records
+//! to the participants allowed to read them. It is `Send + Sync`: many
+//! readers run concurrently; writers serialise on a short critical section
+//! (encryption and signing happen outside it).
+
+use core::fmt;
+use std::collections::HashMap;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use zeroize::Zeroizing;
+
+use crate::access::envelope::{RecordDraft, open_epoch_key, open_record, seal_record, share_epoch};
+use crate::crypto::aead::AeadKey;
+use crate::crypto::hash::Digest;
+use crate::crypto::keypair::Keypair;
+use crate::crypto::sign::verify_strict;
+use crate::log::block::{Block, BlockHeader, Seal};
+use crate::log::merkle::MerkleLog;
+use crate::log::state::{ChainState, TxPosition};
+use crate::model::tx::{RecordsBody, ledger_id_of};
+use crate::model::{
+    Category, EpochShare, Genesis, LedgerId, Participant, ParticipantId, RecordHeader, RecordId,
+    SignedTx, Tx, TxBody, TxKind, ValidatorSet,
+};
+use crate::store::{MemoryStore, Store};
+use crate::verify::{Report, VerifyOptions, replay, verify_store};
+use crate::{Error, Result};
+
+/// Records at or above this count are sealed on all cores.
+const PARALLEL_SEAL_THRESHOLD: usize = 64;
+
+/// A record to append.
+#[derive(Clone, Copy)]
+pub struct NewRecord<'a> {
+    /// Whose record.
+    pub patient: ParticipantId,
+    /// Category code, e.g. `lab`.
+    pub category: &'a str,
+    /// MIME type of the payload, e.g. `application/fhir+json`.
+    pub content_type: &'a str,
+    /// The plaintext (encrypted before it leaves this call).
+    pub payload: &'a [u8],
+}
+
+impl fmt::Debug for NewRecord<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewRecord")
+            .field("patient", &self.patient)
+            .field("category", &self.category)
+            .field("content_type", &self.content_type)
+            .field(
+                "payload",
+                &format_args!("<{} bytes redacted>", self.payload.len()),
+            )
+            .finish()
+    }
+}
+
+/// Public facts about a committed record (no plaintext).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordInfo {
+    /// The header as on chain.
+    pub header: RecordHeader,
+    /// Author.
+    pub author: ParticipantId,
+    /// Height of the block holding it.
+    pub height: u64,
+    /// Leaf index of its transaction.
+    pub leaf: u64,
+    /// The amendment that replaced this version, if any.
+    pub superseded_by: Option<RecordId>,
+}
+
+/// A decrypted record. `Debug` never prints the plaintext.
+pub struct Record {
+    /// Public facts.
+    pub info: RecordInfo,
+    /// The plaintext, zeroized on drop.
+    pub plaintext: Zeroizing<Vec<u8>>,
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Record")
+            .field("info", &self.info)
+            .field(
+                "plaintext",
+                &format_args!("<{} bytes redacted>", self.plaintext.len()),
+            )
+            .finish()
+    }
+}
+
+struct Inner {
+    store: Box<dyn Store>,
+    state: ChainState,
+    log: MerkleLog,
+    head: BlockHeader,
+    /// Accepted, not yet committed transactions, in log order.
+    pending: Vec<Vec<u8>>,
+}
+
+/// A ledger node. See the crate docs for an example.
+pub struct Ledger {
+    id: LedgerId,
+    inner: RwLock<Inner>,
+}
+
+impl fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ledger({:?})", self.id)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+fn rejected(v: crate::log::state::RuleViolation) -> Error {
+    let mut msg = format!("{} ({:?})", v.message, v.kind);
+    if let Some(i) = v.record_index {
+        msg.push_str(&format!(" in record {i}"));
+    }
+    Error::Rejected(format!("{}: {msg}", v.field))
+}
+
+impl Ledger {
+    /// Creates a ledger in memory from `genesis`, sealing block 0 with
+    /// `validators` (at least the genesis threshold of them).
+    pub fn create_in_memory(genesis: Genesis, validators: &[&Keypair]) -> Result<Ledger> {
+        Self::create(Box::new(MemoryStore::new()), genesis, validators)
+    }
+
+    /// Creates a ledger in `store` (which must be empty) from `genesis`.
+    pub fn create(
+        mut store: Box<dyn Store>,
+        genesis: Genesis,
+        validators: &[&Keypair],
+    ) -> Result<Ledger> {
+        if store.block_count()? != 0 {
+            return Err(Error::invalid("store", "is not empty"));
+        }
+        let timestamp = now_ms();
+        let gtx = Tx {
+            kind: TxKind::Genesis,
+            author: ParticipantId(Digest::ZERO),
+            seq: 0,
+            timestamp,
+            body: TxBody::Genesis(genesis.clone()),
+        };
+        let mut bytes = gtx.encode_unsigned()?;
+        bytes.extend_from_slice(&[0u8; 64]);
+        let id = ledger_id_of(&bytes);
+        let state = ChainState::from_genesis(id, &genesis).map_err(rejected)?;
+        let mut log = MerkleLog::new();
+        log.push_leaf_data(&bytes);
+        let header = BlockHeader {
+            ledger_id: id,
+            height: 0,
+            prev_hash: Digest::ZERO,
+            timestamp,
+            first_leaf: 0,
+            tx_count: 1,
+            log_size: 1,
+            log_root: log.root(),
+            validator_set_hash: state.validators_hash,
+        };
+        let seals = seal_with(&state.validators, &header, validators)?;
+        check_seals(&state, &header, &seals)?;
+        let block = Block {
+            header: header.clone(),
+            seals,
+            txs: vec![bytes],
+        };
+        store.append_block(&block.encode())?;
+        Ok(Ledger {
+            id,
+            inner: RwLock::new(Inner {
+                store,
+                state,
+                log,
+                head: header,
+                pending: Vec::new(),
+            }),
+        })
+    }
+
+    /// Opens an existing ledger, verifying the whole chain first. A chain
+    /// that does not verify is refused with [`Error::Corrupt`] naming the
+    /// first fault.
+    pub fn open(store: Box<dyn Store>) -> Result<Ledger> {
+        let (report, replayed) = replay(store.as_ref(), &VerifyOptions::default());
+        let r = match (report.fault, replayed) {
+            (Some(f), _) => return Err(Error::Corrupt(Box::new(f))),
+            (None, Some(r)) => r,
+            (None, None) => return Err(Error::System("replay produced no state".into())),
+        };
+        Ok(Ledger {
+            id: r.state.ledger_id,
+            inner: RwLock::new(Inner {
+                store,
+                state: r.state,
+                log: r.log,
+                head: r.head,
+                pending: Vec::new(),
+            }),
+        })
+    }
+
+    fn read(&self) -> Result<RwLockReadGuard<'_, Inner>> {
+        self.inner
+            .read()
+            .map_err(|_| Error::System("ledger lock poisoned".into()))
+    }
+
+    fn write(&self) -> Result<RwLockWriteGuard<'_, Inner>> {
+        self.inner
+            .write()
+            .map_err(|_| Error::System("ledger lock poisoned".into()))
+    }
+
+    /// The ledger id (hash of genesis).
+    pub fn id(&self) -> LedgerId {
+        self.id
+    }
+
+    /// The last committed block header.
+    pub fn head(&self) -> Result<BlockHeader> {
+        Ok(self.read()?.head.clone())
+    }
+
+    /// Accepted transactions waiting for the next block.
+    pub fn pending_count(&self) -> Result<usize> {
+        Ok(self.read()?.pending.len())
+    }
+
+    /// The validator set that must seal the next block.
+    pub fn validators(&self) -> Result<ValidatorSet> {
+        Ok(self.read()?.state.validators.clone())
+    }
+
+    /// A registered participant.
+    pub fn participant(&self, id: &ParticipantId) -> Result<Participant> {
+        self.read()?
+            .state
+            .participant(id)
+            .map(|p| p.info.clone())
+            .ok_or_else(|| Error::NotFound(format!("participant {id}")))
+    }
+
+    // ---- submitting transactions ------------------------------------------
+
+    /// Submits an encoded signed transaction built elsewhere, with the
+    /// ciphertexts of its records. Checks decoding, signature (strict) and
+    /// rules; returns the leaf index it will occupy.
+    pub fn submit(&self, tx_bytes: &[u8], payloads: &[Vec<u8>]) -> Result<u64> {
+        let stx = SignedTx::decode(tx_bytes)?;
+        let mut inner = self.write()?;
+        let key = inner
+            .state
+            .signer_key(&stx.tx.author)
+            .copied()
+            .ok_or_else(|| {
+                Error::Rejected(format!("tx.author: {} is not registered", stx.tx.author))
+            })?;
+        verify_strict(
+            &key,
+            &Tx::signing_message(&self.id, SignedTx::unsigned_part(tx_bytes)),
+            &stx.signature,
+        )?;
+        inner.state.check(&stx).map_err(rejected)?;
+        // Ciphertexts must be present and match before the transaction is
+        // accepted, so a committed block never lacks its payloads.
+        let mut by_digest: HashMap<Digest, &Vec<u8>> = HashMap::with_capacity(payloads.len());
+        for p in payloads {
+            by_digest.insert(crate::model::tx::ciphertext_digest(p), p);
+        }
+        if let TxBody::Records(b) = &stx.tx.body {
+            for (i, r) in b.records.iter().enumerate() {
+                let ct = by_digest.get(&r.ciphertext_digest).ok_or_else(|| {
+                    Error::Rejected(format!("record {i}: its ciphertext was not supplied"))
+                })?;
+                if ct.len() as u64 != r.ciphertext_len {
+                    return Err(Error::Rejected(format!(
+                        "record {i}: ciphertext length differs"
+                    )));
+                }
+            }
+            for r in &b.records {
+                if let Some(ct) = by_digest.get(&r.ciphertext_digest) {
+                    inner.store.put_payload(&r.ciphertext_digest, ct)?;
+                }
+            }
+        }
+        let leaf = inner.log.size();
+        let position = TxPosition {
+            height: inner.head.height.saturating_add(1),
+            tx_index: u32::try_from(inner.pending.len()).unwrap_or(u32::MAX),
+            leaf,
+        };
+        inner.state.apply(&stx, position);
+        inner.log.push_leaf_data(tx_bytes);
+        inner.pending.push(tx_bytes.to_vec());
+        Ok(leaf)
+    }
+
+    fn next_seq(&self, author: &ParticipantId) -> Result<u64> {
+        self.read()?
+            .state
+            .participant(author)
+            .map(|p| p.last_seq.saturating_add(1))
+            .ok_or_else(|| Error::Rejected(format!("tx.author: {author} is not registered")))
+    }
+
+    fn sign_and_submit(
+        &self,
+        author: &Keypair,
+        seq: u64,
+        kind: TxKind,
+        body: TxBody,
+        payloads: &[Vec<u8>],
+    ) -> Result<u64> {
+        let tx = Tx {
+            kind,
+            author: author.id(),
+            seq,
+            timestamp: now_ms(),
+            body,
+        };
+        let bytes = tx.sign(&self.id, author.signing_key())?;
+        self.submit(&bytes, payloads)
+    }
+
+    /// An admin registers a participant (public keys, roles, label).
+    pub fn register(&self, admin: &Keypair, participant: Participant) -> Result<()> {
+        let seq = self.next_seq(&admin.id())?;
+        self.sign_and_submit(
+            admin,
+            seq,
+            TxKind::RegisterParticipant,
+            TxBody::Register(participant),
+            &[],
+        )
+        .map(|_| ())
+    }
+
+    /// An admin replaces the validator set from the block after the next.
+    pub fn set_validators(&self, admin: &Keypair, set: ValidatorSet) -> Result<()> {
+        let seq = self.next_seq(&admin.id())?;
+        self.sign_and_submit(
+            admin,
+            seq,
+            TxKind::SetValidators,
+            TxBody::SetValidators(set),
+            &[],
+        )
+        .map(|_| ())
+    }
+
+    /// Appends one encrypted record; returns its id.
+    pub fn append_record(&self, author: &Keypair, record: NewRecord<'_>) -> Result<RecordId> {
+        let ids = self.append_records(author, TxKind::AppendRecord, &[record], None)?;
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| Error::System("append produced no record".into()))
+    }
+
+    /// Appends many records under one signature (bulk import); returns ids
+    /// in order.
+    pub fn append_batch(
+        &self,
+        author: &Keypair,
+        records: &[NewRecord<'_>],
+    ) -> Result<Vec<RecordId>> {
+        self.append_records(author, TxKind::BatchAppend, records, None)
+    }
+
+    /// Appends a new version of `previous` (which must be the latest version
+    /// and written by `author`); the old version is kept.
+    pub fn amend_record(
+        &self,
+        author: &Keypair,
+        previous: &RecordId,
+        content_type: &str,
+        payload: &[u8],
+    ) -> Result<RecordId> {
+        let prev = self.record_info(previous)?;
+        let rec = NewRecord {
+            patient: prev.header.patient,
+            category: prev.header.category.as_str(),
+            content_type,
+            payload,
+        };
+        let ids = self.append_records(author, TxKind::AmendRecord, &[rec], Some(&prev))?;
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| Error::System("amend produced no record".into()))
+    }
+
+    fn append_records(
+        &self,
+        author: &Keypair,
+        kind: TxKind,
+        records: &[NewRecord<'_>],
+        amends: Option<&RecordInfo>,
+    ) -> Result<Vec<RecordId>> {
+        if records.is_empty() {
+            return Err(Error::invalid("records", "nothing to append"));
+        }
+        let (seq, keys, shares) = self.write_keys(author, records)?;
+        let me = author.id();
+        let seal_one = |i: usize, r: &NewRecord<'_>| -> Result<(RecordHeader, Vec<u8>)> {
+            let category = Category::new(r.category)?;
+            let (epoch, key) = keys
+                .get(&(r.patient, category.clone()))
+                .ok_or_else(|| Error::System("category key missing".into()))?;
+            let draft = RecordDraft {
+                id: RecordId::derive(&self.id, &me, seq, u32::try_from(i).unwrap_or(u32::MAX)),
+                patient: r.patient,
+                category,
+                content_type: r.content_type,
+                version: amends.map_or(1, |p| p.header.version.saturating_add(1)),
+                amends: amends.map(|p| p.header.id),
+                key_epoch: *epoch,
+            };
+            seal_record(&self.id, &me, draft, key, r.payload)
+        };
+        let sealed = seal_all(records, &seal_one)?;
+        let (headers, payloads): (Vec<RecordHeader>, Vec<Vec<u8>>) = sealed.into_iter().unzip();
+        let ids = headers.iter().map(|h| h.id).collect();
+        let body = TxBody::Records(RecordsBody {
+            shares,
+            records: headers,
+        });
+        self.sign_and_submit(author, seq, kind, body, &payloads)?;
+        Ok(ids)
+    }
+
+    /// The sequence number and category keys `author` writes with; opens
+    /// epoch 1 for (patient, category) pairs that have no key yet.
+    #[allow(clippy::type_complexity)]
+    fn write_keys(
+        &self,
+        author: &Keypair,
+        records: &[NewRecord<'_>],
+    ) -> Result<(
+        u64,
+        HashMap<(ParticipantId, Category), (u32, AeadKey)>,
+        Vec<EpochShare>,
+    )> {
+        let inner = self.read()?;
+        let me = author.id();
+        let seq = inner
+            .state
+            .participant(&me)
+            .map(|p| p.last_seq.saturating_add(1))
+            .ok_or_else(|| Error::Rejected(format!("tx.author: {me} is not registered")))?;
+        let mut keys = HashMap::new();
+        let mut shares = Vec::new();
+        for r in records {
+            let category = Category::new(r.category)?;
+            let pair = (r.patient, category);
+            if keys.contains_key(&pair) {
+                continue;
+            }
+            let (patient, category) = (&pair.0, &pair.1);
+            let epoch = inner.state.epochs.get(&pair).copied().unwrap_or(0);
+            let entry = if epoch == 0 {
+                let patient_keys = inner
+                    .state
+                    .participant(patient)
+                    .ok_or_else(|| Error::NotFound(format!("patient {patient}")))?;
+                let mut readers = vec![(*patient, patient_keys.info.enc_key)];
+                if me != *patient {
+                    readers.push((me, author.public().enc));
+                }
+                let key = AeadKey::generate();
+                shares.push(share_epoch(
+                    &self.id, *patient, category, 1, &key, &readers,
+                )?);
+                (1, key)
+            } else {
+                let sealed = inner
+                    .state
+                    .wraps
+                    .get(&(*patient, category.clone(), epoch, me))
+                    .ok_or_else(|| {
+                        Error::Denied(format!(
+                            "{me} holds no key for ({patient}, {category}) epoch {epoch}; \
+                         the patient must share it"
+                        ))
+                    })?;
+                (
+                    epoch,
+                    open_epoch_key(&self.id, author, patient, category, epoch, sealed)?,
+                )
+            };
+            keys.insert(pair, entry);
+        }
+        Ok((seq, keys, shares))
+    }
+
+    // ---- blocks -----------------------------------------------------------
+
+    /// The header of the next block over all pending transactions, for the
+    /// validators to seal.
+    pub fn propose(&self) -> Result<BlockHeader> {
+        let inner = self.read()?;
+        Ok(BlockHeader {
+            ledger_id: self.id,
+            height: inner.head.height.saturating_add(1),
+            prev_hash: inner.head.hash(),
+            timestamp: now_ms().max(inner.head.timestamp),
+            first_leaf: inner.head.log_size,
+            tx_count: u32::try_from(inner.pending.len())
+                .map_err(|_| Error::invalid("block", "too many pending transactions"))?,
+            log_size: inner.log.size(),
+            log_root: inner.log.root(),
+            validator_set_hash: inner.state.validators_hash,
+        })
+    }
+
+    /// Commits a proposed block once `seals` reach the threshold of the
+    /// validator set in force. Transactions submitted after the proposal
+    /// stay pending for the next block.
+    pub fn commit(&self, header: &BlockHeader, seals: Vec<Seal>) -> Result<()> {
+        let mut inner = self.write()?;
+        let n = usize::try_from(header.tx_count).unwrap_or(usize::MAX);
+        let expected_root = inner.log.root_at(header.log_size)?;
+        if header.height != inner.head.height.saturating_add(1)
+            || header.prev_hash != inner.head.hash()
+            || header.first_leaf != inner.head.log_size
+            || n > inner.pending.len()
+            || header.first_leaf.checked_add(u64::from(header.tx_count)) != Some(header.log_size)
+            || header.log_root != expected_root
+            || header.validator_set_hash != inner.state.validators_hash
+            || header.ledger_id != self.id
+            || header.timestamp < inner.head.timestamp
+        {
+            return Err(Error::invalid(
+                "block header",
+                "does not extend this ledger's head",
+            ));
+        }
+        check_seals(&inner.state, header, &seals)?;
+        let txs: Vec<Vec<u8>> = inner.pending.drain(..n).collect();
+        let block = Block {
+            header: header.clone(),
+            seals,
+            txs,
+        };
+        if let Err(e) = inner.store.append_block(&block.encode()) {
+            // Put the transactions back: nothing was committed.
+            let mut txs = block.txs;
+            txs.append(&mut inner.pending);
+            inner.pending = txs;
+            return Err(e);
+        }
+        inner.state.end_block();
+        inner.head = block.header;
+        Ok(())
+    }
+
+    /// Proposes, seals with `validators` and commits in one step (for a node
+    /// that holds validator keys locally). Returns the committed header.
+    pub fn commit_block(&self, validators: &[&Keypair]) -> Result<BlockHeader> {
+        let header = self.propose()?;
+        let set = self.validators()?;
+        let seals = seal_with(&set, &header, validators)?;
+        self.commit(&header, seals)?;
+        Ok(header)
+    }
+
+    // ---- reading ------------------------------------------------------------
+
+    /// Public facts about a committed record.
+    pub fn record_info(&self, id: &RecordId) -> Result<RecordInfo> {
+        let inner = self.read()?;
+        let r = inner
+            .state
+            .records
+            .get(id)
+            .filter(|r| r.position.leaf < inner.head.log_size)
+            .ok_or_else(|| Error::NotFound(format!("committed record {id}")))?;
+        Ok(RecordInfo {
+            header: r.header.clone(),
+            author: r.author,
+            height: r.position.height,
+            leaf: r.position.leaf,
+            superseded_by: r.superseded_by,
+        })
+    }
+
+    /// All versions of a record, oldest first.
+    pub fn versions(&self, id: &RecordId) -> Result<Vec<RecordId>> {
+        let mut first = self.record_info(id)?;
+        while let Some(prev) = first.header.amends {
+            first = self.record_info(&prev)?;
+        }
+        let mut out = vec![first.header.id];
+        let mut cur = first;
+        while let Some(next) = cur.superseded_by {
+            match self.record_info(&next) {
+                Ok(n) => {
+                    out.push(next);
+                    cur = n;
+                }
+                Err(_) => break, // the newer version is still pending
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decrypts a committed record for `reader`. In this release the
+    /// patient and the record's author may read; consent-based access
+    /// arrives with the access-control release. Fails closed.
+    pub fn read_record(&self, reader: &Keypair, id: &RecordId) -> Result<Record> {
+        let info = self.record_info(id)?;
+        let me = reader.id();
+        if me != info.header.patient && me != info.author {
+            return Err(Error::Denied(format!(
+                "{me} is neither the patient nor the author of record {id}"
+            )));
+        }
+        let h = &info.header;
+        let (sealed, ciphertext) = {
+            let inner = self.read()?;
+            let sealed = inner
+                .state
+                .wraps
+                .get(&(h.patient, h.category.clone(), h.key_epoch, me))
+                .copied()
+                .ok_or_else(|| {
+                    Error::Denied(format!(
+                        "{me} holds no key for ({}, {}) epoch {}",
+                        h.patient, h.category, h.key_epoch
+                    ))
+                })?;
+            let ct = inner
+                .store
+                .get_payload(&h.ciphertext_digest)?
+                .ok_or_else(|| {
+                    Error::NotFound(format!("ciphertext of record {id} in the vault"))
+                })?;
+            (sealed, ct)
+        };
+        let key = open_epoch_key(
+            &self.id,
+            reader,
+            &h.patient,
+            &h.category,
+            h.key_epoch,
+            &sealed,
+        )?;
+        let plaintext = open_record(&self.id, &info.author, h, &key, &ciphertext)?;
+        Ok(Record { info, plaintext })
+    }
+
+    // ---- verification -------------------------------------------------------
+
+    /// Verifies the stored chain from genesis (default options).
+    pub fn verify(&self) -> Result<Report> {
+        self.verify_with(&VerifyOptions::default())
+    }
+
+    /// Verifies the stored chain with explicit options.
+    pub fn verify_with(&self, opts: &VerifyOptions) -> Result<Report> {
+        let inner = self.read()?;
+        Ok(verify_store(inner.store.as_ref(), opts))
+    }
+
+    /// Merkle root of the log at a committed size.
+    pub fn log_root_at(&self, size: u64) -> Result<Digest> {
+        let inner = self.read()?;
+        if size > inner.head.log_size {
+            return Err(Error::invalid("size", "beyond the committed log"));
+        }
+        inner.log.root_at(size)
+    }
+}
+
+/// Seals `header` with each of `signers` that is in `set`.
+fn seal_with(set: &ValidatorSet, header: &BlockHeader, signers: &[&Keypair]) -> Result<Vec<Seal>> {
+    let mut seals: Vec<Seal> = Vec::with_capacity(signers.len());
+    for kp in signers {
+        let idx = set
+            .index_of(&kp.id())
+            .ok_or_else(|| Error::Denied(format!("{} is not in the validator set", kp.id())))?;
+        seals.push(header.seal(idx, kp.signing_key()));
+    }
+    seals.sort_by_key(|s| s.validator);
+    seals.dedup_by_key(|s| s.validator);
+    Ok(seals)
+}
+
+/// Checks seals strictly against the set in force; fails below threshold.
+fn check_seals(state: &ChainState, header: &BlockHeader, seals: &[Seal]) -> Result<()> {
+    let message = BlockHeader::seal_message(&header.hash());
+    let mut last: Option<u16> = None;
+    let mut valid = 0usize;
+    for s in seals {
+        if last.is_some_and(|l| s.validator <= l) {
+            return Err(Error::invalid(
+                "seals",
+                "not strictly ascending by validator index",
+            ));
+        }
+        last = Some(s.validator);
+        let key = state
+            .validators
+            .members
+            .get(usize::from(s.validator))
+            .and_then(|m| state.signer_key(&m.id))
+            .ok_or_else(|| Error::invalid("seals", "validator index outside the set"))?;
+        verify_strict(key, &message, &s.signature)?;
+        valid += 1;
+    }
+    let need = usize::from(state.validators.threshold);
+    if valid < need {
+        return Err(Error::MissingQuorum {
+            height: header.height,
+            have: valid,
+            need,
+        });
+    }
+    Ok(())
+}
+
+/// Seals records on all cores when there are many.
+fn seal_all<F>(records: &[NewRecord<'_>], seal_one: &F) -> Result<Vec<(RecordHeader, Vec<u8>)>>
+where
+    F: Fn(usize, &NewRecord<'_>) -> Result<(RecordHeader, Vec<u8>)> + Sync,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if records.len() < PARALLEL_SEAL_THRESHOLD || threads < 2 {
+        return records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| seal_one(i, r))
+            .collect();
+    }
+    let chunk = records.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = records
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                s.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(k, r)| seal_one(c * chunk + k, r))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(records.len());
+        for h in handles {
+            out.extend(
+                h.join()
+                    .map_err(|_| Error::System("sealing thread panicked".into()))??,
+            );
+        }
+        Ok(out)
+    })
+}

@@ -1,0 +1,87 @@
+//! A small consortium shared by the integration tests: two hospitals, three
+//! validators (2-of-3), an admin and two patients, on a memory store the
+//! test keeps a handle to (for tampering with real stored bytes).
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
+
+use medledger::{Genesis, Keypair, Ledger, MemoryStore, NewRecord, Roles};
+
+pub struct Consortium {
+    pub admin: Keypair,
+    pub validators: Vec<Keypair>,
+    pub hospital_a: Keypair,
+    pub hospital_b: Keypair,
+    pub patient: Keypair,
+    pub other_patient: Keypair,
+    pub store: MemoryStore,
+    pub ledger: Ledger,
+}
+
+fn kp(n: u8) -> Keypair {
+    Keypair::from_seeds(&[n; 32], &[n.wrapping_add(100); 32])
+}
+
+impl Consortium {
+    pub fn new() -> Self {
+        let admin = kp(1);
+        let validators = vec![kp(2), kp(3), kp(4)];
+        let hospital_a = kp(5);
+        let hospital_b = kp(6);
+        let patient = kp(7);
+        let other_patient = kp(8);
+        let mut founders = vec![admin.participant(Roles::ADMIN, "registration desk")];
+        for (i, v) in validators.iter().enumerate() {
+            founders.push(v.participant(Roles::VALIDATOR, &format!("validator {i}")));
+        }
+        let genesis = Genesis::new("test consortium", 2, founders).unwrap();
+        let store = MemoryStore::new();
+        let ledger = Ledger::create(
+            Box::new(store.clone()),
+            genesis,
+            &[&validators[0], &validators[1]],
+        )
+        .unwrap();
+        for (k, roles, label) in [
+            (&hospital_a, Roles::PROVIDER, "hospital A EHR"),
+            (&hospital_b, Roles::PROVIDER, "hospital B EHR"),
+            (&patient, Roles::PATIENT, "patient app 1"),
+            (&other_patient, Roles::PATIENT, "patient app 2"),
+        ] {
+            ledger
+                .register(&admin, k.participant(roles, label))
+                .unwrap();
+        }
+        let c = Consortium {
+            admin,
+            validators,
+            hospital_a,
+            hospital_b,
+            patient,
+            other_patient,
+            store,
+            ledger,
+        };
+        c.commit();
+        c
+    }
+
+    /// Seals and commits pending transactions with two of three validators.
+    pub fn commit(&self) -> medledger::log::block::BlockHeader {
+        self.ledger
+            .commit_block(&[&self.validators[0], &self.validators[2]])
+            .unwrap()
+    }
+
+    pub fn record<'a>(&self, category: &'a str, payload: &'a [u8]) -> NewRecord<'a> {
+        NewRecord {
+            patient: self.patient.id(),
+            category,
+            content_type: "application/fhir+json",
+            payload,
+        }
+    }
+}
