@@ -18,10 +18,9 @@ use crate::access::envelope::{RecordDraft, open_epoch_key, open_record, seal_rec
 use crate::crypto::aead::AeadKey;
 use crate::crypto::hash::Digest;
 use crate::crypto::keypair::Keypair;
-use crate::crypto::sign::verify_strict;
 use crate::log::block::{Block, BlockHeader, Seal};
 use crate::log::merkle::MerkleLog;
-use crate::log::state::{ChainState, TxPosition};
+use crate::log::state::{ChainState, SealError, TxPosition};
 use crate::model::tx::{RecordsBody, ledger_id_of};
 use crate::model::{
     Category, EpochShare, Genesis, LedgerId, Participant, ParticipantId, RecordHeader, RecordId,
@@ -272,8 +271,7 @@ impl Ledger {
             .ok_or_else(|| {
                 Error::Rejected(format!("tx.author: {} is not registered", stx.tx.author))
             })?;
-        verify_strict(
-            &key,
+        key.verify_strict(
             &Tx::signing_message(&self.id, SignedTx::unsigned_part(tx_bytes)),
             &stx.signature,
         )?;
@@ -565,7 +563,7 @@ impl Ledger {
             inner.pending = txs;
             return Err(e);
         }
-        inner.state.end_block();
+        inner.state.end_block(header.log_size);
         inner.head = block.header;
         Ok(())
     }
@@ -704,35 +702,15 @@ fn seal_with(set: &ValidatorSet, header: &BlockHeader, signers: &[&Keypair]) -> 
 
 /// Checks seals strictly against the set in force; fails below threshold.
 fn check_seals(state: &ChainState, header: &BlockHeader, seals: &[Seal]) -> Result<()> {
-    let message = BlockHeader::seal_message(&header.hash());
-    let mut last: Option<u16> = None;
-    let mut valid = 0usize;
-    for s in seals {
-        if last.is_some_and(|l| s.validator <= l) {
-            return Err(Error::invalid(
-                "seals",
-                "not strictly ascending by validator index",
-            ));
-        }
-        last = Some(s.validator);
-        let key = state
-            .validators
-            .members
-            .get(usize::from(s.validator))
-            .and_then(|m| state.signer_key(&m.id))
-            .ok_or_else(|| Error::invalid("seals", "validator index outside the set"))?;
-        verify_strict(key, &message, &s.signature)?;
-        valid += 1;
-    }
-    let need = usize::from(state.validators.threshold);
-    if valid < need {
-        return Err(Error::MissingQuorum {
+    match state.check_seals(header, seals, false) {
+        Ok(_) => Ok(()),
+        Err(SealError::BelowThreshold { have, need }) => Err(Error::MissingQuorum {
             height: header.height,
-            have: valid,
+            have,
             need,
-        });
+        }),
+        Err(e) => Err(Error::invalid("seals", format!("{e:?}"))),
     }
-    Ok(())
 }
 
 /// Seals records on all cores when there are many.

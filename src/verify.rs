@@ -5,10 +5,10 @@ use core::fmt;
 
 use crate::Error;
 use crate::crypto::hash::Digest;
-use crate::crypto::sign::{BatchItem, verify_batch, verify_strict};
+use crate::crypto::sign::{BatchItem, verify_batch};
 use crate::log::block::{Block, BlockHeader};
 use crate::log::merkle::MerkleLog;
-use crate::log::state::{ChainState, RuleViolation, TxPosition, Violation};
+use crate::log::state::{ChainState, RuleViolation, SealError, TxPosition, Violation};
 use crate::model::tx::{ciphertext_digest, ledger_id_of};
 use crate::model::{LedgerId, ParticipantId, SignedTx, Tx, TxBody};
 use crate::store::Store;
@@ -296,7 +296,7 @@ fn replay_inner(
         if opts.check_payloads {
             check_payloads(store, &payloads, height, report)?;
         }
-        r.state.end_block();
+        r.state.end_block(decoded.block.header.log_size);
         report.blocks += 1;
         replayed = Some(r);
     }
@@ -520,8 +520,10 @@ fn block(
 
     // Rules in log order; signatures collected and checked together.
     let mut messages: Vec<Vec<u8>> = Vec::with_capacity(b.txs.len());
-    let mut signed: Vec<(crate::crypto::sign::Signature, ed25519_dalek::VerifyingKey)> =
-        Vec::with_capacity(b.txs.len());
+    let mut signed: Vec<(
+        crate::crypto::sign::Signature,
+        crate::crypto::sign::CheckedKey,
+    )> = Vec::with_capacity(b.txs.len());
     let mut rule_fault: Option<Fault> = None;
     let mut payloads: Vec<PayloadRef> = Vec::new();
     for (i, bytes) in b.txs.iter().enumerate() {
@@ -622,7 +624,7 @@ fn check_signatures(items: &[BatchItem<'_>], batch: bool) -> Result<(), usize> {
     }
     match items
         .iter()
-        .position(|it| verify_strict(&it.key, it.message, &it.signature).is_err())
+        .position(|it| it.key.verify_strict(it.message, &it.signature).is_err())
     {
         Some(i) => Err(i),
         None => Ok(()),
@@ -636,80 +638,35 @@ fn check_seals(
     opts: &VerifyOptions,
     report: &mut Report,
 ) -> Result<(), Fault> {
-    let set = &state.validators;
-    let mut last: Option<u16> = None;
-    let mut keys = Vec::with_capacity(b.seals.len());
-    for s in &b.seals {
-        if last.is_some_and(|l| s.validator <= l) {
-            return Err(fault(
-                FaultKind::Malformed,
-                height,
-                "block.seals",
-                "seals are not in strictly ascending validator order",
-            ));
+    let seal_fault = |kind, msg: String| fault(kind, height, "block.seals", msg);
+    match state.check_seals(&b.header, &b.seals, opts.batch_signatures) {
+        Ok(n) => {
+            report.signatures += n as u64;
+            Ok(())
         }
-        last = Some(s.validator);
-        let key = set
-            .members
-            .get(usize::from(s.validator))
-            .and_then(|m| state.signer_key(&m.id))
-            .copied()
-            .ok_or_else(|| {
-                fault(
-                    FaultKind::Malformed,
-                    height,
-                    "block.seals",
-                    format!("seal by validator index {} outside the set", s.validator),
-                )
-            })?;
-        keys.push(key);
-    }
-    let message = BlockHeader::seal_message(&b.header.hash());
-    let items: Vec<BatchItem<'_>> = b
-        .seals
-        .iter()
-        .zip(&keys)
-        .map(|(s, k)| BatchItem {
-            message: &message,
-            signature: s.signature,
-            key: *k,
-        })
-        .collect();
-    if check_signatures(&items, opts.batch_signatures).is_err() {
-        let bad: Vec<usize> = items
-            .iter()
-            .enumerate()
-            .filter(|(_, it)| verify_strict(&it.key, it.message, &it.signature).is_err())
-            .map(|(i, _)| i)
-            .collect();
-        if bad.len() == items.len() {
-            return Err(fault(
-                FaultKind::HashMismatch,
-                height,
-                "header",
-                "no seal verifies: the header is not the one the validators signed",
-            ));
-        }
-        let first = bad.first().copied().unwrap_or(0);
-        let idx = b.seals.get(first).map(|s| s.validator).unwrap_or(0);
-        return Err(fault(
+        Err(SealError::Unordered) => Err(seal_fault(
+            FaultKind::Malformed,
+            "seals are not in strictly ascending validator order".into(),
+        )),
+        Err(SealError::OutsideSet(i)) => Err(seal_fault(
+            FaultKind::Malformed,
+            format!("seal by validator index {i} outside the set"),
+        )),
+        Err(SealError::HeaderNotSigned) => Err(fault(
+            FaultKind::HashMismatch,
+            height,
+            "header",
+            "no seal verifies: the header is not the one the validators signed",
+        )),
+        Err(SealError::BadSeal(i)) => Err(seal_fault(
             FaultKind::BadSignature,
-            height,
-            "block.seals",
-            format!("seal of validator {idx} does not verify"),
-        ));
-    }
-    report.signatures += items.len() as u64;
-    let need = usize::from(set.threshold);
-    if items.len() < need {
-        return Err(fault(
+            format!("seal of validator {i} does not verify"),
+        )),
+        Err(SealError::BelowThreshold { have, need }) => Err(seal_fault(
             FaultKind::MissingQuorum,
-            height,
-            "block.seals",
-            format!("{} valid seals, {need} needed", items.len()),
-        ));
+            format!("{have} valid seals, {need} needed"),
+        )),
     }
-    Ok(())
 }
 
 fn check_payloads(

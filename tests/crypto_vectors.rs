@@ -14,7 +14,7 @@ use medledger::crypto::aead::AeadKey;
 use medledger::crypto::hash::sha3_256;
 use medledger::crypto::kex::hkdf_sha3_256;
 use medledger::crypto::sign::{
-    BatchItem, Signature, SigningKey, check_public_key, verify_batch, verify_strict,
+    BatchItem, CheckedKey, Signature, SigningKey, check_public_key, verify_batch, verify_strict,
 };
 use medledger::model::participant::check_x25519_key;
 use serde_json::Value;
@@ -232,7 +232,7 @@ fn ed25519_sign_testvectors() {
         let got = sk.sign(msg);
         assert_eq!(got.0, *sig, "line {line}: signature");
         let vk = check_public_key(pk).unwrap();
-        verify_strict(&vk, msg, &got).unwrap();
+        vk.verify_strict(msg, &got).unwrap();
     }
     // All 128 honest signatures as one batch.
     let items: Vec<BatchItem<'_>> = vectors
@@ -277,16 +277,17 @@ fn ed25519_wycheproof_verify_strict() {
             let strict = vk
                 .as_ref()
                 .is_ok_and(|vk| verify_strict(vk, &msg, &sig).is_ok());
-            // The batch path (single item) must agree with the strict path.
-            let batch = vk.as_ref().is_ok_and(|vk| {
-                verify_batch(&[BatchItem {
+            // The batch path (single item) must agree with the strict path
+            // for every key that passes registration.
+            if let Ok(key) = check_public_key(&pk) {
+                let batch = verify_batch(&[BatchItem {
                     message: &msg,
                     signature: sig,
-                    key: *vk,
+                    key,
                 }])
-                .is_ok()
-            });
-            assert_eq!(batch, strict, "tcId {id}: batch vs strict");
+                .is_ok();
+                assert_eq!(batch, strict, "tcId {id}: batch vs strict");
+            }
             match result {
                 "valid" => {
                     assert!(strict, "tcId {id}: valid signature rejected");
@@ -400,105 +401,165 @@ fn cctv_verify_strict_matches_policy() {
     );
 }
 
-/// Three honest signatures from fixed seeds, appended after the crafted one.
-fn honest_items(msgs: &[Vec<u8>; 3]) -> Vec<BatchItem<'_>> {
-    msgs.iter()
+/// Messages of the three honest signatures appended to every crafted one.
+const HONEST_MSGS: [&[u8]; 3] = [b"honest one", b"honest two", b"honest three"];
+
+/// Three honest signatures from the fixed seeds [1; 32], [2; 32], [3; 32].
+fn honest_signatures() -> Vec<(&'static [u8], Signature, CheckedKey)> {
+    HONEST_MSGS
+        .iter()
         .zip(1u8..)
         .map(|(m, i)| {
             let sk = SigningKey::from_seed(&[i; 32]);
-            BatchItem {
-                message: m,
-                signature: sk.sign(m),
-                key: check_public_key(&sk.public_key()).unwrap(),
-            }
+            (*m, sk.sign(m), check_public_key(&sk.public_key()).unwrap())
         })
         .collect()
 }
 
-/// Batch verdict for [crafted vector, honest, honest, honest], or `None` when
-/// the crafted key does not decode.
-fn cctv_batch(c: &Cctv, honest_msgs: &[Vec<u8>; 3]) -> Option<Result<(), usize>> {
-    let key = VerifyingKey::from_bytes(&c.key).ok()?;
+/// `verify_batch([crafted, honest, honest, honest])`.
+fn batch_with_honest(
+    message: &[u8],
+    signature: Signature,
+    key: CheckedKey,
+    honest: &[(&'static [u8], Signature, CheckedKey)],
+) -> Result<(), usize> {
     let mut items = vec![BatchItem {
-        message: &c.msg,
-        signature: c.sig,
+        message,
+        signature,
         key,
     }];
-    items.extend(honest_items(honest_msgs));
-    Some(verify_batch(&items))
+    items.extend(honest.iter().map(|(m, s, k)| BatchItem {
+        message: m,
+        signature: *s,
+        key: *k,
+    }));
+    verify_batch(&items)
+}
+
+/// verify_strict and batch verdicts of every CCTV vector, computed once and
+/// shared by the batch tests (the batch runs twice to check determinism).
+struct CctvVerdicts {
+    vectors: Vec<Cctv>,
+    strict: Vec<bool>,
+    /// `None` when the key fails registration (cannot be batched).
+    batch: Vec<Option<Result<(), usize>>>,
+}
+
+fn cctv_verdicts() -> &'static CctvVerdicts {
+    static CELL: std::sync::OnceLock<CctvVerdicts> = std::sync::OnceLock::new();
+    CELL.get_or_init(|| {
+        let vectors = cctv_vectors();
+        let honest = honest_signatures();
+        let run = || -> Vec<Option<Result<(), usize>>> {
+            vectors
+                .iter()
+                .map(|c| {
+                    // Only registered (checked) keys can enter a batch.
+                    let key = check_public_key(&c.key).ok()?;
+                    Some(batch_with_honest(&c.msg, c.sig, key, &honest))
+                })
+                .collect()
+        };
+        let batch = run();
+        assert_eq!(batch, run(), "verify_batch must be deterministic");
+        let strict = vectors.iter().map(Cctv::strict).collect();
+        CctvVerdicts {
+            vectors,
+            strict,
+            batch,
+        }
+    })
+}
+
+impl CctvVerdicts {
+    /// Numbers of the vectors (optionally restricted by `keep`) on which the
+    /// batch and strict verdicts differ, split by the `low_order_residue` flag.
+    fn disagreements(&self, keep: impl Fn(&Cctv) -> bool) -> (usize, Vec<usize>, Vec<usize>) {
+        let (mut compared, mut residue, mut other) = (0usize, Vec::new(), Vec::new());
+        for ((c, strict), batch) in self.vectors.iter().zip(&self.strict).zip(&self.batch) {
+            let Some(batch) = batch else { continue };
+            if !keep(c) {
+                continue;
+            }
+            compared += 1;
+            if batch.is_ok() != *strict {
+                if c.has("low_order_residue") {
+                    residue.push(c.number);
+                } else {
+                    other.push(c.number);
+                }
+            }
+        }
+        (compared, residue, other)
+    }
+
+    fn describe(&self, numbers: &[usize]) -> String {
+        numbers
+            .iter()
+            .map(|num| {
+                let i = self.vectors.iter().position(|c| c.number == *num).unwrap();
+                let dir = if self.strict[i] {
+                    "strict accepts, batch rejects"
+                } else {
+                    "strict rejects, batch ACCEPTS"
+                };
+                format!("  #{num}: {dir}; flags {:?}\n", self.vectors[i].flags)
+            })
+            .collect()
+    }
 }
 
 #[test]
-fn cctv_batch_agrees_with_strict() {
-    let vectors = cctv_vectors();
-    let honest_msgs = [
-        b"honest one".to_vec(),
-        b"honest two".to_vec(),
-        b"honest three".to_vec(),
-    ];
-    // Sanity: the honest items alone verify.
-    assert_eq!(verify_batch(&honest_items(&honest_msgs)), Ok(()));
-
-    let run = || -> Vec<Option<Result<(), usize>>> {
-        vectors
-            .iter()
-            .map(|c| cctv_batch(c, &honest_msgs))
-            .collect()
-    };
-    let first = run();
-    let second = run();
-    assert_eq!(first, second, "verify_batch must be deterministic");
-
-    let (mut compared, mut undecodable) = (0usize, 0usize);
-    let mut residue_gap: Vec<usize> = Vec::new();
-    let mut other_gap: Vec<(usize, BTreeSet<String>)> = Vec::new();
-    for (c, verdict) in vectors.iter().zip(&first) {
-        let Some(verdict) = verdict else {
-            undecodable += 1;
+fn cctv_batch_deterministic_and_blames_only_crafted_item() {
+    let v = cctv_verdicts();
+    assert_eq!(verify_batch(&[]), Ok(()));
+    let honest = honest_signatures();
+    let first = &honest[0];
+    assert_eq!(
+        batch_with_honest(first.0, first.1, first.2, &honest[1..]),
+        Ok(())
+    );
+    let mut batched = 0usize;
+    for (c, verdict) in v.vectors.iter().zip(&v.batch) {
+        let Some(verdict) = verdict.as_ref() else {
             continue;
         };
-        compared += 1;
+        batched += 1;
         if let Err(i) = verdict {
             assert_eq!(*i, 0, "CCTV #{}: batch blamed honest item {i}", c.number);
         }
-        if verdict.is_ok() != c.strict() {
-            if c.has("low_order_residue") {
-                residue_gap.push(c.number);
-            } else {
-                other_gap.push((c.number, c.flags.clone()));
-            }
-        }
     }
+    // Only the 28 vectors whose key passes registration can be batched.
+    assert_eq!(batched, 28);
+    println!("CCTV batch: 28 batches, deterministic, Err(i) always names the crafted item (0)");
+}
+
+/// The keys medledger can actually hold: those that pass registration
+/// (`check_public_key`). Here the batch must agree with the strict path on
+/// every vector except the documented low_order_residue gap.
+#[test]
+fn cctv_batch_agrees_with_strict_for_registrable_keys() {
+    let v = cctv_verdicts();
+    let (compared, residue, other) = v.disagreements(|c| check_public_key(&c.key).is_ok());
     println!(
-        "CCTV batch: {compared} compared, {undecodable} keys undecodable; \
-         {} disagreements with low_order_residue: {residue_gap:?}",
-        residue_gap.len()
+        "CCTV batch, registrable keys: {compared} compared; {} low_order_residue disagreements {residue:?}\n{}",
+        residue.len(),
+        v.describe(&residue)
     );
-    if !other_gap.is_empty() {
-        println!(
-            "CCTV batch: {} disagreements WITHOUT low_order_residue:",
-            other_gap.len()
-        );
-        for (num, f) in &other_gap {
-            println!("  #{num} {f:?}");
-        }
-    }
-    assert_eq!(compared + undecodable, vectors.len());
-    assert_eq!(
-        undecodable, 0,
-        "every CCTV key decodes (lenient decompression)"
-    );
+    assert_eq!(compared, 28);
     assert!(
-        other_gap.is_empty(),
-        "verify_batch disagrees with verify_strict on {} vectors without low_order_residue: {:?}",
-        other_gap.len(),
-        other_gap.iter().map(|(num, _)| num).collect::<Vec<_>>()
+        other.is_empty(),
+        "disagreements without low_order_residue:\n{}",
+        v.describe(&other)
     );
-    // Every residue disagreement is a batch *accept* of a strict reject (the
-    // batch equation missing a torsion residue), never the other way round.
-    for num in &residue_gap {
-        let c = vectors.iter().find(|c| c.number == *num).unwrap();
-        assert!(!c.strict() && c.has("low_order_component_R"), "CCTV #{num}");
+    // The known gap only ever lets the batch accept what strict rejects, and
+    // only through a small-order component of R.
+    for num in &residue {
+        let i = v.vectors.iter().position(|c| c.number == *num).unwrap();
+        assert!(
+            !v.strict[i] && v.vectors[i].has("low_order_component_R"),
+            "CCTV #{num}"
+        );
     }
 }
 
@@ -542,32 +603,32 @@ fn ed25519_speccheck_cases() {
     let doc = read_json("ed25519_speccheck_cases.json");
     let cases = doc.as_array().unwrap();
     assert_eq!(cases.len(), 12);
-    let honest_msgs = [
-        b"honest one".to_vec(),
-        b"honest two".to_vec(),
-        b"honest three".to_vec(),
-    ];
+    let honest = honest_signatures();
 
-    // Expected verify_strict verdicts of ed25519-dalek 3.0 (checked against
-    // its source: canonical S via Scalar::from_canonical_bytes, R and A
-    // rejected if of small order, cofactorless equation compared on the
-    // *encoding* of R, so a non-canonical R can never match):
-    //  0: S = 0, small-order A and R          -> reject (small-order A/R)
-    //  1: small-order A, mixed-order R        -> reject (small-order A)
-    //  2: mixed-order A, small-order R        -> reject (small-order R)
+    // Expected verify_strict verdicts of ed25519-dalek 3.0, derived from its
+    // source (VerifyingKey::verify_strict): S must be canonical
+    // (Scalar::from_canonical_bytes), R and A are rejected if of small order,
+    // and the cofactorless equation is checked by comparing the canonical
+    // encoding of [S]B - [k]A with the R bytes of the signature, so a
+    // non-canonical R never matches. Point properties below were checked
+    // with curve25519-dalek:
+    //  0: S = 0, small-order A and R             -> reject (small-order A, R)
+    //  1: small-order A, mixed-order R           -> reject (small-order A)
+    //  2: mixed-order A, small-order R           -> reject (small-order R)
     //  3: mixed-order A and R, cofactorless
-    //     equation holds                      -> ACCEPT (neither is of small
-    //     order; the policy does not ask for torsion-free keys at
-    //     verification; check_public_key rejects this key at registration)
+    //     equation holds                         -> ACCEPT: neither point is
+    //     of small order and verify_strict does not ask for torsion-free
+    //     keys. Same as the historic dalek row. check_public_key refuses this
+    //     key at registration, so medledger never verifies it in practice.
     //  4: mixed-order A and R, only the
-    //     cofactored equation holds           -> reject (cofactorless)
-    //  5: k computed without reduction (pre-
-    //     reduced scalar)                     -> reject (equation fails)
-    //  6: S > L                               -> reject (non-canonical S)
-    //  7: S ≫ L                               -> reject (non-canonical S)
-    //  8, 9: non-canonical R                  -> reject (R encoding mismatch
-    //     and small order)
-    //  10, 11: non-canonical A (small order)  -> reject (small-order A)
+    //     cofactored equation holds              -> reject (cofactorless)
+    //  5: mixed-order A, prime-order R, k not
+    //     reduced mod L ("pre-reduced scalar")   -> reject (equation fails)
+    //  6: S > L (S not canonical)                -> reject (non-canonical S)
+    //  7: S >> L (top bits of S set)             -> reject (non-canonical S)
+    //  8, 9: non-canonical small-order R         -> reject (small-order R;
+    //     the encoding would not match either)
+    //  10, 11: non-canonical small-order A       -> reject (small-order A)
     let expected_strict = [
         false, false, false, true, false, false, false, false, false, false, false, false,
     ];
@@ -582,15 +643,10 @@ fn ed25519_speccheck_cases() {
         let strict = vk
             .as_ref()
             .is_ok_and(|vk| verify_strict(vk, &msg, &sig).is_ok());
-        let batch = vk.as_ref().ok().map(|vk| {
-            let mut items = vec![BatchItem {
-                message: &msg,
-                signature: sig,
-                key: *vk,
-            }];
-            items.extend(honest_items(&honest_msgs));
-            verify_batch(&items)
-        });
+        // Batches take registered keys only (the CheckedKey type).
+        let batch = check_public_key(&pk)
+            .ok()
+            .map(|key| batch_with_honest(&msg, sig, key, &honest));
         if let Some(Err(j)) = batch {
             assert_eq!(j, 0, "case {i}: batch blamed an honest item");
         }
@@ -619,6 +675,22 @@ fn ed25519_speccheck_cases() {
             "case {i}: S ≥ L accepted"
         );
     }
+    // Where the key passes registration (only cases 6 and 7: an honest key
+    // with a malleated S), the batch path must agree with the strict path.
+    // All other keys are refused by check_public_key, so the type system
+    // keeps them out of batches.
+    let mut registrable = 0usize;
+    for (i, case) in cases.iter().enumerate() {
+        let pk: [u8; 32] = arr(&hx(&case["pub_key"]));
+        if check_public_key(&pk).is_ok() {
+            assert_eq!(
+                batch_verdicts[i], strict_verdicts[i],
+                "case {i}: batch vs strict"
+            );
+            registrable += 1;
+        }
+    }
+    assert_eq!(registrable, 2);
     // Case 3's key has a small-order component: refused at registration, so
     // under the full medledger policy no signature of case 3 is ever checked.
     let pk3: [u8; 32] = arr(&hx(&cases[3]["pub_key"]));
@@ -632,10 +704,25 @@ fn ed25519_speccheck_cases() {
 // 7. X25519 (Wycheproof) and the small-order key check
 // ---------------------------------------------------------------------------
 
+/// u < 2^255 - 19 with bit 255 clear, compared as a big-endian integer.
+fn canonical_x25519(u: &[u8; 32]) -> bool {
+    let mut p = [0xffu8; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    // Compare little-endian numbers from the most significant byte.
+    for i in (0..32).rev() {
+        if u[i] != p[i] {
+            return u[i] < p[i];
+        }
+    }
+    false
+}
+
 #[test]
 fn x25519_wycheproof_and_key_check() {
     let doc = read_json("x25519_test.json");
     let (mut total, mut zero, mut valid_ok, mut acceptable_ok) = (0usize, 0usize, 0usize, 0usize);
+    let mut non_canonical = 0usize;
     for g in list(&doc, "testGroups") {
         assert_eq!(s(g, "curve"), "curve25519");
         for t in list(g, "tests") {
@@ -659,6 +746,16 @@ fn x25519_wycheproof_and_key_check() {
             if is_zero {
                 assert!(check.is_err(), "tcId {id}: small-order key accepted");
                 zero += 1;
+            } else if !canonical_x25519(&public) {
+                // One key, one encoding: bit 255 set or u >= p is refused at
+                // registration even though X25519 itself would accept it.
+                assert!(check.is_err(), "tcId {id}: non-canonical key accepted");
+                assert_ne!(
+                    s(t, "result"),
+                    "valid",
+                    "tcId {id}: valid test with non-canonical key"
+                );
+                non_canonical += 1;
             } else {
                 // A non-zero shared secret under a clamped scalar means the
                 // key is not of small order, so registration accepts it.
@@ -676,10 +773,14 @@ fn x25519_wycheproof_and_key_check() {
         }
     }
     println!(
-        "X25519: {total} shared secrets match; check_x25519_key rejects {zero} ZeroSharedSecret keys, \
-         accepts {valid_ok} valid + {acceptable_ok} other acceptable"
+        "X25519: {total} shared secrets match; check_x25519_key rejects {zero} ZeroSharedSecret and \
+         {non_canonical} non-canonical keys, accepts {valid_ok} valid + {acceptable_ok} other acceptable"
     );
-    assert_eq!((total, zero, valid_ok, acceptable_ok), (518, 31, 264, 223));
+    assert_eq!(total, 518);
+    assert_eq!(zero, 31);
+    assert_eq!(valid_ok, 264);
+    assert_eq!(zero + non_canonical + valid_ok + acceptable_ok, 518);
+    assert_eq!((non_canonical, acceptable_ok), (13, 210));
 }
 
 // ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 mod common;
 
 use common::Consortium;
-use medledger::{Error, Ledger, MemoryStore, NewRecord, Store};
+use medledger::{Error, Ledger, NewRecord, Store};
 
 #[test]
 fn append_read_amend_verify_reopen() {

@@ -2,8 +2,11 @@
 //!
 //! Every hash medledger computes over its own structures is a *tagged*
 //! hash: `SHA3-256(u8 len(label) ‖ label ‖ data…)`, with a label from
-//! [`label`]. Merkle leaves and nodes are the exception: they follow RFC 9162
-//! exactly (`0x00`/`0x01` prefixes) so that standard clients can check them.
+//! [`label`]. Signed messages start with the same `u8 len ‖ label`; AEAD
+//! associated data starts with the label as `u16 len ‖ label` (canonical
+//! text), and the sealed box's HKDF info with the bare label. Merkle leaves
+//! and nodes are the exception: they follow RFC 9162 exactly (`0x00`/`0x01`
+//! prefixes) so that standard clients can check them (docs/FORMAT.md §2).
 
 use core::fmt;
 use sha3::{Digest as _, Sha3_256};

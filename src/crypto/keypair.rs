@@ -2,7 +2,7 @@
 //!
 //! Secret keys never leave a [`Keypair`] in clear: [`Keypair::export_encrypted`]
 //! seals them under a passphrase with Argon2id and AES-256-GCM (key-file
-//! layout in docs/FORMAT.md §5).
+//! layout in docs/FORMAT.md §4.5).
 
 use core::fmt;
 use std::collections::HashMap;
@@ -21,7 +21,11 @@ use crate::model::{FORMAT_VERSION, LedgerId, ParticipantId, check_version};
 use crate::model::{Participant, Roles};
 use crate::{Error, Result};
 
-const KEY_FILE_MAGIC: &[u8; 8] = b"MLKEYF\0\x01";
+const KEY_FILE_MAGIC: &[u8; 8] = b"MEDLKEY\n";
+/// Argon2id lanes accepted on import.
+const MAX_P_COST: u32 = 16;
+/// nonce ‖ (Ed25519 seed ‖ X25519 secret) ‖ tag.
+const SEALED_SECRET_LEN: usize = super::aead::OVERHEAD + 64;
 const SALT_LEN: usize = 16;
 /// Argon2id memory cost limit accepted on import (1 GiB), so a hostile key
 /// file cannot exhaust memory.
@@ -186,7 +190,10 @@ impl Keypair {
             t_cost: r.u32("key_file.t_cost")?,
             p_cost: r.u32("key_file.p_cost")?,
         };
-        if params.m_cost_kib > MAX_M_COST_KIB || params.t_cost > MAX_T_COST || params.p_cost > 16 {
+        if params.m_cost_kib > MAX_M_COST_KIB
+            || params.t_cost > MAX_T_COST
+            || params.p_cost > MAX_P_COST
+        {
             return Err(Error::invalid(
                 "key_file.kdf",
                 "Argon2 cost above the accepted limit",
@@ -196,7 +203,8 @@ impl Keypair {
         let id = ParticipantId(r.digest("key_file.id")?);
         let header_len = r.offset();
         let header = bytes.get(..header_len).unwrap_or_default();
-        let sealed = r.take(r.remaining(), "key_file.sealed")?;
+        let sealed = r.take(SEALED_SECRET_LEN, "key_file.sealed")?;
+        r.finish("key_file")?;
         let key = derive_file_key(passphrase, &salt, params)?;
         let secret = key
             .open(&file_aad(header), sealed, "key file")

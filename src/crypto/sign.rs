@@ -7,14 +7,21 @@
 //! canonical and torsion-free when a participant registers
 //! ([`check_public_key`]).
 //!
-//! [`verify_batch`] is a fast path with the same verdict on every input an
-//! honest signer can produce: it rejects up front what strict verification
-//! rejects by encoding (non-canonical or small-order `R`), accepts when the
-//! randomised batch equation holds, and otherwise verifies one by one to
-//! name the first bad signature. The one known gap — a malicious signer who
-//! adds a small-order component to `R` so the cofactorless equation fails
-//! by a torsion point, which the batch equation may not see — is discussed
-//! in docs/THREAT-MODEL.md and exercised by the CCTV vector test.
+//! [`verify_batch`] is the fast path. It only accepts keys that passed the
+//! registration check (the [`CheckedKey`] type), rejects up front what
+//! strict verification rejects by encoding (non-canonical or small-order
+//! `R`), runs ed25519-dalek's batch equation, and on failure verifies one by
+//! one to name the first bad signature. For every signature an honest signer
+//! produces (torsion-free `R`) its verdict equals strict verification's.
+//! The one known gap: a registered signer who crafts `R` with a small-order
+//! component can make the batch accept what strict verification rejects
+//! (CCTV vector 388). ed25519-dalek derives the batch coefficients from the
+//! inputs, so the batch verdict is a deterministic function of the batch —
+//! every node replaying the same block reaches the same verdict — but a
+//! signer can grind for it. Submission always verifies strictly, so such a
+//! transaction reaches a sealed block only through a dishonest sequencer
+//! and quorum; audits use strict mode (`VerifyOptions::batch_signatures =
+//! false`). See docs/FORMAT.md §4.4.
 
 use core::fmt;
 use curve25519_dalek::edwards::CompressedEdwardsY;
@@ -76,9 +83,26 @@ impl SigningKey {
     }
 }
 
+/// A public key that passed [`check_public_key`]: canonical, not of small
+/// order, torsion-free. Only such keys enter batch verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckedKey(VerifyingKey);
+
+impl CheckedKey {
+    /// The key.
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        &self.0
+    }
+
+    /// Strict verification under this key.
+    pub fn verify_strict(&self, message: &[u8], sig: &Signature) -> Result<()> {
+        verify_strict(&self.0, message, sig)
+    }
+}
+
 /// Checks a public key for registration: a canonical encoding of a point
 /// that is not of small order and has no small-order component.
-pub fn check_public_key(bytes: &[u8; PUBLIC_KEY_LEN]) -> Result<VerifyingKey> {
+pub fn check_public_key(bytes: &[u8; PUBLIC_KEY_LEN]) -> Result<CheckedKey> {
     let point = CompressedEdwardsY(*bytes)
         .decompress()
         .ok_or(Error::WeakKey("Ed25519 key is not a curve point"))?;
@@ -91,7 +115,9 @@ pub fn check_public_key(bytes: &[u8; PUBLIC_KEY_LEN]) -> Result<VerifyingKey> {
     if !point.is_torsion_free() {
         return Err(Error::WeakKey("Ed25519 key has a small-order component"));
     }
-    VerifyingKey::from_bytes(bytes).map_err(|_| Error::WeakKey("Ed25519 key rejected"))
+    VerifyingKey::from_bytes(bytes)
+        .map(CheckedKey)
+        .map_err(|_| Error::WeakKey("Ed25519 key rejected"))
 }
 
 /// Strict single verification (the policy above).
@@ -117,8 +143,8 @@ pub struct BatchItem<'a> {
     pub message: &'a [u8],
     /// The signature.
     pub signature: Signature,
-    /// The signer's key.
-    pub key: VerifyingKey,
+    /// The signer's (registered) key.
+    pub key: CheckedKey,
 }
 
 /// Verifies many signatures at once. `Ok(())` when all are valid; otherwise
@@ -136,7 +162,7 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> core::result::Result<(), usize> 
         .iter()
         .map(|it| ed25519_dalek::Signature::from_bytes(&it.signature.0))
         .collect();
-    let keys: Vec<VerifyingKey> = items.iter().map(|it| it.key).collect();
+    let keys: Vec<VerifyingKey> = items.iter().map(|it| it.key.0).collect();
     if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
         return Ok(());
     }
@@ -148,7 +174,7 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> core::result::Result<(), usize> 
 fn first_invalid(items: &[BatchItem<'_>]) -> Option<usize> {
     items
         .iter()
-        .position(|it| verify_strict(&it.key, it.message, &it.signature).is_err())
+        .position(|it| it.key.verify_strict(it.message, &it.signature).is_err())
 }
 
 #[cfg(test)]
@@ -172,7 +198,7 @@ mod tests {
             .collect();
         assert_eq!(verify_batch(&items), Ok(()));
         for it in &items {
-            verify_strict(&it.key, it.message, &it.signature).unwrap();
+            it.key.verify_strict(it.message, &it.signature).unwrap();
         }
         items[3].signature.0[40] ^= 1;
         assert_eq!(verify_batch(&items), Err(3));

@@ -25,6 +25,8 @@ pub const HEADER_LEN: usize = 2 + 32 + 8 + 32 + 8 + 8 + 4 + 8 + 32 + 32;
 pub const SEAL_LEN: usize = 2 + 64;
 /// Most transactions one block may hold.
 pub const MAX_BLOCK_TXS: usize = 1_000_000;
+/// Largest encoded block, 256 MiB (a block is decoded in memory).
+pub const MAX_BLOCK_LEN: usize = 256 << 20;
 
 /// A block header. Its hash is what validators sign and what the next block
 /// links to.
@@ -156,6 +158,13 @@ impl Block {
     /// Decodes a stored block. The transaction count in the body may differ
     /// from the header's (the verifier reports that as truncation).
     pub fn decode(bytes: &[u8]) -> Result<DecodedBlock> {
+        if bytes.len() > MAX_BLOCK_LEN {
+            return Err(crate::Error::Decode {
+                what: "block",
+                offset: MAX_BLOCK_LEN,
+                reason: "longer than the format limit",
+            });
+        }
         let mut r = Reader::new(bytes);
         let header = BlockHeader::decode(&mut r)?;
         let at = r.offset();

@@ -4,10 +4,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ed25519_dalek::VerifyingKey;
-
 use crate::crypto::hash::Digest;
-use crate::crypto::sign::check_public_key;
+use crate::crypto::sign::{BatchItem, CheckedKey, check_public_key, verify_batch};
+use crate::log::block::{BlockHeader, Seal};
 use crate::model::record::SEALED_KEY_LEN;
 use crate::model::tx::RecordsBody;
 use crate::model::{
@@ -61,7 +60,7 @@ pub struct ParticipantState {
     /// The registration.
     pub info: Participant,
     /// Parsed signing key.
-    pub key: VerifyingKey,
+    pub key: CheckedKey,
     /// Last sequence number used (0 = none yet).
     pub last_seq: u64,
 }
@@ -112,9 +111,12 @@ pub struct ChainState {
     pub validators: ValidatorSet,
     /// Its hash.
     pub validators_hash: Digest,
-    /// Set installed by a `SetValidators` in the current block; takes
-    /// effect from the next block.
-    pub next_validators: Option<ValidatorSet>,
+    /// Parsed keys of `validators`, by index (the keys the set hash covers).
+    pub validator_keys: Vec<CheckedKey>,
+    /// Sets installed by `SetValidators` transactions (with their leaf
+    /// index) not yet in force: each takes effect after the block that
+    /// holds it.
+    pub next_validators: Vec<(u64, ValidatorSet)>,
 }
 
 impl ChainState {
@@ -156,7 +158,7 @@ impl ChainState {
                 "no admin",
             ));
         }
-        let state = ChainState {
+        let mut state = ChainState {
             ledger_id,
             participants,
             records: HashMap::new(),
@@ -164,14 +166,16 @@ impl ChainState {
             wraps: HashMap::new(),
             validators_hash: genesis.validators.hash(),
             validators: genesis.validators.clone(),
-            next_validators: None,
+            validator_keys: Vec::new(),
+            next_validators: Vec::new(),
         };
         state.check_validator_set(&genesis.validators, "genesis.validators")?;
+        state.validator_keys = parse_validator_keys(&genesis.validators);
         Ok(state)
     }
 
     /// The current signing key of a participant.
-    pub fn signer_key(&self, id: &ParticipantId) -> Option<&VerifyingKey> {
+    pub fn signer_key(&self, id: &ParticipantId) -> Option<&CheckedKey> {
         self.participants.get(id).map(|p| &p.key)
     }
 
@@ -180,10 +184,17 @@ impl ChainState {
         self.participants.get(id)
     }
 
-    /// Ends a block: a validator set installed in it takes effect.
-    pub fn end_block(&mut self) {
-        if let Some(v) = self.next_validators.take() {
+    /// Ends a block whose last leaf is `log_size - 1`: validator sets
+    /// installed by its transactions take effect; sets installed by later
+    /// (still pending) transactions wait for their own block.
+    pub fn end_block(&mut self, log_size: u64) {
+        let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.next_validators)
+            .into_iter()
+            .partition(|(leaf, _)| *leaf < log_size);
+        self.next_validators = later;
+        if let Some((_, v)) = now.into_iter().last() {
             self.validators_hash = v.hash();
+            self.validator_keys = parse_validator_keys(&v);
             self.validators = v;
         }
     }
@@ -263,7 +274,7 @@ impl ChainState {
                     );
                 }
             }
-            TxBody::SetValidators(v) => self.next_validators = Some(v.clone()),
+            TxBody::SetValidators(v) => self.next_validators.push((position.leaf, v.clone())),
             TxBody::Records(b) => {
                 for s in &b.shares {
                     let cur = self
@@ -438,6 +449,21 @@ impl ChainState {
             self.check_record(a, seq, i, r, &opened, &mut superseded_here)
                 .map_err(|v| at_record(v, i))?;
         }
+        // Only the patient opens an epoch without writing under it; anyone
+        // else opens one only for the record that needs it.
+        for s in &b.shares {
+            let used = b
+                .records
+                .iter()
+                .any(|r| r.patient == s.patient && r.category == s.category);
+            if a != s.patient && !used {
+                return Err(violation(
+                    Violation::Unauthorised,
+                    "epoch_share",
+                    "an epoch may be opened by its patient, or with a record that uses it",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -544,4 +570,97 @@ impl ChainState {
         }
         Ok(())
     }
+}
+
+/// Why a block's seals do not seal it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SealError {
+    /// Seals are not strictly ascending by validator index.
+    Unordered,
+    /// A seal names an index outside the validator set.
+    OutsideSet(u16),
+    /// Several seals were present and none verifies: the header is not the
+    /// one the validators signed.
+    HeaderNotSigned,
+    /// The seal of this validator index does not verify.
+    BadSeal(u16),
+    /// Valid seals below the threshold.
+    BelowThreshold {
+        /// Valid seals.
+        have: usize,
+        /// Threshold.
+        need: usize,
+    },
+}
+
+impl ChainState {
+    /// Checks `seals` over `header` against the validator set in force:
+    /// ordering, membership, every signature, threshold. Returns the number
+    /// of valid seals. `batch` selects batch signature verification.
+    pub fn check_seals(
+        &self,
+        header: &BlockHeader,
+        seals: &[Seal],
+        batch: bool,
+    ) -> Result<usize, SealError> {
+        let mut last: Option<u16> = None;
+        let mut keys = Vec::with_capacity(seals.len());
+        for s in seals {
+            if last.is_some_and(|l| s.validator <= l) {
+                return Err(SealError::Unordered);
+            }
+            last = Some(s.validator);
+            let key = self
+                .validator_keys
+                .get(usize::from(s.validator))
+                .ok_or(SealError::OutsideSet(s.validator))?;
+            keys.push(*key);
+        }
+        let message = BlockHeader::seal_message(&header.hash());
+        let items: Vec<BatchItem<'_>> = seals
+            .iter()
+            .zip(keys)
+            .map(|(s, key)| BatchItem {
+                message: &message,
+                signature: s.signature,
+                key,
+            })
+            .collect();
+        let verdict = if batch {
+            verify_batch(&items)
+        } else {
+            items
+                .iter()
+                .position(|it| it.key.verify_strict(it.message, &it.signature).is_err())
+                .map_or(Ok(()), Err)
+        };
+        if let Err(first) = verdict {
+            let all_bad = items.len() > 1
+                && items
+                    .iter()
+                    .all(|it| it.key.verify_strict(it.message, &it.signature).is_err());
+            if all_bad {
+                return Err(SealError::HeaderNotSigned);
+            }
+            let idx = seals.get(first).map_or(0, |s| s.validator);
+            return Err(SealError::BadSeal(idx));
+        }
+        let need = usize::from(self.validators.threshold);
+        if items.len() < need {
+            return Err(SealError::BelowThreshold {
+                have: items.len(),
+                need,
+            });
+        }
+        Ok(items.len())
+    }
+}
+
+/// Keys of a validator set that passed `check_validator_set` (so each key
+/// is a registered, checked key).
+fn parse_validator_keys(set: &ValidatorSet) -> Vec<CheckedKey> {
+    set.members
+        .iter()
+        .filter_map(|m| check_public_key(&m.key).ok())
+        .collect()
 }

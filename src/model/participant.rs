@@ -125,10 +125,21 @@ impl Participant {
     }
 }
 
-/// Rejects X25519 keys of small order (they would make every wrap to the
-/// participant readable by anyone).
+/// Rejects X25519 keys that are not canonical (bit 255 set, or u ≥ 2^255-19:
+/// one key must have one encoding) or of small order (every wrap to such a
+/// key would be readable by anyone).
 pub fn check_x25519_key(key: &[u8; 32]) -> Result<()> {
     use x25519_dalek::{PublicKey, StaticSecret};
+    // p = 2^255 - 19 little-endian: ed ff … ff 7f.
+    let top_bit = key.last().is_some_and(|b| b & 0x80 != 0);
+    let at_least_p = key.first().is_some_and(|b| *b >= 0xed)
+        && key
+            .get(1..31)
+            .is_some_and(|mid| mid.iter().all(|b| *b == 0xff))
+        && key.last() == Some(&0x7f);
+    if top_bit || at_least_p {
+        return Err(Error::WeakKey("X25519 key encoding is not canonical"));
+    }
     // Any fixed clamped scalar multiple of a small-order point is zero.
     let probe = StaticSecret::from([0x5a; 32]);
     if !probe

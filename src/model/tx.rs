@@ -11,7 +11,7 @@ use crate::codec::{Reader, Writer};
 use crate::crypto::hash::{Digest, label};
 use crate::crypto::sign::{SIGNATURE_LEN, Signature, SigningKey};
 use crate::model::participant::Participant;
-use crate::model::record::{EpochShare, RecordHeader};
+use crate::model::record::{EpochShare, MAX_WRAPS, RecordHeader};
 use crate::model::validators::ValidatorSet;
 use crate::model::{FORMAT_VERSION, LedgerId, ParticipantId, check_version};
 use crate::{Error, Result};
@@ -29,7 +29,7 @@ pub const MAX_NAME_LEN: usize = 128;
 /// Fixed bytes before the body: version, kind, author, seq, time, body length.
 pub const TX_PREFIX_LEN: usize = 2 + 2 + 32 + 8 + 8 + 4;
 
-/// Transaction kinds (docs/FORMAT.md §3.1). Values are stable.
+/// Transaction kinds (docs/FORMAT.md §3.7). Values are stable.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[repr(u16)]
 pub enum TxKind {
@@ -191,9 +191,20 @@ impl Tx {
                 "does not match the transaction kind",
             ));
         }
+        // Bound every length here, so the encoder never signs bytes the
+        // decoder would refuse (the writers saturate rather than fail).
         match &self.body {
             TxBody::Genesis(g) => {
                 Writer::check_len("genesis.name", g.name.len(), MAX_NAME_LEN)?;
+                Writer::check_len(
+                    "genesis.participants",
+                    g.participants.len(),
+                    MAX_GENESIS_PARTICIPANTS,
+                )?;
+                g.validators.validate()?;
+                for p in &g.participants {
+                    p.validate()?;
+                }
                 w.text(&g.name);
                 g.validators.encode(w);
                 w.count(g.participants.len());
@@ -201,9 +212,19 @@ impl Tx {
                     p.encode(w);
                 }
             }
-            TxBody::Register(p) => p.encode(w),
+            TxBody::Register(p) => {
+                p.validate()?;
+                p.encode(w);
+            }
             TxBody::Records(b) => {
                 Writer::check_len("tx.records", b.records.len(), MAX_RECORDS_PER_TX)?;
+                Writer::check_len("tx.shares", b.shares.len(), MAX_SHARES_PER_TX)?;
+                for s in &b.shares {
+                    Writer::check_len("epoch_share.wraps", s.wraps.len(), MAX_WRAPS)?;
+                }
+                for r in &b.records {
+                    r.validate()?;
+                }
                 w.count(b.shares.len());
                 for s in &b.shares {
                     s.encode(w);
@@ -213,7 +234,10 @@ impl Tx {
                     r.encode(w);
                 }
             }
-            TxBody::SetValidators(v) => v.encode(w),
+            TxBody::SetValidators(v) => {
+                v.validate()?;
+                v.encode(w);
+            }
         }
         Ok(())
     }
@@ -295,7 +319,7 @@ fn decode_body(kind: TxKind, r: &mut Reader<'_>) -> Result<TxBody> {
         TxKind::Genesis => {
             let name = r.text(MAX_NAME_LEN, "genesis.name")?.to_owned();
             let validators = ValidatorSet::decode(r)?;
-            let n = r.count(MAX_GENESIS_PARTICIPANTS, 98, "genesis.participants")?;
+            let n = r.count(MAX_GENESIS_PARTICIPANTS, 100, "genesis.participants")?;
             let mut participants = Vec::with_capacity(n);
             for _ in 0..n {
                 participants.push(Participant::decode(r)?);
@@ -308,12 +332,12 @@ fn decode_body(kind: TxKind, r: &mut Reader<'_>) -> Result<TxBody> {
         }
         TxKind::RegisterParticipant => TxBody::Register(Participant::decode(r)?),
         TxKind::AppendRecord | TxKind::AmendRecord | TxKind::BatchAppend => {
-            let n = r.count(MAX_SHARES_PER_TX, 42, "tx.shares")?;
+            let n = r.count(MAX_SHARES_PER_TX, 43, "tx.shares")?;
             let mut shares = Vec::with_capacity(n);
             for _ in 0..n {
                 shares.push(EpochShare::decode(r)?);
             }
-            let n = r.count(MAX_RECORDS_PER_TX, 179, "tx.records")?;
+            let n = r.count(MAX_RECORDS_PER_TX, 178, "tx.records")?;
             let mut records = Vec::with_capacity(n);
             for _ in 0..n {
                 records.push(RecordHeader::decode(r)?);
