@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, lints, Rust unit/integration/
+# vector/property tests, doc tests, and the examples build. This is the
+# README's test command and what CI runs (.ci/run). Idempotent: installs
+# what it needs (rustfmt, clippy) if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain components"
+for c in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$c"; then
+        rustup component add "$c"
+    fi
+done
+
+step "format (cargo fmt --check)"
+cargo fmt --all -- --check
+
+step "lints (cargo clippy --all-targets -D warnings)"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "Rust tests (unit, integration, vectors, properties, doc tests)"
+cargo test --locked --all-targets
+cargo test --locked --doc
+
+step "examples build"
+cargo build --locked --release --examples
+
+echo
+echo "All tests passed."
