@@ -1,8 +1,4 @@
-//! # medledger
-//!
-//! An embeddable, tamper-evident, encrypted ledger of medical records under
-//! the patient's control. See README.md for an overview and docs/FORMAT.md
-//! for the byte format.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
