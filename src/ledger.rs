@@ -26,9 +26,10 @@ use crate::model::{
     Category, EpochShare, Genesis, LedgerId, Participant, ParticipantId, RecordHeader, RecordId,
     SignedTx, Tx, TxBody, TxKind, ValidatorSet,
 };
-use crate::store::{MemoryStore, Store};
+use crate::store::{Access, DirStore, MemoryStore, OpenReport, Store};
 use crate::verify::{Report, VerifyOptions, replay, verify_store};
 use crate::{Error, Result};
+use std::path::Path;
 
 /// Records at or above this count are sealed on all cores.
 const PARALLEL_SEAL_THRESHOLD: usize = 64;
@@ -107,6 +108,8 @@ struct Inner {
 /// A ledger node. See the crate docs for an example.
 pub struct Ledger {
     id: LedgerId,
+    /// Opened read-only: verifies and proves, never writes nor decrypts.
+    read_only: bool,
     inner: RwLock<Inner>,
 }
 
@@ -141,13 +144,28 @@ impl Ledger {
 
     /// Creates a ledger in `store` (which must be empty) from `genesis`.
     pub fn create(
-        mut store: Box<dyn Store>,
+        store: Box<dyn Store>,
         genesis: Genesis,
         validators: &[&Keypair],
     ) -> Result<Ledger> {
-        if store.block_count()? != 0 {
-            return Err(Error::invalid("store", "is not empty"));
-        }
+        Self::create_with(genesis, validators, |_| Ok(store))
+    }
+
+    /// Creates a ledger in directory `dir` (created if missing; must not
+    /// already hold a ledger). The directory is locked for this writer.
+    pub fn create_dir(dir: &Path, genesis: Genesis, validators: &[&Keypair]) -> Result<Ledger> {
+        Self::create_with(genesis, validators, |id| {
+            Ok(Box::new(DirStore::create(dir, id)?))
+        })
+    }
+
+    /// Creates a ledger from `genesis` in the store `make_store` returns for
+    /// the new ledger id (which must be empty).
+    pub fn create_with(
+        genesis: Genesis,
+        validators: &[&Keypair],
+        make_store: impl FnOnce(LedgerId) -> Result<Box<dyn Store>>,
+    ) -> Result<Ledger> {
         let timestamp = now_ms();
         let gtx = Tx {
             kind: TxKind::Genesis,
@@ -180,9 +198,14 @@ impl Ledger {
             seals,
             txs: vec![bytes],
         };
+        let mut store = make_store(id)?;
+        if store.block_count()? != 0 {
+            return Err(Error::invalid("store", "is not empty"));
+        }
         store.append_block(&block.encode())?;
         Ok(Ledger {
             id,
+            read_only: false,
             inner: RwLock::new(Inner {
                 store,
                 state,
@@ -193,11 +216,59 @@ impl Ledger {
         })
     }
 
-    /// Opens an existing ledger, verifying the whole chain first. A chain
-    /// that does not verify is refused with [`Error::Corrupt`] naming the
-    /// first fault.
+    /// Opens an existing ledger in `store`, verifying the whole chain first
+    /// (payloads included). A chain that does not verify is refused with
+    /// [`Error::Corrupt`] naming the first fault.
     pub fn open(store: Box<dyn Store>) -> Result<Ledger> {
-        let (report, replayed) = replay(store.as_ref(), &VerifyOptions::default());
+        Self::open_verified(store, &VerifyOptions::default(), false)
+    }
+
+    /// Opens the ledger in directory `dir` for writing (taking its lock),
+    /// recovering from a crash: a torn, never-acknowledged tail is cut and
+    /// reported. Signatures, links, seals and rules are replayed from
+    /// genesis; payloads are checked by their frame checksums here and by
+    /// their digests on every read (full payload verification: `verify`).
+    pub fn open_dir(dir: &Path) -> Result<(Ledger, OpenReport)> {
+        Self::open_dir_with(DirStore::open(dir, Access::Write)?)
+    }
+
+    /// Opens a ledger directory read-only, without the writer lock (any
+    /// number may be open beside the writer). It can verify and serve
+    /// public facts, never plaintext: a disclosure must be recorded, and a
+    /// read-only open cannot record.
+    pub fn open_dir_read_only(dir: &Path) -> Result<(Ledger, OpenReport)> {
+        Self::open_dir_with(DirStore::open(dir, Access::ReadOnly)?)
+    }
+
+    /// Opens a ledger over an already opened directory store (e.g. one with
+    /// fault injection).
+    pub fn open_dir_with(store: DirStore) -> Result<(Ledger, OpenReport)> {
+        let report = store.open_report().clone();
+        let file_id = store.ledger_id();
+        let read_only = store.is_read_only();
+        let opts = VerifyOptions {
+            check_payloads: false,
+            ..VerifyOptions::default()
+        };
+        let ledger = Self::open_verified(Box::new(store), &opts, read_only)?;
+        if ledger.id != file_id {
+            return Err(Error::invalid(
+                "ledger file",
+                format!(
+                    "header names ledger {file_id} but its genesis is ledger {}: blocks of another ledger",
+                    ledger.id
+                ),
+            ));
+        }
+        Ok((ledger, report))
+    }
+
+    fn open_verified(
+        store: Box<dyn Store>,
+        opts: &VerifyOptions,
+        read_only: bool,
+    ) -> Result<Ledger> {
+        let (report, replayed) = replay(store.as_ref(), opts);
         let r = match (report.fault, replayed) {
             (Some(f), _) => return Err(Error::Corrupt(Box::new(f))),
             (None, Some(r)) => r,
@@ -205,6 +276,7 @@ impl Ledger {
         };
         Ok(Ledger {
             id: r.state.ledger_id,
+            read_only,
             inner: RwLock::new(Inner {
                 store,
                 state: r.state,
@@ -262,6 +334,9 @@ impl Ledger {
     /// ciphertexts of its records. Checks decoding, signature (strict) and
     /// rules; returns the leaf index it will occupy.
     pub fn submit(&self, tx_bytes: &[u8], payloads: &[Vec<u8>]) -> Result<u64> {
+        if self.read_only {
+            return Err(Error::Denied("ledger opened read-only".into()));
+        }
         let stx = SignedTx::decode(tx_bytes)?;
         let mut inner = self.write()?;
         let key = inner
@@ -622,6 +697,12 @@ impl Ledger {
     /// patient and the record's author may read; consent-based access
     /// arrives with the access-control release. Fails closed.
     pub fn read_record(&self, reader: &Keypair, id: &RecordId) -> Result<Record> {
+        if self.read_only {
+            return Err(Error::Denied(
+                "a read-only open never releases plaintext (it cannot record the disclosure)"
+                    .into(),
+            ));
+        }
         let info = self.record_info(id)?;
         let me = reader.id();
         if me != info.header.patient && me != info.author {

@@ -44,7 +44,10 @@ fn path() -> PathBuf {
 }
 
 /// All pass vectors: name → hex (or another pinned string).
-fn compute() -> (BTreeMap<String, String>, Vec<(String, String, String)>) {
+/// (name, hex, expected error) of each fail vector.
+type FailVector = (String, String, String);
+
+fn compute() -> (BTreeMap<String, String>, Vec<FailVector>) {
     let mut v = BTreeMap::new();
     let mut put = |k: &str, val: String| {
         v.insert(k.to_owned(), val);
@@ -56,8 +59,14 @@ fn compute() -> (BTreeMap<String, String>, Vec<(String, String, String)>) {
     let patient = kp(5);
 
     put("pass_participant_id", admin.id().to_hex());
-    put("pass_tagged_hash_tx_label_abc", tagged_hash(label::TX, &[b"abc"]).to_hex());
-    put("pass_merkle_leaf_empty", Sha3Hasher::hash_leaf(b"").to_hex());
+    put(
+        "pass_tagged_hash_tx_label_abc",
+        tagged_hash(label::TX, &[b"abc"]).to_hex(),
+    );
+    put(
+        "pass_merkle_leaf_empty",
+        Sha3Hasher::hash_leaf(b"").to_hex(),
+    );
     put(
         "pass_merkle_node",
         Sha3Hasher::hash_children(&Digest([1; 32]), &Digest([2; 32])).to_hex(),
@@ -66,10 +75,16 @@ fn compute() -> (BTreeMap<String, String>, Vec<(String, String, String)>) {
     let founders = vec![
         admin.participant(Roles::ADMIN, "registration desk"),
         val1.participant(Roles::VALIDATOR, "validator St. Mary"),
-        val2.participant(Roles::VALIDATOR.with(Roles::PROVIDER), "validator City General"),
+        val2.participant(
+            Roles::VALIDATOR.with(Roles::PROVIDER),
+            "validator City General",
+        ),
     ];
     let genesis = Genesis::new("golden consortium", 2, founders).unwrap();
-    put("pass_validator_set_hash", genesis.validators.hash().to_hex());
+    put(
+        "pass_validator_set_hash",
+        genesis.validators.hash().to_hex(),
+    );
     let gtx = Tx {
         kind: TxKind::Genesis,
         author: ParticipantId(Digest::ZERO),
@@ -92,7 +107,10 @@ fn compute() -> (BTreeMap<String, String>, Vec<(String, String, String)>) {
     };
     let reg_bytes = reg.sign(&ledger, admin.signing_key()).unwrap();
     put("pass_tx_register", h(&reg_bytes));
-    put("pass_tx_register_leaf_hash", Sha3Hasher::hash_leaf(&reg_bytes).to_hex());
+    put(
+        "pass_tx_register_leaf_hash",
+        Sha3Hasher::hash_leaf(&reg_bytes).to_hex(),
+    );
 
     let rid = RecordId::derive(&ledger, &hosp.id(), 1, 0);
     put("pass_record_id", rid.to_hex());
@@ -109,11 +127,20 @@ fn compute() -> (BTreeMap<String, String>, Vec<(String, String, String)>) {
         ciphertext_len: 1052,
         ciphertext_digest: Digest([9; 32]),
     };
-    put("pass_record_aad", h(&header.payload_aad(&ledger, &hosp.id())));
+    put(
+        "pass_record_aad",
+        h(&header.payload_aad(&ledger, &hosp.id())),
+    );
     put("pass_dek_wrap_aad", h(&dek_wrap_aad(&ledger, &rid, 1)));
     put(
         "pass_epoch_wrap_context",
-        h(&EpochShare::wrap_context(&ledger, &patient.id(), &category, 1, &hosp.id())),
+        h(&EpochShare::wrap_context(
+            &ledger,
+            &patient.id(),
+            &category,
+            1,
+            &hosp.id(),
+        )),
     );
     let append = Tx {
         kind: TxKind::AppendRecord,
@@ -187,7 +214,11 @@ fn compute() -> (BTreeMap<String, String>, Vec<(String, String, String)>) {
     // Payload encryption with a fixed key and nonce.
     let key = AeadKey::from_bytes([0x42; 32]);
     let sealed = key
-        .seal_with_nonce(&[0x24; 12], &header.payload_aad(&ledger, &hosp.id()), b"{\"resourceType\":\"Observation\"}")
+        .seal_with_nonce(
+            &[0x24; 12],
+            &header.payload_aad(&ledger, &hosp.id()),
+            b"{\"resourceType\":\"Observation\"}",
+        )
         .unwrap();
     put("pass_payload_sealed", h(&sealed));
     put("pass_payload_digest", ciphertext_digest(&sealed).to_hex());
@@ -210,13 +241,20 @@ fn compute() -> (BTreeMap<String, String>, Vec<(String, String, String)>) {
     b[2] = 0x99;
     b[3] = 0x7f;
     fail("fail_tx_unknown_kind", b, "unsupported_kind");
-    fail("fail_tx_truncated", append_bytes[..append_bytes.len() - 1].to_vec(), "decode:tx.signature");
+    fail(
+        "fail_tx_truncated",
+        append_bytes[..append_bytes.len() - 1].to_vec(),
+        "decode:tx.signature",
+    );
     let mut b = append_bytes.clone();
     b[52..56].copy_from_slice(&u32::MAX.to_le_bytes());
     fail("fail_tx_body_len_too_long", b, "decode:tx.body");
     // The category "lab" of the epoch share: make it upper case.
     let mut b = append_bytes.clone();
-    let pos = b.windows(5).position(|w| w == [3, 0, b'l', b'a', b'b']).unwrap();
+    let pos = b
+        .windows(5)
+        .position(|w| w == [3, 0, b'l', b'a', b'b'])
+        .unwrap();
     b[pos + 2] = b'L';
     fail("fail_tx_bad_category", b, "decode:epoch_share.category");
     fail("fail_tx_empty", vec![], "decode:tx.version");
@@ -270,7 +308,11 @@ fn format_v1_golden_vectors() {
     let pinned_pass = pinned["pass"].as_object().unwrap();
     assert_eq!(pinned_pass.len(), pass.len(), "vector set changed");
     for (k, want) in pinned_pass {
-        assert_eq!(pass.get(k).map(String::as_str), want.as_str(), "{k} changed: format change needs a new version");
+        assert_eq!(
+            pass.get(k).map(String::as_str),
+            want.as_str(),
+            "{k} changed: format change needs a new version"
+        );
     }
     let pinned_fail = pinned["fail"].as_array().unwrap();
     assert_eq!(pinned_fail.len(), fails.len());
@@ -289,7 +331,13 @@ fn pinned_vectors_decode_as_specified() {
     let pass = pinned["pass"].as_object().unwrap();
     let bytes = |k: &str| hex::decode(pass[k].as_str().unwrap()).unwrap();
     let mut txs = 0;
-    for k in ["pass_tx_genesis", "pass_tx_register", "pass_tx_append", "pass_tx_amend", "pass_tx_set_validators"] {
+    for k in [
+        "pass_tx_genesis",
+        "pass_tx_register",
+        "pass_tx_append",
+        "pass_tx_amend",
+        "pass_tx_set_validators",
+    ] {
         let b = bytes(k);
         let stx = SignedTx::decode(&b).unwrap();
         assert_eq!(stx.encode().unwrap(), b, "{k}");
@@ -302,16 +350,29 @@ fn pinned_vectors_decode_as_specified() {
     let reg = bytes("pass_tx_register");
     let stx = SignedTx::decode(&reg).unwrap();
     let key = medledger::crypto::sign::check_public_key(&kp(1).public().sign).unwrap();
-    key.verify_strict(&Tx::signing_message(&ledger, SignedTx::unsigned_part(&reg)), &stx.signature)
-        .unwrap();
+    key.verify_strict(
+        &Tx::signing_message(&ledger, SignedTx::unsigned_part(&reg)),
+        &stx.signature,
+    )
+    .unwrap();
     let blk = bytes("pass_block");
     let d = Block::decode(&blk).unwrap();
     assert_eq!(d.block.encode(), blk);
-    assert_eq!(d.block.header.hash().to_hex(), pass["pass_block_header_hash"].as_str().unwrap());
-    assert_eq!(d.block.seals[0].signature, Signature(bytes("pass_seal_signature").try_into().unwrap()));
+    assert_eq!(
+        d.block.header.hash().to_hex(),
+        pass["pass_block_header_hash"].as_str().unwrap()
+    );
+    assert_eq!(
+        d.block.seals[0].signature,
+        Signature(bytes("pass_seal_signature").try_into().unwrap())
+    );
     // Payload: opens with the fixed key under the pinned AAD.
     let opened = AeadKey::from_bytes([0x42; 32])
-        .open(&bytes("pass_record_aad"), &bytes("pass_payload_sealed"), "golden")
+        .open(
+            &bytes("pass_record_aad"),
+            &bytes("pass_payload_sealed"),
+            "golden",
+        )
         .unwrap();
     assert_eq!(&*opened, b"{\"resourceType\":\"Observation\"}");
 
@@ -326,7 +387,11 @@ fn pinned_vectors_decode_as_specified() {
             SignedTx::decode(&b).err()
         };
         let err = err.unwrap_or_else(|| panic!("{name} decoded"));
-        assert_eq!(error_name(&err), f["error"].as_str().unwrap(), "{name}: {err}");
+        assert_eq!(
+            error_name(&err),
+            f["error"].as_str().unwrap(),
+            "{name}: {err}"
+        );
     }
 }
 

@@ -9,8 +9,12 @@
 use crate::Result;
 use crate::crypto::hash::Digest;
 
+pub mod dir;
+pub mod file;
+pub mod frame;
 pub mod memory;
 
+pub use dir::{Access, DirStore, OpenReport};
 pub use memory::MemoryStore;
 
 /// Storage backend for a ledger.

@@ -27,6 +27,39 @@ fn kp(n: u8) -> Keypair {
 
 impl Consortium {
     pub fn new() -> Self {
+        let store = MemoryStore::new();
+        let handle = store.clone();
+        let mut c = Self::build(move |g, v| Ledger::create(Box::new(store), g, v).unwrap());
+        c.store = handle;
+        c
+    }
+
+    /// A consortium whose ledger lives in directory `dir`.
+    pub fn in_dir(dir: &std::path::Path) -> Self {
+        Self::build(|g, v| Ledger::create_dir(dir, g, v).unwrap())
+    }
+
+    /// The keys of `new()`/`in_dir()`, without creating a ledger.
+    pub fn keys() -> (Keypair, Vec<Keypair>, Keypair, Keypair, Keypair, Keypair) {
+        (kp(1), vec![kp(2), kp(3), kp(4)], kp(5), kp(6), kp(7), kp(8))
+    }
+
+    /// Reattaches to an existing ledger (e.g. after reopening a directory).
+    pub fn with_ledger(ledger: Ledger) -> Self {
+        let (admin, validators, hospital_a, hospital_b, patient, other_patient) = Self::keys();
+        Consortium {
+            admin,
+            validators,
+            hospital_a,
+            hospital_b,
+            patient,
+            other_patient,
+            store: MemoryStore::new(),
+            ledger,
+        }
+    }
+
+    fn build(create: impl FnOnce(Genesis, &[&Keypair]) -> Ledger) -> Self {
         let admin = kp(1);
         let validators = vec![kp(2), kp(3), kp(4)];
         let hospital_a = kp(5);
@@ -39,12 +72,7 @@ impl Consortium {
         }
         let genesis = Genesis::new("test consortium", 2, founders).unwrap();
         let store = MemoryStore::new();
-        let ledger = Ledger::create(
-            Box::new(store.clone()),
-            genesis,
-            &[&validators[0], &validators[1]],
-        )
-        .unwrap();
+        let ledger = create(genesis, &[&validators[0], &validators[1]]);
         for (k, roles, label) in [
             (&hospital_a, Roles::PROVIDER, "hospital A EHR"),
             (&hospital_b, Roles::PROVIDER, "hospital B EHR"),

@@ -1,0 +1,430 @@
+//! The directory store: one append-only ledger file of checksummed frames,
+//! and a lock file.
+//!
+//! ```text
+//! <dir>/ledger.log   header, then frames: a block's payloads, then the block
+//! <dir>/LOCK         held (flock, exclusive) by the one writer
+//! ```
+//! Payloads submitted with pending transactions are staged in memory and
+//! written, with their block, by one `append` and one `fdatasync` when the
+//! block commits (group commit). On open the file is scanned: complete,
+//! checksummed frames up to the last block frame are kept; a torn tail is
+//! cut and reported; damage before the tail is refused with its location.
+//! See docs/FORMAT.md §8 for the layout and the hazard analysis.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use crate::crypto::hash::Digest;
+use crate::model::LedgerId;
+use crate::store::Store;
+use crate::store::file::{FsLogFile, LogFile};
+use crate::store::frame::{
+    FRAME_PREFIX, FrameKind, HEADER_LEN, ScanError, ScanSource, decode_header, encode_header,
+    push_frame, scan,
+};
+use crate::{Error, Result};
+
+/// Name of the ledger file inside the directory.
+pub const LEDGER_FILE: &str = "ledger.log";
+/// Name of the lock file inside the directory.
+pub const LOCK_FILE: &str = "LOCK";
+/// Read window used when scanning on open.
+const SCAN_WINDOW: usize = 8 << 20;
+
+/// What opening a directory found and did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpenReport {
+    /// Committed blocks in the file.
+    pub blocks: u64,
+    /// Payload ciphertexts in the file.
+    pub payloads: u64,
+    /// File length after recovery.
+    pub file_len: u64,
+    /// Bytes of an unacknowledged tail cut off (a crash mid-commit).
+    pub bytes_cut: u64,
+    /// Complete frames in that tail (payloads of the block that never
+    /// committed), also cut.
+    pub frames_cut: u64,
+}
+
+/// How to open a directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Take the writer lock; appends allowed. Recovery may cut a torn tail.
+    Write,
+    /// No lock, no writes; a torn tail is ignored, not cut.
+    ReadOnly,
+}
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::System(format!("{what} {}: {e}", path.display()))
+}
+
+/// A ledger stored in a directory.
+pub struct DirStore {
+    path: PathBuf,
+    file: Box<dyn LogFile>,
+    access: Access,
+    /// Holds the exclusive lock while the store lives (writers only).
+    _lock: Option<File>,
+    ledger_id: LedgerId,
+    /// (body offset, body length) of each block frame, by height.
+    blocks: Vec<(u64, u32)>,
+    /// Payload digest → (ciphertext offset, ciphertext length).
+    payloads: HashMap<Digest, (u64, u32)>,
+    /// Payloads of pending transactions, written with the next block.
+    staged: HashMap<Digest, Vec<u8>>,
+    staged_order: Vec<Digest>,
+    /// Length of the committed file.
+    end: u64,
+    /// Set after a failed write or sync: the file's tail is unknown until
+    /// the directory is reopened, so further writes are refused.
+    failed: Option<String>,
+    report: OpenReport,
+}
+
+impl std::fmt::Debug for DirStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "DirStore({}, {} blocks)",
+            self.path.display(),
+            self.blocks.len()
+        )
+    }
+}
+
+fn lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_err("cannot open lock file", &path, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Denied(format!(
+            "ledger directory {} is open for writing by another process or handle",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err("cannot lock", &path, e)),
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err("cannot sync directory", dir, e))
+}
+
+impl DirStore {
+    /// Creates `dir` (if needed) and an empty ledger file for `ledger_id`.
+    /// Fails if the directory already holds a ledger.
+    pub fn create(dir: &Path, ledger_id: LedgerId) -> Result<Self> {
+        Self::create_with(dir, ledger_id, |f| Box::new(f))
+    }
+
+    /// As [`DirStore::create`], with the file wrapped by `wrap` (fault
+    /// injection in tests).
+    pub fn create_with(
+        dir: &Path,
+        ledger_id: LedgerId,
+        wrap: impl FnOnce(FsLogFile) -> Box<dyn LogFile>,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| io_err("cannot create", dir, e))?;
+        let lock = lock(dir)?;
+        let path = dir.join(LEDGER_FILE);
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => Error::invalid(
+                    "directory",
+                    format!("{} already holds a ledger", dir.display()),
+                ),
+                _ => io_err("cannot create", &path, e),
+            })?;
+        let mut file = wrap(FsLogFile::new(file));
+        let header = encode_header(&ledger_id);
+        file.append(&header)
+            .and_then(|()| file.sync_data())
+            .map_err(|e| io_err("cannot write", &path, e))?;
+        // The new file's directory entry must be durable too.
+        sync_dir(dir)?;
+        Ok(DirStore {
+            path: dir.to_path_buf(),
+            file,
+            access: Access::Write,
+            _lock: Some(lock),
+            ledger_id,
+            blocks: Vec::new(),
+            payloads: HashMap::new(),
+            staged: HashMap::new(),
+            staged_order: Vec::new(),
+            end: HEADER_LEN as u64,
+            failed: None,
+            report: OpenReport {
+                file_len: HEADER_LEN as u64,
+                ..OpenReport::default()
+            },
+        })
+    }
+
+    /// Opens an existing ledger directory, recovering from a crash.
+    pub fn open(dir: &Path, access: Access) -> Result<Self> {
+        Self::open_with(dir, access, |f| Box::new(f))
+    }
+
+    /// As [`DirStore::open`], with the file wrapped by `wrap`.
+    pub fn open_with(
+        dir: &Path,
+        access: Access,
+        wrap: impl FnOnce(FsLogFile) -> Box<dyn LogFile>,
+    ) -> Result<Self> {
+        let lock = match access {
+            Access::Write => Some(lock(dir)?),
+            Access::ReadOnly => None,
+        };
+        let path = dir.join(LEDGER_FILE);
+        let mut opts = OpenOptions::new();
+        opts.read(true);
+        if access == Access::Write {
+            opts.append(true);
+        }
+        let file = opts.open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NotFound(format!(
+                "no ledger in {} ({LEDGER_FILE} missing)",
+                dir.display()
+            )),
+            _ => io_err("cannot open", &path, e),
+        })?;
+        let mut file = wrap(FsLogFile::new(file));
+        let total = file.byte_len().map_err(|e| io_err("cannot stat", &path, e))?;
+        let mut header = vec![0u8; HEADER_LEN];
+        if total < HEADER_LEN as u64 {
+            return Err(Error::Decode {
+                what: "file.header",
+                offset: usize::try_from(total).unwrap_or(0),
+                reason: "ledger file shorter than its header",
+            });
+        }
+        file.read_exact_at(&mut header, 0)
+            .map_err(|e| io_err("cannot read", &path, e))?;
+        let ledger_id = decode_header(&header)?;
+        let scanned = {
+            let mut window = FileWindow::new(file.as_ref(), total);
+            scan(&mut window, HEADER_LEN as u64)
+        };
+        let scanned = match scanned {
+            Ok(s) => s,
+            Err(ScanError::Io(e)) => return Err(io_err("cannot read", &path, e)),
+            Err(ScanError::Damage(d)) => {
+                return Err(Error::Corrupt(Box::new(crate::verify::Fault {
+                    kind: crate::verify::FaultKind::Malformed,
+                    location: crate::verify::Location {
+                        height: d.blocks_before,
+                        tx_index: None,
+                        record_index: None,
+                        field: "file.frame",
+                        offset: Some(d.offset),
+                    },
+                    message: format!(
+                        "{} in frame {} at file offset {} (block {} or its payloads); \
+                         data follows it, so this is damage, not a torn tail",
+                        d.reason, d.frame_index, d.offset, d.blocks_before
+                    ),
+                })));
+            }
+        };
+        let mut blocks = Vec::new();
+        let mut payloads = HashMap::new();
+        for f in &scanned.frames {
+            match f.kind {
+                FrameKind::Block => blocks.push((f.body_offset, f.body_len)),
+                FrameKind::Payload => {
+                    let mut d = [0u8; 32];
+                    file.read_exact_at(&mut d, f.body_offset)
+                        .map_err(|e| io_err("cannot read", &path, e))?;
+                    payloads.insert(Digest(d), (f.body_offset + 32, f.body_len - 32));
+                }
+            }
+        }
+        if access == Access::Write && scanned.tail_bytes > 0 {
+            file.truncate(scanned.keep_len)
+                .map_err(|e| io_err("cannot cut the torn tail of", &path, e))?;
+        }
+        let report = OpenReport {
+            blocks: blocks.len() as u64,
+            payloads: payloads.len() as u64,
+            file_len: scanned.keep_len,
+            bytes_cut: scanned.tail_bytes,
+            frames_cut: scanned.tail_frames,
+        };
+        Ok(DirStore {
+            path: dir.to_path_buf(),
+            file,
+            access,
+            _lock: lock,
+            ledger_id,
+            blocks,
+            payloads,
+            staged: HashMap::new(),
+            staged_order: Vec::new(),
+            end: scanned.keep_len,
+            failed: None,
+            report,
+        })
+    }
+
+    /// The ledger id recorded in the file header.
+    pub fn ledger_id(&self) -> LedgerId {
+        self.ledger_id
+    }
+
+    /// What opening found (blocks, payloads, tail cut).
+    pub fn open_report(&self) -> &OpenReport {
+        &self.report
+    }
+
+    /// True when opened with [`Access::ReadOnly`].
+    pub fn is_read_only(&self) -> bool {
+        self.access == Access::ReadOnly
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn writable(&self) -> Result<()> {
+        if self.access == Access::ReadOnly {
+            return Err(Error::Denied("ledger opened read-only".into()));
+        }
+        if let Some(why) = &self.failed {
+            return Err(Error::System(format!(
+                "an earlier write failed ({why}); reopen the ledger to recover"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Store for DirStore {
+    fn block_count(&self) -> Result<u64> {
+        Ok(self.blocks.len() as u64)
+    }
+
+    fn read_block(&self, height: u64) -> Result<Vec<u8>> {
+        let (off, len) = usize::try_from(height)
+            .ok()
+            .and_then(|h| self.blocks.get(h))
+            .copied()
+            .ok_or_else(|| Error::NotFound(format!("block {height}")))?;
+        let mut buf = vec![0u8; len as usize];
+        self.file
+            .read_exact_at(&mut buf, off)
+            .map_err(|e| io_err("cannot read", &self.path, e))?;
+        Ok(buf)
+    }
+
+    fn append_block(&mut self, encoded: &[u8]) -> Result<()> {
+        self.writable()?;
+        let staged_bytes: usize = self.staged.values().map(|c| c.len() + 45).sum();
+        let mut out = Vec::with_capacity(staged_bytes + encoded.len() + 13);
+        let mut placed = Vec::with_capacity(self.staged_order.len());
+        for d in &self.staged_order {
+            if let Some(ct) = self.staged.get(d) {
+                let body_offset = self.end + (out.len() + FRAME_PREFIX) as u64;
+                push_frame(&mut out, FrameKind::Payload, &[&d.0, ct])?;
+                let len =
+                    u32::try_from(ct.len()).map_err(|_| Error::invalid("payload", "too large"))?;
+                placed.push((*d, (body_offset + 32, len)));
+            }
+        }
+        let block_offset = self.end + (out.len() + FRAME_PREFIX) as u64;
+        push_frame(&mut out, FrameKind::Block, &[encoded])?;
+        let block_len =
+            u32::try_from(encoded.len()).map_err(|_| Error::invalid("block", "too large"))?;
+        // One write, one fdatasync: the block and its payloads become
+        // durable together, and only then is the commit acknowledged.
+        if let Err(e) = self.file.append(&out).and_then(|()| self.file.sync_data()) {
+            self.failed = Some(e.to_string());
+            return Err(io_err("cannot commit block to", &self.path, e));
+        }
+        self.end += out.len() as u64;
+        self.blocks.push((block_offset, block_len));
+        self.payloads.extend(placed);
+        self.staged.clear();
+        self.staged_order.clear();
+        Ok(())
+    }
+
+    fn put_payload(&mut self, digest: &Digest, ciphertext: &[u8]) -> Result<()> {
+        self.writable()?;
+        if self.payloads.contains_key(digest) || self.staged.contains_key(digest) {
+            return Ok(());
+        }
+        self.staged.insert(*digest, ciphertext.to_vec());
+        self.staged_order.push(*digest);
+        Ok(())
+    }
+
+    fn get_payload(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
+        if let Some(ct) = self.staged.get(digest) {
+            return Ok(Some(ct.clone()));
+        }
+        let Some(&(off, len)) = self.payloads.get(digest) else {
+            return Ok(None);
+        };
+        let mut buf = vec![0u8; len as usize];
+        self.file
+            .read_exact_at(&mut buf, off)
+            .map_err(|e| io_err("cannot read", &self.path, e))?;
+        Ok(Some(buf))
+    }
+}
+
+/// A read window over a [`LogFile`] for scanning.
+struct FileWindow<'a> {
+    file: &'a dyn LogFile,
+    total: u64,
+    start: u64,
+    buf: Vec<u8>,
+}
+
+impl<'a> FileWindow<'a> {
+    fn new(file: &'a dyn LogFile, total: u64) -> Self {
+        FileWindow {
+            file,
+            total,
+            start: 0,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl ScanSource for FileWindow<'_> {
+    fn total(&self) -> u64 {
+        self.total
+    }
+
+    fn bytes(&mut self, pos: u64, n: usize) -> std::io::Result<&[u8]> {
+        let avail = usize::try_from(self.total.saturating_sub(pos)).unwrap_or(usize::MAX);
+        let n = n.min(avail);
+        let end = pos.saturating_add(n as u64);
+        let covered = pos >= self.start && end <= self.start + self.buf.len() as u64;
+        if !covered {
+            let len = n.max(SCAN_WINDOW).min(avail);
+            self.buf.resize(len, 0);
+            self.file.read_exact_at(&mut self.buf, pos)?;
+            self.start = pos;
+        }
+        let from = usize::try_from(pos - self.start).unwrap_or(0);
+        Ok(self.buf.get(from..from + n).unwrap_or_default())
+    }
+}

@@ -1,0 +1,414 @@
+//! The directory store: durability, recovery, locking, fault injection,
+//! damage on disk, hostile files, concurrent readers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::Consortium;
+use medledger::store::file::{Fault, FaultSwitch, FaultyLogFile};
+use medledger::store::{Access, DirStore};
+use medledger::{Error, Ledger, NewRecord, RecordId};
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("medledger-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn log_path(dir: &Path) -> PathBuf {
+    dir.join("ledger.log")
+}
+
+/// A small ledger in `dir`: 3 blocks after genesis, 6 records.
+fn small_ledger(dir: &Path) -> (Consortium, Vec<RecordId>) {
+    let c = Consortium::in_dir(dir);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            c.ledger
+                .append_record(
+                    &c.hospital_a,
+                    c.record("lab", format!("lab {i}").as_bytes()),
+                )
+                .unwrap(),
+        );
+        ids.push(
+            c.ledger
+                .append_record(
+                    &c.hospital_b,
+                    c.record("imaging", format!("img {i}").as_bytes()),
+                )
+                .unwrap(),
+        );
+        c.commit();
+    }
+    (c, ids)
+}
+
+fn reopen(dir: &Path) -> (Consortium, medledger::store::OpenReport) {
+    let (ledger, report) = Ledger::open_dir(dir).unwrap();
+    (Consortium::with_ledger(ledger), report)
+}
+
+#[test]
+fn commit_is_durable_across_reopen() {
+    let dir = tempdir("durable");
+    let (c, ids) = small_ledger(&dir);
+    let head = c.ledger.head().unwrap();
+    drop(c);
+    let (c, report) = reopen(&dir);
+    assert_eq!(report.bytes_cut, 0);
+    assert_eq!(report.blocks, head.height + 1);
+    assert_eq!(report.payloads, 6);
+    assert_eq!(c.ledger.head().unwrap(), head);
+    assert_eq!(
+        &*c.ledger.read_record(&c.patient, &ids[4]).unwrap().plaintext,
+        b"lab 2"
+    );
+    let r = c.ledger.verify().unwrap();
+    assert!(r.is_ok(), "{r}");
+    assert_eq!(r.payloads, 6);
+    // Keep writing after reopen.
+    let id = c
+        .ledger
+        .append_record(&c.hospital_a, c.record("lab", b"after reopen"))
+        .unwrap();
+    c.commit();
+    drop(c);
+    let (c, _) = reopen(&dir);
+    assert_eq!(
+        &*c.ledger.read_record(&c.hospital_a, &id).unwrap().plaintext,
+        b"after reopen"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn one_writer_many_readers() {
+    let dir = tempdir("lock");
+    let (c, ids) = small_ledger(&dir);
+    // A second writer is refused while the first lives.
+    match Ledger::open_dir(&dir) {
+        Err(Error::Denied(m)) => assert!(m.contains("open for writing"), "{m}"),
+        other => panic!("second writer: {other:?}"),
+    }
+    // Creating over an existing ledger is refused too.
+    assert!(
+        Ledger::create_dir(
+            &dir,
+            medledger::Genesis::new(
+                "x",
+                1,
+                vec![c.validators[0].participant(
+                    medledger::Roles::VALIDATOR.with(medledger::Roles::ADMIN),
+                    "v"
+                )]
+            )
+            .unwrap(),
+            &[&c.validators[0]]
+        )
+        .is_err()
+    );
+    // Read-only opens work beside the writer: they verify, never decrypt.
+    let (ro, _) = Ledger::open_dir_read_only(&dir).unwrap();
+    let (ro2, _) = Ledger::open_dir_read_only(&dir).unwrap();
+    assert!(ro.verify().unwrap().is_ok());
+    assert_eq!(ro2.head().unwrap(), c.ledger.head().unwrap());
+    assert!(matches!(
+        ro.read_record(&c.patient, &ids[0]),
+        Err(Error::Denied(_))
+    ));
+    assert!(ro.record_info(&ids[0]).is_ok());
+    assert!(matches!(
+        ro.append_record(&c.hospital_a, c.record("lab", b"x")),
+        Err(Error::Denied(_))
+    ));
+    drop(c);
+    // The lock is released with the writer.
+    let (c, _) = reopen(&dir);
+    drop(c);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn torn_tail_is_cut_and_reported() {
+    let dir = tempdir("torn");
+    let (c, ids) = small_ledger(&dir);
+    let head = c.ledger.head().unwrap();
+    let len_before = std::fs::metadata(log_path(&dir)).unwrap().len();
+    drop(c);
+    // A crash mid-commit: a payload frame written, half a block frame.
+    let full_block = {
+        let mut frames = Vec::new();
+        medledger::store::frame::push_frame(
+            &mut frames,
+            medledger::store::frame::FrameKind::Payload,
+            &[&[7u8; 32], b"ciphertext"],
+        )
+        .unwrap();
+        let payload_len = frames.len();
+        medledger::store::frame::push_frame(
+            &mut frames,
+            medledger::store::frame::FrameKind::Block,
+            &[&[1u8; 500]],
+        )
+        .unwrap();
+        (frames, payload_len)
+    };
+    let (frames, payload_len) = full_block;
+    for cut in [3, payload_len, payload_len + 5, frames.len() - 1] {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(log_path(&dir))
+            .unwrap();
+        std::io::Write::write_all(&mut f, &frames[..cut]).unwrap();
+        drop(f);
+        let (c, report) = reopen(&dir);
+        assert_eq!(report.bytes_cut, cut as u64, "cut {cut}");
+        assert_eq!(report.frames_cut, u64::from(cut >= payload_len));
+        assert_eq!(std::fs::metadata(log_path(&dir)).unwrap().len(), len_before);
+        assert_eq!(c.ledger.head().unwrap(), head);
+        assert_eq!(
+            &*c.ledger.read_record(&c.patient, &ids[5]).unwrap().plaintext,
+            b"img 2"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn truncation_to_every_length_opens_a_prefix_or_fails_cleanly() {
+    let dir = tempdir("every-len");
+    let (c, _) = small_ledger(&dir);
+    let heads: Vec<_> = {
+        let (b, _) = (c.ledger.head().unwrap(), ());
+        vec![b]
+    };
+    drop(c);
+    let original = std::fs::read(log_path(&dir)).unwrap();
+    // End of the genesis block's frame: shorter files hold no ledger.
+    let genesis_end = {
+        let mut src = original.as_slice();
+        let s = medledger::store::frame::scan(&mut src, 48).unwrap();
+        let g = s.frames[0];
+        g.body_offset + u64::from(g.body_len) + 4
+    };
+    let work = tempdir("every-len-work");
+    std::fs::create_dir_all(&work).unwrap();
+    let mut opened = 0;
+    for n in 0..original.len() {
+        std::fs::write(log_path(&work), &original[..n]).unwrap();
+        let result = DirStore::open(&work, Access::ReadOnly).and_then(Ledger::open_dir_with);
+        match result {
+            Ok((ledger, report)) => {
+                // Whatever opens is a verified prefix of the original chain.
+                assert_eq!(report.bytes_cut + report.file_len, n as u64);
+                assert!(ledger.head().unwrap().height <= heads[0].height);
+                assert!(ledger.verify().unwrap().is_ok());
+                opened += 1;
+            }
+            Err(e) => {
+                // Only a file too short for the genesis block may fail.
+                assert!((n as u64) < genesis_end, "length {n}: {e}");
+                assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+    assert_eq!(opened as u64, original.len() as u64 - genesis_end);
+    assert!(opened > 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+#[test]
+fn damage_before_the_tail_is_refused_with_its_location() {
+    let dir = tempdir("damage");
+    let (c, _) = small_ledger(&dir);
+    drop(c);
+    let original = std::fs::read(log_path(&dir)).unwrap();
+    // Flip a byte inside the second frame (block 1's first payload or block):
+    // the frames after it prove it was not the last write.
+    let scan = {
+        let mut src = original.as_slice();
+        medledger::store::frame::scan(&mut src, 48).unwrap()
+    };
+    let target = scan.frames[3];
+    let mut bad = original.clone();
+    bad[usize::try_from(target.body_offset).unwrap() + 3] ^= 0x01;
+    std::fs::write(log_path(&dir), &bad).unwrap();
+    match Ledger::open_dir(&dir) {
+        Err(Error::Corrupt(f)) => {
+            assert_eq!(f.location.offset, Some(target.body_offset - 9), "{f}");
+            assert_eq!(f.location.field, "file.frame");
+            assert!(f.message.contains("checksum"), "{f}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Damage in the last committed frame (complete, bad checksum) is also
+    // refused: bit rot must not be mistaken for a torn write.
+    let mut bad = original.clone();
+    let n = bad.len();
+    bad[n - 20] ^= 0x01;
+    std::fs::write(log_path(&dir), &bad).unwrap();
+    assert!(matches!(Ledger::open_dir(&dir), Err(Error::Corrupt(_))));
+    // Header damage: clear error.
+    let mut bad = original.clone();
+    bad[3] ^= 0x01;
+    std::fs::write(log_path(&dir), &bad).unwrap();
+    let e = Ledger::open_dir(&dir).unwrap_err();
+    assert!(e.to_string().contains("not a medledger ledger file"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn hostile_files_give_clear_errors() {
+    let dir = tempdir("hostile");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(matches!(Ledger::open_dir(&dir), Err(Error::NotFound(_))));
+    std::fs::write(log_path(&dir), b"").unwrap();
+    assert!(Ledger::open_dir(&dir).is_err());
+    let mut junk = vec![0u8; 10_000];
+    for (i, b) in junk.iter_mut().enumerate() {
+        *b = (i * 7919 % 251) as u8;
+    }
+    std::fs::write(log_path(&dir), &junk).unwrap();
+    assert!(Ledger::open_dir(&dir).is_err());
+    // A valid header followed by garbage: torn tail, no genesis → error.
+    let mut f = medledger::store::frame::encode_header(&medledger::LedgerId(
+        medledger::crypto::hash::Digest([1; 32]),
+    ));
+    f.extend_from_slice(&junk);
+    std::fs::write(log_path(&dir), &f).unwrap();
+    let e = Ledger::open_dir(&dir).unwrap_err();
+    assert!(!e.to_string().is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // A ledger file whose header names another ledger than its genesis.
+    let a = tempdir("hostile-a");
+    let (c, _) = small_ledger(&a);
+    drop(c);
+    let mut bytes = std::fs::read(log_path(&a)).unwrap();
+    bytes[20] ^= 0xff; // inside the header's ledger id
+    std::fs::write(log_path(&a), &bytes).unwrap();
+    let e = Ledger::open_dir(&a).unwrap_err();
+    assert!(e.to_string().contains("another ledger"), "{e}");
+    std::fs::remove_dir_all(&a).unwrap();
+}
+
+/// Opens `dir` for writing with fault injection.
+fn open_faulty(dir: &Path) -> (Consortium, FaultSwitch) {
+    let switch = FaultSwitch::default();
+    let s2 = switch.clone();
+    let store = DirStore::open_with(dir, Access::Write, move |f| {
+        Box::new(FaultyLogFile::new(f, s2))
+    })
+    .unwrap();
+    let (ledger, _) = Ledger::open_dir_with(store).unwrap();
+    (Consortium::with_ledger(ledger), switch)
+}
+
+#[test]
+fn injected_faults_never_let_memory_run_ahead_of_disk() {
+    for fault in [
+        Fault::FailWrite,
+        Fault::ShortWrite(100),
+        Fault::NoSpace(300),
+        Fault::FailSync,
+    ] {
+        let dir = tempdir("faults");
+        let (c, ids) = small_ledger(&dir);
+        let head = c.ledger.head().unwrap();
+        drop(c);
+        let (c, switch) = open_faulty(&dir);
+        let pending = c
+            .ledger
+            .append_record(&c.hospital_a, c.record("lab", b"not yet durable"))
+            .unwrap();
+        switch.arm(fault);
+        let err = c
+            .ledger
+            .commit_block(&[&c.validators[0], &c.validators[1]])
+            .unwrap_err();
+        assert!(matches!(err, Error::System(_)), "{fault:?}: {err}");
+        if fault == Fault::NoSpace(300) {
+            assert!(err.to_string().contains("No space left"), "{err}");
+        }
+        // The head did not move, the record is not readable, old ones are.
+        assert_eq!(c.ledger.head().unwrap(), head, "{fault:?}");
+        assert!(matches!(
+            c.ledger.read_record(&c.patient, &pending),
+            Err(Error::NotFound(_))
+        ));
+        assert_eq!(
+            &*c.ledger.read_record(&c.patient, &ids[0]).unwrap().plaintext,
+            b"lab 0"
+        );
+        // Further writes are refused until reopened.
+        let again = c
+            .ledger
+            .commit_block(&[&c.validators[0], &c.validators[1]])
+            .unwrap_err();
+        assert!(again.to_string().contains("reopen"), "{again}");
+        drop(c);
+        // The directory opens; the unacknowledged block is cut (or, when only
+        // the fsync failed, may have reached the disk whole).
+        let (c, report) = reopen(&dir);
+        let h = c.ledger.head().unwrap().height;
+        match fault {
+            Fault::FailSync => assert!(h == head.height || h == head.height + 1),
+            Fault::FailWrite => assert_eq!((h, report.bytes_cut), (head.height, 0)),
+            _ => {
+                assert_eq!(h, head.height);
+                assert!(report.bytes_cut > 0, "{fault:?}: {report:?}");
+            }
+        }
+        assert!(c.ledger.verify().unwrap().is_ok());
+        // And it accepts new commits again.
+        c.ledger
+            .append_record(&c.hospital_a, c.record("lab", b"after recovery"))
+            .unwrap();
+        c.commit();
+        drop(c);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn concurrent_readers_with_one_writer() {
+    let dir = tempdir("threads");
+    let (c, ids) = small_ledger(&dir);
+    let c = Arc::new(c);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..4)
+        .map(|t| {
+            let c = Arc::clone(&c);
+            let ids = ids.clone();
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) || n < 50 {
+                    let id = &ids[(n as usize + t) % ids.len()];
+                    let r = c.ledger.read_record(&c.patient, id).unwrap();
+                    assert!(r.plaintext.starts_with(b"lab ") || r.plaintext.starts_with(b"img "));
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let payloads: Vec<Vec<u8>> = (0..20).map(|i| format!("note {i}").into_bytes()).collect();
+    for chunk in payloads.chunks(5) {
+        let recs: Vec<NewRecord> = chunk.iter().map(|p| c.record("note", p)).collect();
+        c.ledger.append_batch(&c.hospital_a, &recs).unwrap();
+        c.commit();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reads: u64 = readers.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(reads >= 200);
+    assert!(c.ledger.verify().unwrap().is_ok());
+    drop(c);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
