@@ -1,0 +1,641 @@
+//! Quick figures for notes: `cargo bench --bench limits [-- --quick]`.
+//!
+//! Measures the same matrix as `benches/ledger.rs` with plain
+//! [`std::time::Instant`] (median of 5 runs per row, each run on a fresh
+//! in-memory ledger) and prints one markdown table:
+//! `scenario | records/s | MB/s (payload) | limit records/s | ratio`,
+//! the primitive rows first, then exits. Full run: well under 3 minutes on
+//! 2 cores; `--quick`: a smoke run of a few seconds.
+//!
+//! # Definitions
+//!
+//! - **single-signed append**: `ledger.append_record(author, NewRecord{..})`
+//!   once per record (one Ed25519 signature per record); a block is N such
+//!   transactions, then `commit_block(&[v0, v1])`.
+//! - **batch-signed append**: `ledger.append_batch(author, &records)` with N
+//!   records per call (one signature per block), then `commit_block`.
+//! - **primitive limit per record** (same payload size), from the crate's
+//!   own wrappers measured in the same run on one core: single-signed =
+//!   `AeadKey::seal(payload)` + `tagged_hash(payload + 28)` +
+//!   `SigningKey::sign` (a 300-byte message, about one single-record
+//!   transaction); batch-signed = seal + hash + sign / N. Limit records/s
+//!   is the inverse; ratio = measured / limit.
+//! - The ledger seals batches of 64 records or more on all cores
+//!   (`seal_all` in `src/ledger.rs`), so batch rows with N ≥ 64 (marked †)
+//!   may use 2 cores while the limit is the **one-core** limit.
+//! - **verification**: `verify_store(&store, &VerifyOptions { batch_signatures,
+//!   check_payloads: true, expected_head: None })` over a prebuilt ledger of
+//!   single-signed 1 KiB records in blocks of 1000 (20,000 records; 3,000
+//!   with `--quick`), so every record has its own transaction signature.
+//!   Limit per record = SHA3-256(1 KiB + 28) + Ed25519 batch verify per
+//!   signature (`verify_batch` on 1024 items), or + `verify_strict` for the
+//!   non-batch variant.
+//!
+//! An `(info)` row shows `ed25519_dalek::verify_batch` alone, without the
+//! crate's strict-policy R pre-check, to show what that check costs; it
+//! is not used in any limit.
+//!
+//! Targets (issue): batch-signed append ≥ 50 % of its limit; verification
+//! with batch signatures ≥ 60 % of its limit.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use medledger::crypto::aead::AeadKey;
+use medledger::crypto::hash::{label, tagged_hash};
+use medledger::crypto::sign::{
+    BatchItem, Signature, SigningKey, check_public_key, verify_batch, verify_strict,
+};
+use medledger::{
+    Genesis, Keypair, Ledger, MemoryStore, NewRecord, Roles, VerifyOptions, verify_store,
+};
+
+/// Bytes the ciphertext adds to the payload (nonce + tag).
+const AEAD_OVERHEAD: usize = 28;
+/// Length of the message signed in the primitive rows (about the signing
+/// message of a single-record transaction).
+const SIGN_MSG_LEN: usize = 300;
+/// Items per batch verification in the primitive row.
+const BATCH: usize = 1024;
+/// Records at or above this count are sealed on all cores by the ledger.
+const PARALLEL_SEAL_THRESHOLD: usize = 64;
+/// Runs per row (the median is reported).
+const RUNS: usize = 5;
+
+struct Cfg {
+    quick: bool,
+    /// Minimum timed work per append run.
+    target: Duration,
+    /// Minimum timed work per primitive run.
+    prim_target: Duration,
+    /// Records in the verification ledger.
+    verify_records: usize,
+}
+
+impl Cfg {
+    fn from_args() -> Self {
+        let quick = std::env::args().any(|a| a == "--quick");
+        if quick {
+            Cfg {
+                quick,
+                target: Duration::from_millis(30),
+                prim_target: Duration::from_millis(10),
+                verify_records: 3_000,
+            }
+        } else {
+            Cfg {
+                quick,
+                target: Duration::from_millis(400),
+                prim_target: Duration::from_millis(150),
+                verify_records: 20_000,
+            }
+        }
+    }
+}
+
+// ---- consortium -------------------------------------------------------------
+
+fn kp(n: u8) -> Keypair {
+    Keypair::from_seeds(&[n; 32], &[n.wrapping_add(100); 32])
+}
+
+/// An admin, three validators (2-of-3), one provider (the author) and one
+/// patient on a memory store; the (patient, "lab") key epoch is already open
+/// and cached, so timed appends measure the steady state.
+struct Fixture {
+    validators: Vec<Keypair>,
+    author: Keypair,
+    patient: Keypair,
+    store: MemoryStore,
+    ledger: Ledger,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let admin = kp(1);
+        let validators = vec![kp(2), kp(3), kp(4)];
+        let author = kp(5);
+        let patient = kp(7);
+        let mut founders = vec![admin.participant(Roles::ADMIN, "registration desk")];
+        for (i, v) in validators.iter().enumerate() {
+            founders.push(v.participant(Roles::VALIDATOR, &format!("validator {i}")));
+        }
+        let genesis = Genesis::new("bench consortium", 2, founders).unwrap();
+        let store = MemoryStore::new();
+        let ledger = Ledger::create(
+            Box::new(store.clone()),
+            genesis,
+            &[&validators[0], &validators[1]],
+        )
+        .unwrap();
+        ledger
+            .register(&admin, author.participant(Roles::PROVIDER, "hospital EHR"))
+            .unwrap();
+        ledger
+            .register(&admin, patient.participant(Roles::PATIENT, "patient app"))
+            .unwrap();
+        let fx = Fixture {
+            validators,
+            author,
+            patient,
+            store,
+            ledger,
+        };
+        fx.commit();
+        // The first record opens the epoch, the second caches its key.
+        for _ in 0..2 {
+            fx.ledger
+                .append_record(&fx.author, fx.record(b"warm-up"))
+                .unwrap();
+        }
+        fx.commit();
+        fx
+    }
+
+    fn record<'a>(&self, payload: &'a [u8]) -> NewRecord<'a> {
+        NewRecord {
+            patient: self.patient.id(),
+            category: "lab",
+            content_type: "application/fhir+json",
+            payload,
+        }
+    }
+
+    fn commit(&self) {
+        self.ledger
+            .commit_block(&[&self.validators[0], &self.validators[1]])
+            .unwrap();
+    }
+
+    /// One block: the records as single-signed or batch-signed
+    /// transactions, then commit.
+    fn append_block(&self, mode: Mode, records: &[NewRecord<'_>]) {
+        match mode {
+            Mode::Single => {
+                for r in records {
+                    black_box(self.ledger.append_record(&self.author, *r).unwrap());
+                }
+            }
+            Mode::Batch => {
+                black_box(self.ledger.append_batch(&self.author, records).unwrap());
+            }
+        }
+        self.commit();
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Single,
+    Batch,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Single => "single-signed",
+            Mode::Batch => "batch-signed",
+        }
+    }
+}
+
+fn payload(len: usize) -> Vec<u8> {
+    // Deterministic filler (xorshift); content does not affect the cost.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+fn size_name(len: usize) -> String {
+    format!("{} KiB", len / 1024)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+// ---- primitives ---------------------------------------------------------------
+
+/// Inputs for the primitive loops.
+struct Prims {
+    aead: AeadKey,
+    sk: SigningKey,
+    msg: Vec<u8>,
+    sig: Signature,
+    batch_msgs: Vec<Vec<u8>>,
+    batch_sigs: Vec<Signature>,
+}
+
+impl Prims {
+    fn new() -> Self {
+        let sk = SigningKey::from_seed(&[42; 32]);
+        let msg = payload(SIGN_MSG_LEN);
+        let sig = sk.sign(&msg);
+        let batch_msgs: Vec<Vec<u8>> = (0..BATCH)
+            .map(|i| {
+                let mut m = msg.clone();
+                m[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                m
+            })
+            .collect();
+        let batch_sigs = batch_msgs.iter().map(|m| sk.sign(m)).collect();
+        Prims {
+            aead: AeadKey::generate(),
+            sk,
+            msg,
+            sig,
+            batch_msgs,
+            batch_sigs,
+        }
+    }
+}
+
+/// Nanoseconds per call of `f`: runs it in growing chunks for at least
+/// `min`, median of [`RUNS`] such runs.
+fn ns_per_call(min: Duration, mut f: impl FnMut()) -> f64 {
+    f(); // warm caches
+    let runs = (0..RUNS)
+        .map(|_| {
+            let mut calls = 0u64;
+            let mut chunk = 1u64;
+            let start = Instant::now();
+            loop {
+                for _ in 0..chunk {
+                    f();
+                }
+                calls += chunk;
+                let el = start.elapsed();
+                if el >= min {
+                    break el.as_nanos() as f64 / calls as f64;
+                }
+                chunk = chunk.saturating_mul(2).min(1 << 16);
+            }
+        })
+        .collect();
+    median(runs)
+}
+
+/// Primitive costs in nanoseconds per operation (one core).
+struct Costs {
+    aes_1k: f64,
+    aes_16k: f64,
+    sha3_1k: f64,
+    sha3_16k: f64,
+    sign: f64,
+    strict: f64,
+    batch_per_sig: f64,
+    /// `ed25519_dalek::verify_batch` alone (no strict-policy pre-checks),
+    /// for comparison only.
+    raw_batch_per_sig: f64,
+}
+
+impl Costs {
+    fn measure(cfg: &Cfg) -> Self {
+        let p = Prims::new();
+        let t = cfg.prim_target;
+        let p1 = payload(1024);
+        let p16 = payload(16 * 1024);
+        let h1 = payload(1024 + AEAD_OVERHEAD);
+        let h16 = payload(16 * 1024 + AEAD_OVERHEAD);
+        let vk = check_public_key(&p.sk.public_key()).unwrap();
+        let aes_1k = ns_per_call(t, || {
+            black_box(p.aead.seal(b"", black_box(&p1)).unwrap());
+        });
+        let aes_16k = ns_per_call(t, || {
+            black_box(p.aead.seal(b"", black_box(&p16)).unwrap());
+        });
+        let sha3_1k = ns_per_call(t, || {
+            black_box(tagged_hash(label::CIPHERTEXT, &[black_box(&h1)]));
+        });
+        let sha3_16k = ns_per_call(t, || {
+            black_box(tagged_hash(label::CIPHERTEXT, &[black_box(&h16)]));
+        });
+        let sign = ns_per_call(t, || {
+            black_box(p.sk.sign(black_box(&p.msg)));
+        });
+        let strict = ns_per_call(t, || {
+            verify_strict(vk.verifying_key(), black_box(&p.msg), &p.sig).unwrap();
+        });
+        let batch = ns_per_call(t, || {
+            let items: Vec<BatchItem<'_>> = p
+                .batch_msgs
+                .iter()
+                .zip(&p.batch_sigs)
+                .map(|(m, s)| BatchItem {
+                    message: m,
+                    signature: *s,
+                    key: vk,
+                })
+                .collect();
+            verify_batch(black_box(&items)).unwrap();
+        });
+        let raw_msgs: Vec<&[u8]> = p.batch_msgs.iter().map(Vec::as_slice).collect();
+        let raw_sigs: Vec<ed25519_dalek::Signature> = p
+            .batch_sigs
+            .iter()
+            .map(|s| ed25519_dalek::Signature::from_bytes(&s.0))
+            .collect();
+        let raw_keys = vec![*vk.verifying_key(); BATCH];
+        let raw_batch = ns_per_call(t, || {
+            ed25519_dalek::verify_batch(black_box(&raw_msgs), &raw_sigs, &raw_keys).unwrap();
+        });
+        Costs {
+            aes_1k,
+            aes_16k,
+            sha3_1k,
+            sha3_16k,
+            sign,
+            strict,
+            batch_per_sig: batch / BATCH as f64,
+            raw_batch_per_sig: raw_batch / BATCH as f64,
+        }
+    }
+
+    fn aes(&self, size: usize) -> f64 {
+        if size >= 16 * 1024 {
+            self.aes_16k
+        } else {
+            self.aes_1k
+        }
+    }
+
+    fn sha3(&self, size: usize) -> f64 {
+        if size >= 16 * 1024 {
+            self.sha3_16k
+        } else {
+            self.sha3_1k
+        }
+    }
+
+    /// One-core limit in records/s for an append scenario.
+    fn append_limit(&self, mode: Mode, size: usize, block: usize) -> f64 {
+        let sign = match mode {
+            Mode::Single => self.sign,
+            Mode::Batch => self.sign / block as f64,
+        };
+        1e9 / (self.aes(size) + self.sha3(size) + sign)
+    }
+
+    /// One-core limit in records/s for verification.
+    fn verify_limit(&self, batch: bool) -> f64 {
+        let sig = if batch {
+            self.batch_per_sig
+        } else {
+            self.strict
+        };
+        1e9 / (self.sha3_1k + sig)
+    }
+}
+
+// ---- scenarios ----------------------------------------------------------------
+
+/// Records/s of one append scenario: median of [`RUNS`] runs, each on a
+/// fresh ledger, whole blocks until `cfg.target` of timed work.
+fn run_append(cfg: &Cfg, mode: Mode, size: usize, block: usize) -> f64 {
+    let data = payload(size);
+    // Keep the vault of one run below ~100 MB.
+    let cap = ((100 << 20) / size).max(block);
+    let rates = (0..RUNS)
+        .map(|_| {
+            let fx = Fixture::new();
+            let records = vec![fx.record(&data); block];
+            let mut done = 0usize;
+            let mut elapsed = Duration::ZERO;
+            while done == 0 || (elapsed < cfg.target && done + block <= cap) {
+                let t = Instant::now();
+                fx.append_block(mode, &records);
+                elapsed += t.elapsed();
+                done += block;
+            }
+            done as f64 / elapsed.as_secs_f64()
+        })
+        .collect();
+    median(rates)
+}
+
+/// A ledger of `n` single-signed 1 KiB records in blocks of 1000.
+fn verify_fixture(n: usize) -> Fixture {
+    let fx = Fixture::new();
+    let data = payload(1024);
+    let rec = fx.record(&data);
+    let mut left = n;
+    while left > 0 {
+        let b = left.min(1000);
+        for _ in 0..b {
+            fx.ledger.append_record(&fx.author, rec).unwrap();
+        }
+        fx.commit();
+        left -= b;
+    }
+    fx
+}
+
+fn run_verify(fx: &Fixture, batch: bool) -> f64 {
+    let opts = VerifyOptions {
+        batch_signatures: batch,
+        check_payloads: true,
+        expected_head: None,
+    };
+    let rates = (0..RUNS)
+        .map(|_| {
+            let t = Instant::now();
+            let report = verify_store(&fx.store, black_box(&opts));
+            let el = t.elapsed();
+            assert!(report.is_ok(), "{report}");
+            report.records as f64 / el.as_secs_f64()
+        })
+        .collect();
+    median(rates)
+}
+
+// ---- output -------------------------------------------------------------------
+
+struct Row {
+    scenario: String,
+    rate: f64,
+    /// Payload (or hashed/encrypted) bytes per operation, if meaningful.
+    bytes: Option<usize>,
+    limit: Option<f64>,
+}
+
+fn fmt_rate(r: f64) -> String {
+    if r >= 1e6 {
+        format!("{:.2} M", r / 1e6)
+    } else if r >= 1e3 {
+        format!("{:.1} k", r / 1e3)
+    } else {
+        format!("{r:.0}")
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    println!("| scenario | records/s | MB/s (payload) | limit records/s | ratio |");
+    println!("|---|---:|---:|---:|---:|");
+    for r in rows {
+        let mb = r.bytes.map_or("—".to_owned(), |b| {
+            format!("{:.1}", r.rate * b as f64 / 1e6)
+        });
+        let (limit, ratio) = r.limit.map_or(("—".to_owned(), "—".to_owned()), |l| {
+            (fmt_rate(l), format!("{:.0} %", 100.0 * r.rate / l))
+        });
+        println!(
+            "| {} | {} | {mb} | {limit} | {ratio} |",
+            r.scenario,
+            fmt_rate(r.rate)
+        );
+    }
+}
+
+/// The 1-minute load average (Linux), to flag runs disturbed by other work.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+fn main() {
+    let cfg = Cfg::from_args();
+    let load_before = load_average();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let started = Instant::now();
+    eprintln!(
+        "medledger limits ({}), {cores} cores, median of {RUNS} runs per row…",
+        if cfg.quick { "quick" } else { "full" }
+    );
+
+    let c = Costs::measure(&cfg);
+    let mut rows = vec![
+        Row {
+            scenario: "primitive: AES-256-GCM seal, 1 KiB".into(),
+            rate: 1e9 / c.aes_1k,
+            bytes: Some(1024),
+            limit: None,
+        },
+        Row {
+            scenario: "primitive: AES-256-GCM seal, 16 KiB".into(),
+            rate: 1e9 / c.aes_16k,
+            bytes: Some(16 * 1024),
+            limit: None,
+        },
+        Row {
+            scenario: "primitive: SHA3-256 tagged, 1 KiB + 28".into(),
+            rate: 1e9 / c.sha3_1k,
+            bytes: Some(1024 + AEAD_OVERHEAD),
+            limit: None,
+        },
+        Row {
+            scenario: "primitive: SHA3-256 tagged, 16 KiB + 28".into(),
+            rate: 1e9 / c.sha3_16k,
+            bytes: Some(16 * 1024 + AEAD_OVERHEAD),
+            limit: None,
+        },
+        Row {
+            scenario: format!("primitive: Ed25519 sign ({SIGN_MSG_LEN} B)"),
+            rate: 1e9 / c.sign,
+            bytes: None,
+            limit: None,
+        },
+        Row {
+            scenario: "primitive: Ed25519 verify_strict".into(),
+            rate: 1e9 / c.strict,
+            bytes: None,
+            limit: None,
+        },
+        Row {
+            scenario: format!("primitive: Ed25519 verify_batch ({BATCH}), per signature"),
+            rate: 1e9 / c.batch_per_sig,
+            bytes: None,
+            limit: None,
+        },
+        Row {
+            scenario: format!(
+                "(info) ed25519_dalek::verify_batch ({BATCH}) without the crate's R pre-check"
+            ),
+            rate: 1e9 / c.raw_batch_per_sig,
+            bytes: None,
+            limit: None,
+        },
+    ];
+
+    let mut checks = Vec::new();
+    for mode in [Mode::Single, Mode::Batch] {
+        for size in [1024, 16 * 1024] {
+            for block in [1, 100, 1000] {
+                let rate = run_append(&cfg, mode, size, block);
+                let limit = c.append_limit(mode, size, block);
+                let multi = mode == Mode::Batch && block >= PARALLEL_SEAL_THRESHOLD;
+                let scenario = format!(
+                    "append {}, {}, block {block}{}",
+                    mode.name(),
+                    size_name(size),
+                    if multi { " †" } else { "" }
+                );
+                if mode == Mode::Batch {
+                    checks.push((scenario.clone(), rate / limit, 0.5));
+                }
+                rows.push(Row {
+                    scenario,
+                    rate,
+                    bytes: Some(size),
+                    limit: Some(limit),
+                });
+            }
+        }
+    }
+
+    let fx = verify_fixture(cfg.verify_records);
+    for batch in [true, false] {
+        let rate = run_verify(&fx, batch);
+        let limit = c.verify_limit(batch);
+        let scenario = format!(
+            "verify {} records, {} signatures",
+            cfg.verify_records,
+            if batch { "batch" } else { "strict" }
+        );
+        if batch {
+            checks.push((scenario.clone(), rate / limit, 0.6));
+        }
+        rows.push(Row {
+            scenario,
+            rate,
+            bytes: Some(1024),
+            limit: Some(limit),
+        });
+    }
+
+    print_table(&rows);
+    println!();
+    println!(
+        "Limits are one-core: append = seal + SHA3(payload+28) + sign (÷ N when \
+         batch-signed); verify = SHA3(1 KiB+28) + batch or strict verify per signature."
+    );
+    println!(
+        "† the ledger seals batches of ≥ {PARALLEL_SEAL_THRESHOLD} records on all {cores} \
+         cores; the ratio is still against the one-core limit."
+    );
+    println!();
+    for (scenario, ratio, target) in checks {
+        println!(
+            "- target {:.0} % for {scenario}: {:.0} % → {}",
+            target * 100.0,
+            ratio * 100.0,
+            if ratio >= target { "met" } else { "NOT met" }
+        );
+    }
+    println!();
+    println!(
+        "1-minute load average before / after: {load_before} / {} (this run adds up to \
+         {cores}; more means other work shared the cores and the figures are low)",
+        load_average()
+    );
+    eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+}
