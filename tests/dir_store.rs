@@ -272,7 +272,7 @@ fn hostile_files_give_clear_errors() {
     assert!(Ledger::open_dir(&dir).is_err());
     let mut junk = vec![0u8; 10_000];
     for (i, b) in junk.iter_mut().enumerate() {
-        *b = (i * 7919 % 251) as u8;
+        *b = u8::try_from(i * 7919 % 251).unwrap();
     }
     std::fs::write(log_path(&dir), &junk).unwrap();
     assert!(Ledger::open_dir(&dir).is_err());
@@ -390,7 +390,7 @@ fn concurrent_readers_with_one_writer() {
             std::thread::spawn(move || {
                 let mut n = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) || n < 50 {
-                    let id = &ids[(n as usize + t) % ids.len()];
+                    let id = &ids[(usize::try_from(n).unwrap() + t) % ids.len()];
                     let r = c.ledger.read_record(&c.patient, id).unwrap();
                     assert!(r.plaintext.starts_with(b"lab ") || r.plaintext.starts_with(b"img "));
                     n += 1;
