@@ -148,23 +148,31 @@ impl Ledger {
         genesis: Genesis,
         validators: &[&Keypair],
     ) -> Result<Ledger> {
-        Self::create_with(genesis, validators, |_| Ok(store))
+        Self::create_with(genesis, validators, |_, block| {
+            let mut store = store;
+            if store.block_count()? != 0 {
+                return Err(Error::invalid("store", "is not empty"));
+            }
+            store.append_block(block)?;
+            Ok(store)
+        })
     }
 
     /// Creates a ledger in directory `dir` (created if missing; must not
     /// already hold a ledger). The directory is locked for this writer.
     pub fn create_dir(dir: &Path, genesis: Genesis, validators: &[&Keypair]) -> Result<Ledger> {
-        Self::create_with(genesis, validators, |id| {
-            Ok(Box::new(DirStore::create(dir, id)?))
+        Self::create_with(genesis, validators, |id, block| {
+            Ok(Box::new(DirStore::create(dir, id, block)?))
         })
     }
 
-    /// Creates a ledger from `genesis` in the store `make_store` returns for
-    /// the new ledger id (which must be empty).
+    /// Creates a ledger from `genesis`: `make_store` receives the new ledger
+    /// id and the encoded, sealed genesis block, and returns a store holding
+    /// exactly that block.
     pub fn create_with(
         genesis: Genesis,
         validators: &[&Keypair],
-        make_store: impl FnOnce(LedgerId) -> Result<Box<dyn Store>>,
+        make_store: impl FnOnce(LedgerId, &[u8]) -> Result<Box<dyn Store>>,
     ) -> Result<Ledger> {
         let timestamp = now_ms();
         let gtx = Tx {
@@ -198,11 +206,12 @@ impl Ledger {
             seals,
             txs: vec![bytes],
         };
-        let mut store = make_store(id)?;
-        if store.block_count()? != 0 {
-            return Err(Error::invalid("store", "is not empty"));
+        let store = make_store(id, &block.encode())?;
+        if store.block_count()? != 1 {
+            return Err(Error::System(
+                "new store does not hold exactly the genesis block".into(),
+            ));
         }
-        store.append_block(&block.encode())?;
         Ok(Ledger {
             id,
             read_only: false,

@@ -121,58 +121,34 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 impl DirStore {
-    /// Creates `dir` (if needed) and an empty ledger file for `ledger_id`.
+    /// Creates `dir` (if needed) and its ledger file holding the encoded
+    /// genesis block of `ledger_id`. Creation is atomic: the file is written
+    /// and synced under a temporary name, then renamed into place and the
+    /// directory synced, so a crash leaves either no ledger or a whole one.
     /// Fails if the directory already holds a ledger.
-    pub fn create(dir: &Path, ledger_id: LedgerId) -> Result<Self> {
-        Self::create_with(dir, ledger_id, |f| Box::new(f))
-    }
-
-    /// As [`DirStore::create`], with the file wrapped by `wrap` (fault
-    /// injection in tests).
-    pub fn create_with(
-        dir: &Path,
-        ledger_id: LedgerId,
-        wrap: impl FnOnce(FsLogFile) -> Box<dyn LogFile>,
-    ) -> Result<Self> {
+    pub fn create(dir: &Path, ledger_id: LedgerId, genesis_block: &[u8]) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| io_err("cannot create", dir, e))?;
         let lock = lock(dir)?;
         let path = dir.join(LEDGER_FILE);
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => Error::invalid(
-                    "directory",
-                    format!("{} already holds a ledger", dir.display()),
-                ),
-                _ => io_err("cannot create", &path, e),
-            })?;
-        let mut file = wrap(FsLogFile::new(file));
-        let header = encode_header(&ledger_id);
-        file.append(&header)
-            .and_then(|()| file.sync_data())
-            .map_err(|e| io_err("cannot write", &path, e))?;
-        // The new file's directory entry must be durable too.
+        if path.exists() {
+            return Err(Error::invalid(
+                "directory",
+                format!("{} already holds a ledger", dir.display()),
+            ));
+        }
+        let tmp = dir.join(format!("{LEDGER_FILE}.creating"));
+        let mut bytes = encode_header(&ledger_id);
+        push_frame(&mut bytes, FrameKind::Block, &[genesis_block])?;
+        {
+            let mut f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
+            std::io::Write::write_all(&mut f, &bytes)
+                .and_then(|()| f.sync_all())
+                .map_err(|e| io_err("cannot write", &tmp, e))?;
+        }
+        std::fs::rename(&tmp, &path).map_err(|e| io_err("cannot rename into", &path, e))?;
         sync_dir(dir)?;
-        Ok(DirStore {
-            path: dir.to_path_buf(),
-            file,
-            access: Access::Write,
-            _lock: Some(lock),
-            ledger_id,
-            blocks: Vec::new(),
-            payloads: HashMap::new(),
-            staged: HashMap::new(),
-            staged_order: Vec::new(),
-            end: HEADER_LEN as u64,
-            failed: None,
-            report: OpenReport {
-                file_len: HEADER_LEN as u64,
-                ..OpenReport::default()
-            },
-        })
+        // Keep holding the lock taken above: no other writer slips in.
+        Self::open_inner(dir, Access::Write, Some(lock), |f| Box::new(f))
     }
 
     /// Opens an existing ledger directory, recovering from a crash.
@@ -190,6 +166,15 @@ impl DirStore {
             Access::Write => Some(lock(dir)?),
             Access::ReadOnly => None,
         };
+        Self::open_inner(dir, access, lock, wrap)
+    }
+
+    fn open_inner(
+        dir: &Path,
+        access: Access,
+        lock: Option<File>,
+        wrap: impl FnOnce(FsLogFile) -> Box<dyn LogFile>,
+    ) -> Result<Self> {
         let path = dir.join(LEDGER_FILE);
         let mut opts = OpenOptions::new();
         opts.read(true);
@@ -204,7 +189,9 @@ impl DirStore {
             _ => io_err("cannot open", &path, e),
         })?;
         let mut file = wrap(FsLogFile::new(file));
-        let total = file.byte_len().map_err(|e| io_err("cannot stat", &path, e))?;
+        let total = file
+            .byte_len()
+            .map_err(|e| io_err("cannot stat", &path, e))?;
         let mut header = vec![0u8; HEADER_LEN];
         if total < HEADER_LEN as u64 {
             return Err(Error::Decode {
