@@ -228,7 +228,7 @@ fn main() -> DemoResult {
     println!("\nflipped one byte of the vault ciphertext of note #{victim_index}");
     println!("verify  -> {}", ledger.verify()?);
     let e = refused(ledger.read_record(&patient, victim), |e| {
-        matches!(e, Error::Decrypt(_))
+        matches!(e, Error::Tampered(_))
     })?;
     println!("read    -> fails closed: {e}");
     store.tamper_payload(&digest, flip_20);

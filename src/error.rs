@@ -56,6 +56,10 @@ pub enum Error {
     /// or associated data was modified.
     #[error("decryption failed for {0}: wrong key or modified ciphertext")]
     Decrypt(&'static str),
+    /// Stored data does not match the digest committed on the chain (e.g. a
+    /// vault ciphertext was modified): it is refused before decryption.
+    #[error("tampered: {0}")]
+    Tampered(String),
     /// The passphrase does not open the exported secret key.
     #[error("wrong passphrase (or the exported key was modified)")]
     WrongPassphrase,

@@ -15,6 +15,8 @@ pub mod verify;
 pub use crypto::keypair::{KdfParams, Keypair, PublicKeys};
 pub use error::{Error, Result};
 pub use ledger::{Ledger, NewRecord, Record, RecordInfo, now_ms};
+pub use log::block::BlockHeader;
+pub use store::{Access, DirStore, OpenReport};
 pub use model::validators::Validator;
 pub use model::{
     Category, Genesis, LedgerId, Participant, ParticipantId, RecordId, Roles, ValidatorSet,

@@ -80,9 +80,10 @@ pub fn open_record(
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
     if !ciphertext_digest(ciphertext).ct_eq(&header.ciphertext_digest) {
-        return Err(Error::Decrypt(
-            "record payload (digest mismatch: vault copy was modified)",
-        ));
+        return Err(Error::Tampered(format!(
+            "the stored ciphertext of record {} does not match its digest on the chain",
+            header.id
+        )));
     }
     let dek = category_key.open(
         &dek_wrap_aad(ledger, &header.id, header.key_epoch),
