@@ -9,7 +9,7 @@
 
 use core::fmt;
 use std::collections::HashMap;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
@@ -19,7 +19,7 @@ use crate::crypto::aead::AeadKey;
 use crate::crypto::hash::Digest;
 use crate::crypto::keypair::Keypair;
 use crate::log::block::{Block, BlockHeader, Seal};
-use crate::log::merkle::MerkleLog;
+use crate::log::merkle::{MerkleHasher, MerkleLog};
 use crate::log::state::{ChainState, SealError, TxPosition};
 use crate::model::tx::{RecordsBody, ledger_id_of};
 use crate::model::{
@@ -96,13 +96,29 @@ impl fmt::Debug for Record {
     }
 }
 
+/// A transaction ready to be accepted: its encoding, decoded form, leaf
+/// hash, payloads with their digests, and the key its signature is under.
+struct PreparedTx {
+    bytes: Vec<u8>,
+    stx: SignedTx,
+    leaf: Digest,
+    payloads: Vec<(Digest, Vec<u8>)>,
+    signer: [u8; 32],
+}
+
+/// An accepted transaction waiting for its block, with the ciphertexts of
+/// its records (written with the block).
+struct PendingTx {
+    bytes: Vec<u8>,
+    payloads: Vec<(Digest, Vec<u8>)>,
+}
+
 struct Inner {
-    store: Box<dyn Store>,
     state: ChainState,
     log: MerkleLog,
     head: BlockHeader,
     /// Accepted, not yet committed transactions, in log order.
-    pending: Vec<Vec<u8>>,
+    pending: Vec<PendingTx>,
 }
 
 /// A ledger node. See the crate docs for an example.
@@ -110,6 +126,11 @@ pub struct Ledger {
     id: LedgerId,
     /// Opened read-only: verifies and proves, never writes nor decrypts.
     read_only: bool,
+    /// Blocks and payloads; synchronises itself (readers never wait for a
+    /// commit's fsync).
+    store: Box<dyn Store>,
+    /// One committer at a time, from proposal to moving the head.
+    commit_lock: Mutex<()>,
     inner: RwLock<Inner>,
 }
 
@@ -149,11 +170,10 @@ impl Ledger {
         validators: &[&Keypair],
     ) -> Result<Ledger> {
         Self::create_with(genesis, validators, |_, block| {
-            let mut store = store;
             if store.block_count()? != 0 {
                 return Err(Error::invalid("store", "is not empty"));
             }
-            store.append_block(block)?;
+            store.append_block(block, &[])?;
             Ok(store)
         })
     }
@@ -215,8 +235,9 @@ impl Ledger {
         Ok(Ledger {
             id,
             read_only: false,
+            store,
+            commit_lock: Mutex::new(()),
             inner: RwLock::new(Inner {
-                store,
                 state,
                 log,
                 head: header,
@@ -286,8 +307,9 @@ impl Ledger {
         Ok(Ledger {
             id: r.state.ledger_id,
             read_only,
+            store,
+            commit_lock: Mutex::new(()),
             inner: RwLock::new(Inner {
-                store,
                 state: r.state,
                 log: r.log,
                 head: r.head,
@@ -347,25 +369,12 @@ impl Ledger {
             return Err(Error::Denied("ledger opened read-only".into()));
         }
         let stx = SignedTx::decode(tx_bytes)?;
-        let mut inner = self.write()?;
-        let key = inner
-            .state
-            .signer_key(&stx.tx.author)
-            .copied()
-            .ok_or_else(|| {
-                Error::Rejected(format!("tx.author: {} is not registered", stx.tx.author))
-            })?;
-        key.verify_strict(
-            &Tx::signing_message(&self.id, SignedTx::unsigned_part(tx_bytes)),
-            &stx.signature,
-        )?;
-        inner.state.check(&stx).map_err(rejected)?;
-        // Ciphertexts must be present and match before the transaction is
-        // accepted, so a committed block never lacks its payloads.
+        // Hashing happens before the lock is taken.
         let mut by_digest: HashMap<Digest, &Vec<u8>> = HashMap::with_capacity(payloads.len());
         for p in payloads {
             by_digest.insert(crate::model::tx::ciphertext_digest(p), p);
         }
+        let mut matched = Vec::new();
         if let TxBody::Records(b) = &stx.tx.body {
             for (i, r) in b.records.iter().enumerate() {
                 let ct = by_digest.get(&r.ciphertext_digest).ok_or_else(|| {
@@ -376,22 +385,61 @@ impl Ledger {
                         "record {i}: ciphertext length differs"
                     )));
                 }
-            }
-            for r in &b.records {
-                if let Some(ct) = by_digest.get(&r.ciphertext_digest) {
-                    inner.store.put_payload(&r.ciphertext_digest, ct)?;
-                }
+                matched.push((r.ciphertext_digest, (*ct).clone()));
             }
         }
+        let key = self
+            .read()?
+            .state
+            .signer_key(&stx.tx.author)
+            .copied()
+            .ok_or_else(|| {
+                Error::Rejected(format!("tx.author: {} is not registered", stx.tx.author))
+            })?;
+        key.verify_strict(
+            &Tx::signing_message(&self.id, SignedTx::unsigned_part(tx_bytes)),
+            &stx.signature,
+        )?;
+        self.accept(PreparedTx {
+            leaf: crate::log::merkle::Sha3Hasher::hash_leaf(tx_bytes),
+            bytes: tx_bytes.to_vec(),
+            stx,
+            payloads: matched,
+            signer: key.verifying_key().to_bytes(),
+        })
+    }
+
+    /// Accepts a transaction whose signature was checked (or made) by the
+    /// caller under `signer`: under the write lock, checks that `signer` is
+    /// still the author's registered key and the rules, then stages the
+    /// payloads and appends the leaf. Only this part is serialised.
+    fn accept(&self, p: PreparedTx) -> Result<u64> {
+        let mut inner = self.write()?;
+        let registered = inner
+            .state
+            .signer_key(&p.stx.tx.author)
+            .map(|k| k.verifying_key().to_bytes());
+        if registered != Some(p.signer) {
+            return Err(Error::Rejected(format!(
+                "tx.author: {} is not registered with the signing key",
+                p.stx.tx.author
+            )));
+        }
+        inner.state.check(&p.stx).map_err(rejected)?;
         let leaf = inner.log.size();
         let position = TxPosition {
             height: inner.head.height.saturating_add(1),
             tx_index: u32::try_from(inner.pending.len()).unwrap_or(u32::MAX),
             leaf,
         };
-        inner.state.apply(&stx, position);
-        inner.log.push_leaf_data(tx_bytes);
-        inner.pending.push(tx_bytes.to_vec());
+        inner.state.apply(&p.stx, position);
+        inner.log.push(p.leaf);
+        // The ciphertexts travel with the transaction and are written with
+        // its block, so a committed block never lacks its payloads.
+        inner.pending.push(PendingTx {
+            bytes: p.bytes,
+            payloads: p.payloads,
+        });
         Ok(leaf)
     }
 
@@ -403,14 +451,20 @@ impl Ledger {
             .ok_or_else(|| Error::Rejected(format!("tx.author: {author} is not registered")))
     }
 
+    /// Builds, signs and accepts a transaction of `author`. The signature is
+    /// made here with the author's key, so instead of verifying it the
+    /// ledger checks that this key is the author's registered one.
     fn sign_and_submit(
         &self,
         author: &Keypair,
         seq: u64,
         kind: TxKind,
         body: TxBody,
-        payloads: &[Vec<u8>],
+        payloads: Vec<(Digest, Vec<u8>)>,
     ) -> Result<u64> {
+        if self.read_only {
+            return Err(Error::Denied("ledger opened read-only".into()));
+        }
         let tx = Tx {
             kind,
             author: author.id(),
@@ -419,7 +473,19 @@ impl Ledger {
             body,
         };
         let bytes = tx.sign(&self.id, author.signing_key())?;
-        self.submit(&bytes, payloads)
+        let signature = crate::crypto::sign::Signature(
+            bytes
+                .get(bytes.len().saturating_sub(64)..)
+                .and_then(|s| s.try_into().ok())
+                .ok_or_else(|| Error::System("signed transaction too short".into()))?,
+        );
+        self.accept(PreparedTx {
+            leaf: crate::log::merkle::Sha3Hasher::hash_leaf(&bytes),
+            bytes,
+            stx: SignedTx { tx, signature },
+            payloads,
+            signer: author.public().sign,
+        })
     }
 
     /// An admin registers a participant (public keys, roles, label).
@@ -430,7 +496,7 @@ impl Ledger {
             seq,
             TxKind::RegisterParticipant,
             TxBody::Register(participant),
-            &[],
+            Vec::new(),
         )
         .map(|_| ())
     }
@@ -443,7 +509,7 @@ impl Ledger {
             seq,
             TxKind::SetValidators,
             TxBody::SetValidators(set),
-            &[],
+            Vec::new(),
         )
         .map(|_| ())
     }
@@ -517,13 +583,19 @@ impl Ledger {
             seal_record(&self.id, &me, draft, key, r.payload)
         };
         let sealed = seal_all(records, &seal_one)?;
-        let (headers, payloads): (Vec<RecordHeader>, Vec<Vec<u8>>) = sealed.into_iter().unzip();
+        let (headers, ciphertexts): (Vec<RecordHeader>, Vec<Vec<u8>>) = sealed.into_iter().unzip();
         let ids = headers.iter().map(|h| h.id).collect();
+        // The digests were computed from these ciphertexts by seal_record.
+        let payloads = headers
+            .iter()
+            .map(|h| h.ciphertext_digest)
+            .zip(ciphertexts)
+            .collect();
         let body = TxBody::Records(RecordsBody {
             shares,
             records: headers,
         });
-        self.sign_and_submit(author, seq, kind, body, &payloads)?;
+        self.sign_and_submit(author, seq, kind, body, payloads)?;
         Ok(ids)
     }
 
@@ -596,6 +668,19 @@ impl Ledger {
     /// The header of the next block over all pending transactions, for the
     /// validators to seal.
     pub fn propose(&self) -> Result<BlockHeader> {
+        let _commit = self.commit_guard()?;
+        self.propose_locked()
+    }
+
+    fn commit_guard(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        self.commit_lock
+            .lock()
+            .map_err(|_| Error::System("commit lock poisoned".into()))
+    }
+
+    /// The proposal; the caller holds the commit lock, so no commit is
+    /// between taking its transactions and moving the head.
+    fn propose_locked(&self) -> Result<BlockHeader> {
         let inner = self.read()?;
         Ok(BlockHeader {
             ledger_id: self.id,
@@ -613,38 +698,72 @@ impl Ledger {
 
     /// Commits a proposed block once `seals` reach the threshold of the
     /// validator set in force. Transactions submitted after the proposal
-    /// stay pending for the next block.
+    /// stay pending for the next block. Returns once the block is durable.
     pub fn commit(&self, header: &BlockHeader, seals: Vec<Seal>) -> Result<()> {
-        let mut inner = self.write()?;
-        let n = usize::try_from(header.tx_count).unwrap_or(usize::MAX);
-        let expected_root = inner.log.root_at(header.log_size)?;
-        if header.height != inner.head.height.saturating_add(1)
-            || header.prev_hash != inner.head.hash()
-            || header.first_leaf != inner.head.log_size
-            || n > inner.pending.len()
-            || header.first_leaf.checked_add(u64::from(header.tx_count)) != Some(header.log_size)
-            || header.log_root != expected_root
-            || header.validator_set_hash != inner.state.validators_hash
-            || header.ledger_id != self.id
-            || header.timestamp < inner.head.timestamp
-        {
-            return Err(Error::invalid(
-                "block header",
-                "does not extend this ledger's head",
-            ));
+        let _commit = self.commit_guard()?;
+        self.commit_locked(header, seals)
+    }
+
+    fn commit_locked(&self, header: &BlockHeader, seals: Vec<Seal>) -> Result<()> {
+        if self.read_only {
+            return Err(Error::Denied("ledger opened read-only".into()));
         }
-        check_seals(&inner.state, header, &seals)?;
-        let txs: Vec<Vec<u8>> = inner.pending.drain(..n).collect();
+        // Take the block's transactions under the lock, briefly.
+        let taken: Vec<PendingTx> = {
+            let mut inner = self.write()?;
+            let n = usize::try_from(header.tx_count).unwrap_or(usize::MAX);
+            let expected_root = inner.log.root_at(header.log_size)?;
+            if header.height != inner.head.height.saturating_add(1)
+                || header.prev_hash != inner.head.hash()
+                || header.first_leaf != inner.head.log_size
+                || n > inner.pending.len()
+                || header.first_leaf.checked_add(u64::from(header.tx_count))
+                    != Some(header.log_size)
+                || header.log_root != expected_root
+                || header.validator_set_hash != inner.state.validators_hash
+                || header.ledger_id != self.id
+                || header.timestamp < inner.head.timestamp
+            {
+                return Err(Error::invalid(
+                    "block header",
+                    "does not extend this ledger's head",
+                ));
+            }
+            check_seals(&inner.state, header, &seals)?;
+            inner.pending.drain(..n).collect()
+        };
+        // Encode, write and fsync without holding the ledger lock: readers
+        // and submitters carry on while the disk works.
+        let mut txs = Vec::with_capacity(taken.len());
+        let mut payloads = Vec::new();
+        let mut counts = Vec::with_capacity(taken.len());
+        for p in taken {
+            txs.push(p.bytes);
+            counts.push(p.payloads.len());
+            payloads.extend(p.payloads);
+        }
         let block = Block {
             header: header.clone(),
             seals,
             txs,
         };
-        if let Err(e) = inner.store.append_block(&block.encode()) {
-            // Put the transactions back: nothing was committed.
-            let mut txs = block.txs;
-            txs.append(&mut inner.pending);
-            inner.pending = txs;
+        let written = self.store.append_block(&block.encode(), &payloads);
+        let mut inner = self.write()?;
+        if let Err(e) = written {
+            // Nothing was committed: the transactions stay pending, first,
+            // each with its own ciphertexts.
+            let mut rest = payloads.into_iter();
+            let mut back: Vec<PendingTx> = block
+                .txs
+                .into_iter()
+                .zip(counts)
+                .map(|(bytes, n)| PendingTx {
+                    bytes,
+                    payloads: rest.by_ref().take(n).collect(),
+                })
+                .collect();
+            back.append(&mut inner.pending);
+            inner.pending = back;
             return Err(e);
         }
         inner.state.end_block(header.log_size);
@@ -654,11 +773,13 @@ impl Ledger {
 
     /// Proposes, seals with `validators` and commits in one step (for a node
     /// that holds validator keys locally). Returns the committed header.
+    /// Concurrent calls are serialised; each commits what is pending.
     pub fn commit_block(&self, validators: &[&Keypair]) -> Result<BlockHeader> {
-        let header = self.propose()?;
+        let _commit = self.commit_guard()?;
+        let header = self.propose_locked()?;
         let set = self.validators()?;
         let seals = seal_with(&set, &header, validators)?;
-        self.commit(&header, seals)?;
+        self.commit_locked(&header, seals)?;
         Ok(header)
     }
 
@@ -733,7 +854,7 @@ impl Ledger {
                         h.patient, h.category, h.key_epoch
                     ))
                 })?;
-            let ct = inner
+            let ct = self
                 .store
                 .get_payload(&h.ciphertext_digest)?
                 .ok_or_else(|| {
@@ -762,8 +883,7 @@ impl Ledger {
 
     /// Verifies the stored chain with explicit options.
     pub fn verify_with(&self, opts: &VerifyOptions) -> Result<Report> {
-        let inner = self.read()?;
-        Ok(verify_store(inner.store.as_ref(), opts))
+        Ok(verify_store(self.store.as_ref(), opts))
     }
 
     /// Merkle root of the log at a committed size.

@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod access;
 pub mod codec;
 pub mod crypto;
 mod error;
+#[allow(unsafe_code)]
+pub mod ffi;
 mod ledger;
 pub mod log;
 pub mod model;
@@ -16,10 +18,10 @@ pub use crypto::keypair::{KdfParams, Keypair, PublicKeys};
 pub use error::{Error, Result};
 pub use ledger::{Ledger, NewRecord, Record, RecordInfo, now_ms};
 pub use log::block::BlockHeader;
-pub use store::{Access, DirStore, OpenReport};
 pub use model::validators::Validator;
 pub use model::{
     Category, Genesis, LedgerId, Participant, ParticipantId, RecordId, Roles, ValidatorSet,
 };
+pub use store::{Access, DirStore, OpenReport};
 pub use store::{MemoryStore, Store};
 pub use verify::{Fault, FaultKind, Location, Report, VerifyOptions, verify_store};

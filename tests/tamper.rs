@@ -315,8 +315,8 @@ fn append_forged_block(c: &Consortium, txs: Vec<Vec<u8>>) {
         .collect();
     seals.sort_by_key(|s| s.validator);
     let block = Block { header, seals, txs };
-    let mut store = c.store.clone();
-    store.append_block(&block.encode()).unwrap();
+    let store = c.store.clone();
+    store.append_block(&block.encode(), &[]).unwrap();
 }
 
 #[test]

@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
 
 use crate::crypto::hash::Digest;
 use crate::model::LedgerId;
@@ -70,29 +71,31 @@ pub struct DirStore {
     /// Holds the exclusive lock while the store lives (writers only).
     _lock: Option<File>,
     ledger_id: LedgerId,
+    index: RwLock<Index>,
+    writer: Mutex<WriterState>,
+    report: OpenReport,
+}
+
+/// Where committed data is in the file.
+#[derive(Default)]
+struct Index {
     /// (body offset, body length) of each block frame, by height.
     blocks: Vec<(u64, u32)>,
     /// Payload digest → (ciphertext offset, ciphertext length).
     payloads: HashMap<Digest, (u64, u32)>,
-    /// Payloads of pending transactions, written with the next block.
-    staged: HashMap<Digest, Vec<u8>>,
-    staged_order: Vec<Digest>,
+}
+
+struct WriterState {
     /// Length of the committed file.
     end: u64,
     /// Set after a failed write or sync: the file's tail is unknown until
     /// the directory is reopened, so further writes are refused.
     failed: Option<String>,
-    report: OpenReport,
 }
 
 impl std::fmt::Debug for DirStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "DirStore({}, {} blocks)",
-            self.path.display(),
-            self.blocks.len()
-        )
+        write!(f, "DirStore({})", self.path.display())
     }
 }
 
@@ -188,7 +191,7 @@ impl DirStore {
             )),
             _ => io_err("cannot open", &path, e),
         })?;
-        let mut file = wrap(FsLogFile::new(file));
+        let file = wrap(FsLogFile::new(file));
         let total = file
             .byte_len()
             .map_err(|e| io_err("cannot stat", &path, e))?;
@@ -258,12 +261,11 @@ impl DirStore {
             access,
             _lock: lock,
             ledger_id,
-            blocks,
-            payloads,
-            staged: HashMap::new(),
-            staged_order: Vec::new(),
-            end: scanned.keep_len,
-            failed: None,
+            index: RwLock::new(Index { blocks, payloads }),
+            writer: Mutex::new(WriterState {
+                end: scanned.keep_len,
+                failed: None,
+            }),
             report,
         })
     }
@@ -288,29 +290,22 @@ impl DirStore {
         &self.path
     }
 
-    fn writable(&self) -> Result<()> {
-        if self.access == Access::ReadOnly {
-            return Err(Error::Denied("ledger opened read-only".into()));
-        }
-        if let Some(why) = &self.failed {
-            return Err(Error::System(format!(
-                "an earlier write failed ({why}); reopen the ledger to recover"
-            )));
-        }
-        Ok(())
+    fn index(&self) -> Result<std::sync::RwLockReadGuard<'_, Index>> {
+        self.index
+            .read()
+            .map_err(|_| Error::System("store index lock poisoned".into()))
     }
 }
 
 impl Store for DirStore {
     fn block_count(&self) -> Result<u64> {
-        Ok(self.blocks.len() as u64)
+        Ok(self.index()?.blocks.len() as u64)
     }
 
     fn read_block(&self, height: u64) -> Result<Vec<u8>> {
         let (off, len) = usize::try_from(height)
             .ok()
-            .and_then(|h| self.blocks.get(h))
-            .copied()
+            .and_then(|h| self.index().ok()?.blocks.get(h).copied())
             .ok_or_else(|| Error::NotFound(format!("block {height}")))?;
         let mut buf = vec![0u8; len as usize];
         self.file
@@ -319,53 +314,52 @@ impl Store for DirStore {
         Ok(buf)
     }
 
-    fn append_block(&mut self, encoded: &[u8]) -> Result<()> {
-        self.writable()?;
-        let staged_bytes: usize = self.staged.values().map(|c| c.len() + 45).sum();
-        let mut out = Vec::with_capacity(staged_bytes + encoded.len() + 13);
-        let mut placed = Vec::with_capacity(self.staged_order.len());
-        for d in &self.staged_order {
-            if let Some(ct) = self.staged.get(d) {
-                let body_offset = self.end + (out.len() + FRAME_PREFIX) as u64;
-                push_frame(&mut out, FrameKind::Payload, &[&d.0, ct])?;
-                let len =
-                    u32::try_from(ct.len()).map_err(|_| Error::invalid("payload", "too large"))?;
-                placed.push((*d, (body_offset + 32, len)));
-            }
+    fn append_block(&self, encoded: &[u8], payloads: &[(Digest, Vec<u8>)]) -> Result<()> {
+        if self.access == Access::ReadOnly {
+            return Err(Error::Denied("ledger opened read-only".into()));
         }
-        let block_offset = self.end + (out.len() + FRAME_PREFIX) as u64;
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| Error::System("store writer lock poisoned".into()))?;
+        if let Some(why) = &w.failed {
+            return Err(Error::System(format!(
+                "an earlier write failed ({why}); reopen the ledger to recover"
+            )));
+        }
+        let bytes: usize = payloads.iter().map(|(_, c)| c.len() + 45).sum();
+        let mut out = Vec::with_capacity(bytes + encoded.len() + 13);
+        let mut placed = Vec::with_capacity(payloads.len());
+        for (d, ct) in payloads {
+            let body_offset = w.end + (out.len() + FRAME_PREFIX) as u64;
+            push_frame(&mut out, FrameKind::Payload, &[&d.0, ct])?;
+            let len =
+                u32::try_from(ct.len()).map_err(|_| Error::invalid("payload", "too large"))?;
+            placed.push((*d, (body_offset + 32, len)));
+        }
+        let block_offset = w.end + (out.len() + FRAME_PREFIX) as u64;
         push_frame(&mut out, FrameKind::Block, &[encoded])?;
         let block_len =
             u32::try_from(encoded.len()).map_err(|_| Error::invalid("block", "too large"))?;
         // One write, one fdatasync: the block and its payloads become
-        // durable together, and only then is the commit acknowledged.
+        // durable together, and only then are they indexed (visible) and
+        // the commit acknowledged. Readers do not wait for this.
         if let Err(e) = self.file.append(&out).and_then(|()| self.file.sync_data()) {
-            self.failed = Some(e.to_string());
+            w.failed = Some(e.to_string());
             return Err(io_err("cannot commit block to", &self.path, e));
         }
-        self.end += out.len() as u64;
-        self.blocks.push((block_offset, block_len));
-        self.payloads.extend(placed);
-        self.staged.clear();
-        self.staged_order.clear();
-        Ok(())
-    }
-
-    fn put_payload(&mut self, digest: &Digest, ciphertext: &[u8]) -> Result<()> {
-        self.writable()?;
-        if self.payloads.contains_key(digest) || self.staged.contains_key(digest) {
-            return Ok(());
-        }
-        self.staged.insert(*digest, ciphertext.to_vec());
-        self.staged_order.push(*digest);
+        w.end += out.len() as u64;
+        let mut index = self
+            .index
+            .write()
+            .map_err(|_| Error::System("store index lock poisoned".into()))?;
+        index.blocks.push((block_offset, block_len));
+        index.payloads.extend(placed);
         Ok(())
     }
 
     fn get_payload(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
-        if let Some(ct) = self.staged.get(digest) {
-            return Ok(Some(ct.clone()));
-        }
-        let Some(&(off, len)) = self.payloads.get(digest) else {
+        let Some((off, len)) = self.index()?.payloads.get(digest).copied() else {
             return Ok(None);
         };
         let mut buf = vec![0u8; len as usize];

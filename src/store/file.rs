@@ -8,18 +8,19 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// An append-only file with positional reads.
+/// An append-only file with positional reads. All methods take `&self`
+/// (like `&File`): reads run concurrently with the one appender.
 pub trait LogFile: Send + Sync {
     /// Current length in bytes.
     fn byte_len(&self) -> io::Result<u64>;
     /// Reads exactly `buf.len()` bytes at `offset`.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
     /// Appends all of `data` at the end.
-    fn append(&mut self, data: &[u8]) -> io::Result<()>;
+    fn append(&self, data: &[u8]) -> io::Result<()>;
     /// Makes appended data durable (`fdatasync`).
-    fn sync_data(&mut self) -> io::Result<()>;
+    fn sync_data(&self) -> io::Result<()>;
     /// Cuts the file to `len` bytes and makes that durable.
-    fn truncate(&mut self, len: u64) -> io::Result<()>;
+    fn truncate(&self, len: u64) -> io::Result<()>;
 }
 
 /// A real file.
@@ -44,16 +45,16 @@ impl LogFile for FsLogFile {
         self.file.read_exact_at(buf, offset)
     }
 
-    fn append(&mut self, data: &[u8]) -> io::Result<()> {
+    fn append(&self, data: &[u8]) -> io::Result<()> {
         // The file is opened with O_APPEND: every write goes to the end.
-        self.file.write_all(data)
+        (&self.file).write_all(data)
     }
 
-    fn sync_data(&mut self) -> io::Result<()> {
+    fn sync_data(&self) -> io::Result<()> {
         self.file.sync_data()
     }
 
-    fn truncate(&mut self, len: u64) -> io::Result<()> {
+    fn truncate(&self, len: u64) -> io::Result<()> {
         self.file.set_len(len)?;
         self.file.sync_all()
     }
@@ -127,7 +128,7 @@ impl<F: LogFile> LogFile for FaultyLogFile<F> {
         self.inner.read_exact_at(buf, offset)
     }
 
-    fn append(&mut self, data: &[u8]) -> io::Result<()> {
+    fn append(&self, data: &[u8]) -> io::Result<()> {
         self.switch.appends.fetch_add(1, Ordering::Relaxed);
         match self.switch.take_if(|f| !matches!(f, Fault::FailSync)) {
             Some(Fault::FailWrite) => Err(io::Error::other("injected write failure")),
@@ -146,7 +147,7 @@ impl<F: LogFile> LogFile for FaultyLogFile<F> {
         }
     }
 
-    fn sync_data(&mut self) -> io::Result<()> {
+    fn sync_data(&self) -> io::Result<()> {
         if self
             .switch
             .take_if(|f| matches!(f, Fault::FailSync))
@@ -157,7 +158,7 @@ impl<F: LogFile> LogFile for FaultyLogFile<F> {
         self.inner.sync_data()
     }
 
-    fn truncate(&mut self, len: u64) -> io::Result<()> {
+    fn truncate(&self, len: u64) -> io::Result<()> {
         self.inner.truncate(len)
     }
 }

@@ -107,13 +107,12 @@ impl Store for MemoryStore {
             .ok_or_else(|| Error::NotFound(format!("block {height}")))
     }
 
-    fn append_block(&mut self, encoded: &[u8]) -> Result<()> {
-        self.write()?.blocks.push(encoded.to_vec());
-        Ok(())
-    }
-
-    fn put_payload(&mut self, digest: &Digest, ciphertext: &[u8]) -> Result<()> {
-        self.write()?.vault.insert(*digest, ciphertext.to_vec());
+    fn append_block(&self, encoded: &[u8], payloads: &[(Digest, Vec<u8>)]) -> Result<()> {
+        let mut c = self.write()?;
+        for (d, ct) in payloads {
+            c.vault.insert(*d, ct.clone());
+        }
+        c.blocks.push(encoded.to_vec());
         Ok(())
     }
 

@@ -17,17 +17,18 @@ pub mod memory;
 pub use dir::{Access, DirStore, OpenReport};
 pub use memory::MemoryStore;
 
-/// Storage backend for a ledger.
+/// Storage backend for a ledger. Every method takes `&self`: a store
+/// synchronises internally, so readers never wait for a commit's `fsync`.
 pub trait Store: Send + Sync {
-    /// Number of blocks stored (the next height).
+    /// Number of committed blocks (the next height).
     fn block_count(&self) -> Result<u64>;
     /// The encoded block at `height`.
     fn read_block(&self, height: u64) -> Result<Vec<u8>>;
-    /// Appends the encoded block at height `block_count()`. Payloads of its
-    /// records were written before, so a stored block never lacks them.
-    fn append_block(&mut self, encoded: &[u8]) -> Result<()>;
-    /// Stores a ciphertext under its digest.
-    fn put_payload(&mut self, digest: &Digest, ciphertext: &[u8]) -> Result<()>;
-    /// Fetches a ciphertext, `None` when absent.
+    /// Durably appends the encoded block at height `block_count()` together
+    /// with the ciphertexts of its records (written first), then makes both
+    /// visible. Returns only once they are durable (for stores that are).
+    /// Calls are serialised by the caller (one committer at a time).
+    fn append_block(&self, encoded: &[u8], payloads: &[(Digest, Vec<u8>)]) -> Result<()>;
+    /// Fetches a committed ciphertext, `None` when absent.
     fn get_payload(&self, digest: &Digest) -> Result<Option<Vec<u8>>>;
 }

@@ -1,0 +1,250 @@
+"""Loads the medledger shared library and declares the C signature
+(``argtypes``/``restype``) of every function in ``include/medledger.h``.
+
+Nothing else in the package touches :mod:`ctypes` loading; the other
+modules call ``lib.medledger_*`` through the declarations made here.
+
+The library is, in order:
+
+1. the file named by the ``MEDLEDGER_LIB`` environment variable;
+2. ``target/release/libmedledger.so`` under the repository root (three
+   directories above this package: ``bindings/python/medledger``);
+3. ``target/debug/libmedledger.so`` there.
+
+``ctypes.CDLL`` releases the GIL during every call, so threads sharing a
+ledger run concurrently in the library.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pathlib
+import sys
+from ctypes import POINTER, c_char_p, c_int64, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
+
+_LIB_FILE = {
+    "darwin": "libmedledger.dylib",
+    "win32": "medledger.dll",
+}.get(sys.platform, "libmedledger.so")
+
+
+def find_library(environ=None, root: pathlib.Path = REPO_ROOT) -> pathlib.Path:
+    """The path of the shared library to load (see the module docs).
+
+    Raises ImportError, saying what was tried, when there is none.
+    """
+    environ = os.environ if environ is None else environ
+    override = environ.get("MEDLEDGER_LIB")
+    if override:
+        path = pathlib.Path(override)
+        if not path.is_file():
+            raise ImportError(f"MEDLEDGER_LIB={override!r} is not a file")
+        return path
+    tried = []
+    for profile in ("release", "debug"):
+        candidate = root / "target" / profile / _LIB_FILE
+        if candidate.is_file():
+            return candidate
+        tried.append(str(candidate))
+    raise ImportError(
+        "medledger shared library not found (tried "
+        + ", ".join(tried)
+        + "): run `cargo build --release` in the repository, "
+        "or set MEDLEDGER_LIB to the library's path"
+    )
+
+
+# ---- C types -----------------------------------------------------------------
+
+
+class medledger_ledger(ctypes.Structure):
+    """Opaque C handle."""
+
+
+class medledger_keypair(ctypes.Structure):
+    """Opaque C handle."""
+
+
+class medledger_report(ctypes.Structure):
+    """Opaque C handle."""
+
+
+class medledger_buffer(ctypes.Structure):
+    """Opaque C handle."""
+
+
+LedgerPtr = POINTER(medledger_ledger)
+KeypairPtr = POINTER(medledger_keypair)
+ReportPtr = POINTER(medledger_report)
+BufferPtr = POINTER(medledger_buffer)
+BytesPtr = POINTER(c_uint8)
+
+
+class medledger_founder(ctypes.Structure):
+    """``struct medledger_founder``."""
+
+    _fields_ = [
+        ("keypair", KeypairPtr),
+        ("roles", c_uint32),
+        ("label", c_char_p),
+    ]
+
+
+status_t = c_uint32
+ID_LEN = 32
+PUBLIC_KEY_LEN = 32
+
+# Byte inputs (payloads, passphrases, key files) are passed as `c_char_p`
+# from `bytes` objects: ctypes hands C a pointer to the object's buffer, and
+# the length travels separately, so embedded NUL bytes are fine.
+_bytes_in = c_char_p
+
+# name -> (argtypes, restype). One entry per function of medledger.h; the
+# test suite checks the two lists match.
+SIGNATURES = {
+    "medledger_version": ([], c_char_p),
+    "medledger_last_error": ([], c_char_p),
+    "medledger_status_name": ([status_t], c_char_p),
+    "medledger_fault_kind_name": ([c_uint32], c_char_p),
+    # buffers
+    "medledger_buffer_data": ([BufferPtr], c_void_p),
+    "medledger_buffer_len": ([BufferPtr], c_size_t),
+    "medledger_buffer_free": ([BufferPtr], None),
+    # keypairs
+    "medledger_keypair_generate": ([POINTER(KeypairPtr)], status_t),
+    "medledger_keypair_export_encrypted": (
+        [KeypairPtr, _bytes_in, c_size_t, POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_keypair_import_encrypted": (
+        [_bytes_in, c_size_t, _bytes_in, c_size_t, POINTER(KeypairPtr)],
+        status_t,
+    ),
+    "medledger_keypair_id": ([KeypairPtr, BytesPtr], status_t),
+    "medledger_keypair_public_keys": ([KeypairPtr, BytesPtr, BytesPtr], status_t),
+    "medledger_keypair_free": ([KeypairPtr], None),
+    # ledgers
+    "medledger_ledger_create_in_memory": (
+        [
+            c_char_p,
+            c_uint32,
+            POINTER(medledger_founder),
+            c_size_t,
+            POINTER(KeypairPtr),
+            c_size_t,
+            POINTER(LedgerPtr),
+        ],
+        status_t,
+    ),
+    "medledger_ledger_free": ([LedgerPtr], None),
+    "medledger_ledger_register": (
+        [LedgerPtr, KeypairPtr, BytesPtr, BytesPtr, c_uint32, c_char_p],
+        status_t,
+    ),
+    "medledger_ledger_append_record": (
+        [LedgerPtr, KeypairPtr, BytesPtr, c_char_p, c_char_p, _bytes_in, c_size_t, BytesPtr],
+        status_t,
+    ),
+    "medledger_ledger_amend_record": (
+        [LedgerPtr, KeypairPtr, BytesPtr, c_char_p, _bytes_in, c_size_t, BytesPtr],
+        status_t,
+    ),
+    "medledger_ledger_read_record": (
+        [LedgerPtr, KeypairPtr, BytesPtr, POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_ledger_commit_block": (
+        [LedgerPtr, POINTER(KeypairPtr), c_size_t, POINTER(c_uint64)],
+        status_t,
+    ),
+    "medledger_ledger_verify": ([LedgerPtr, POINTER(ReportPtr)], status_t),
+    "medledger_ledger_head_height": ([LedgerPtr, POINTER(c_uint64)], status_t),
+    "medledger_ledger_id": ([LedgerPtr, BytesPtr], status_t),
+    # reports
+    "medledger_report_ok": ([ReportPtr], ctypes.c_bool),
+    "medledger_report_blocks": ([ReportPtr], c_uint64),
+    "medledger_report_transactions": ([ReportPtr], c_uint64),
+    "medledger_report_records": ([ReportPtr], c_uint64),
+    "medledger_report_payloads": ([ReportPtr], c_uint64),
+    "medledger_report_signatures": ([ReportPtr], c_uint64),
+    "medledger_report_fault_kind": ([ReportPtr], c_uint32),
+    "medledger_report_fault_height": ([ReportPtr], c_uint64),
+    "medledger_report_fault_tx_index": ([ReportPtr], c_int64),
+    "medledger_report_fault_record_index": ([ReportPtr], c_int64),
+    "medledger_report_fault_offset": ([ReportPtr], c_int64),
+    "medledger_report_fault_field": ([ReportPtr], c_char_p),
+    "medledger_report_fault_message": ([ReportPtr], c_char_p),
+    "medledger_report_summary": ([ReportPtr], c_char_p),
+    "medledger_report_free": ([ReportPtr], None),
+}
+
+# Functions of the directory store, announced for the next release. They
+# are declared when the loaded library has them; until then
+# `has_function()` is False and the Python methods raise
+# NotImplementedError. Signatures as planned in docs/C-API.md.
+OPTIONAL_SIGNATURES = {
+    "medledger_ledger_create_dir": (
+        [
+            c_char_p,
+            c_char_p,
+            c_uint32,
+            POINTER(medledger_founder),
+            c_size_t,
+            POINTER(KeypairPtr),
+            c_size_t,
+            POINTER(LedgerPtr),
+        ],
+        status_t,
+    ),
+    "medledger_ledger_open_dir": ([c_char_p, POINTER(LedgerPtr)], status_t),
+}
+
+
+def _load():
+    path = find_library()
+    lib = ctypes.CDLL(str(path))
+    for name, (argtypes, restype) in SIGNATURES.items():
+        try:
+            fn = getattr(lib, name)
+        except AttributeError as e:
+            raise ImportError(
+                f"{path} lacks {name}: it is older than these bindings; rebuild it"
+            ) from e
+        fn.argtypes = argtypes
+        fn.restype = restype
+    for name, (argtypes, restype) in OPTIONAL_SIGNATURES.items():
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.argtypes = argtypes
+            fn.restype = restype
+    return lib, path
+
+
+lib, LIBRARY_PATH = _load()
+
+
+def has_function(name: str) -> bool:
+    """True when the loaded library exports `name`."""
+    return hasattr(lib, name)
+
+
+def library_version() -> str:
+    """The version of the loaded C library, e.g. ``"0.1.0"``."""
+    return lib.medledger_version().decode()
+
+
+def last_error() -> str:
+    """The calling thread's last-error message (``""`` when none)."""
+    return lib.medledger_last_error().decode("utf-8", "replace")
+
+
+def take_buffer(buf) -> bytes:
+    """Copies a library buffer into ``bytes`` and frees it (zeroizing it)."""
+    try:
+        n = lib.medledger_buffer_len(buf)
+        return ctypes.string_at(lib.medledger_buffer_data(buf), n) if n else b""
+    finally:
+        lib.medledger_buffer_free(buf)

@@ -1,0 +1,53 @@
+"""Shared fixtures: the consortium of tests/common/mod.rs (an admin, three
+validators with threshold 2, two hospitals, two patients), built through
+the Python bindings."""
+
+import pytest
+
+from medledger import Keypair, Ledger, Role
+
+FHIR = "application/fhir+json"
+
+
+class Consortium:
+    def __init__(self):
+        self.admin = Keypair.generate()
+        self.validators = [Keypair.generate() for _ in range(3)]
+        self.hospital_a = Keypair.generate()
+        self.hospital_b = Keypair.generate()
+        self.patient = Keypair.generate()
+        self.other_patient = Keypair.generate()
+        founders = [(self.admin, Role.ADMIN, "registration desk")] + [
+            (v, Role.VALIDATOR, f"validator {i}") for i, v in enumerate(self.validators)
+        ]
+        self.ledger = Ledger.create_in_memory(
+            "test consortium", 2, founders, sealers=self.validators[:2]
+        )
+        for kp, roles, label in [
+            (self.hospital_a, Role.PROVIDER, "hospital A EHR"),
+            (self.hospital_b, Role.PROVIDER, "hospital B EHR"),
+            (self.patient, Role.PATIENT, "patient app 1"),
+            (self.other_patient, Role.PATIENT, "patient app 2"),
+        ]:
+            self.ledger.register(self.admin, kp, roles, label)
+        self.commit()
+
+    @property
+    def quorum(self):
+        return [self.validators[0], self.validators[2]]
+
+    def commit(self) -> int:
+        return self.ledger.commit_block(self.quorum)
+
+    def close(self):
+        self.ledger.close()
+        for kp in [self.admin, *self.validators, self.hospital_a, self.hospital_b,
+                   self.patient, self.other_patient]:
+            kp.close()
+
+
+@pytest.fixture
+def consortium():
+    c = Consortium()
+    yield c
+    c.close()

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""clinic.py: a starting point for integrating medledger from Python.
+
+A clinic's EHR records a lab result for a patient; the patient's app reads
+it; another clinic is refused; the chain is verified. All data is
+fictitious.
+
+Run from the repository (after `cargo build --release`):
+
+    python3 examples/python/clinic.py
+
+or `pip install bindings/python` and set MEDLEDGER_LIB to the library.
+"""
+
+import json
+import pathlib
+import sys
+
+try:
+    import medledger
+except ModuleNotFoundError:  # running from a checkout without installing
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bindings" / "python"))
+    import medledger
+
+from medledger import AccessDenied, Keypair, Ledger, Role
+
+FHIR = "application/fhir+json"
+
+
+def main() -> int:
+    print(f"medledger {medledger.library_version()} Python example (fictitious data)\n")
+
+    # Keys. In production each party generates its own and keeps it in its
+    # own keystore; only public keys are exchanged (see Ledger.register).
+    admin = Keypair.generate()
+    validators = [Keypair.generate() for _ in range(3)]
+    clinic, other_clinic, patient = Keypair.generate(), Keypair.generate(), Keypair.generate()
+
+    founders = [(admin, Role.ADMIN, "Registration desk")] + [
+        (v, Role.VALIDATOR, f"Validator {i}") for i, v in enumerate(validators)
+    ]
+    quorum = validators[:2]  # any 2 of the 3 seal a block
+
+    with Ledger.create_in_memory("Clinic network (demo)", 2, founders, quorum) as ledger:
+        print(f"ledger          {ledger.id.hex()[:16]}...")
+        ledger.register(admin, clinic, Role.PROVIDER, "Riverside Clinic EHR")
+        ledger.register(admin, other_clinic, Role.PROVIDER, "Hillside Clinic EHR")
+        ledger.register(admin, patient.public_keys, Role.PATIENT, "patient app")
+        print(f"block {ledger.commit_block(quorum)}         participants registered")
+
+        observation = {
+            "resourceType": "Observation",
+            "code": {"text": "HbA1c"},
+            "valueQuantity": {"value": 6.1, "unit": "%"},
+        }
+        record_id = ledger.append_record(
+            clinic, patient.id, "lab", FHIR, json.dumps(observation).encode()
+        )
+        print(f"block {ledger.commit_block(quorum)}         lab result {record_id.hex()[:16]}...")
+
+        plaintext = ledger.read_record(patient, record_id)
+        print(f"patient reads   {json.loads(plaintext)['code']['text']}")
+
+        try:
+            ledger.read_record(other_clinic, record_id)
+        except AccessDenied as e:
+            print(f"other clinic    refused ({e.status_name})")
+
+        # The patient app backs up its keys under a passphrase.
+        backup = patient.export_encrypted("correct horse battery staple")
+        with Keypair.import_encrypted(backup, "correct horse battery staple") as restored:
+            assert ledger.read_record(restored, record_id) == plaintext
+        print(f"key backup      {len(backup)} bytes, restores and reads")
+
+        with ledger.verify() as report:
+            print(f"verify          {report.summary}")
+            ok = report.ok
+
+    for kp in (admin, *validators, clinic, other_clinic, patient):
+        kp.close()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+//! Durable append and open-time benchmark, with SQLite measured in the same
+//! run on the same data (issue: durable ledger directory).
+//!
+//! ```sh
+//! cargo run --release --manifest-path perf/Cargo.toml --bin durable            # full (1M-record open)
+//! cargo run --release --manifest-path perf/Cargo.toml --bin durable -- --quick # smoke
+//! ```
+//! Prints a markdown table. Every figure is the median of several runs.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use medledger::crypto::aead::AeadKey;
+use medledger::crypto::hash::{label, tagged_hash};
+use medledger::{Genesis, Keypair, Ledger, NewRecord, Roles};
+
+const RECORD: usize = 1024;
+const BLOCK: usize = 1000;
+
+struct Setup {
+    validators: Vec<Keypair>,
+    hospital: Keypair,
+    patients: Vec<Keypair>,
+}
+
+fn setup(dir: &Path) -> (Ledger, Setup) {
+    let admin = Keypair::generate();
+    let validators: Vec<Keypair> = (0..3).map(|_| Keypair::generate()).collect();
+    let hospital = Keypair::generate();
+    let patients: Vec<Keypair> = (0..10).map(|_| Keypair::generate()).collect();
+    let mut founders = vec![admin.participant(Roles::ADMIN, "admin")];
+    for (i, v) in validators.iter().enumerate() {
+        founders.push(v.participant(Roles::VALIDATOR, &format!("v{i}")));
+    }
+    let genesis = Genesis::new("perf", 2, founders).expect("genesis");
+    let ledger = Ledger::create_dir(dir, genesis, &[&validators[0], &validators[1]]).expect("create");
+    ledger.register(&admin, hospital.participant(Roles::PROVIDER, "ehr")).expect("register");
+    for p in &patients {
+        ledger.register(&admin, p.participant(Roles::PATIENT, "app")).expect("register");
+    }
+    ledger.commit_block(&[&validators[0], &validators[1]]).expect("commit");
+    (ledger, Setup { validators, hospital, patients })
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let base = std::env::var_os("MEDLEDGER_BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
+    let d = base.join(format!("medledger-perf-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn payloads(n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let mut p = vec![0u8; RECORD];
+            for (j, b) in p.iter_mut().enumerate() {
+                *b = ((i * 31 + j * 7) % 251) as u8;
+            }
+            p
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Batch-signed durable append: `blocks` blocks of BLOCK records. Returns records/s.
+fn medledger_batch(blocks: usize, data: &[Vec<u8>]) -> f64 {
+    let dir = tmp("batch");
+    let (ledger, s) = setup(&dir);
+    let t = Instant::now();
+    for b in 0..blocks {
+        let recs: Vec<NewRecord> = data
+            .iter()
+            .enumerate()
+            .map(|(i, p)| NewRecord {
+                patient: s.patients[(b + i) % s.patients.len()].id(),
+                category: "lab",
+                content_type: "application/octet-stream",
+                payload: p,
+            })
+            .collect();
+        ledger.append_batch(&s.hospital, &recs).expect("append");
+        ledger.commit_block(&[&s.validators[0], &s.validators[1]]).expect("commit");
+    }
+    let rate = (blocks * BLOCK) as f64 / t.elapsed().as_secs_f64();
+    drop(ledger);
+    let _ = std::fs::remove_dir_all(&dir);
+    rate
+}
+
+/// Single-signed durable append: BLOCK transactions per block.
+fn medledger_single(blocks: usize, data: &[Vec<u8>]) -> f64 {
+    let dir = tmp("single");
+    let (ledger, s) = setup(&dir);
+    let t = Instant::now();
+    for b in 0..blocks {
+        for (i, p) in data.iter().enumerate() {
+            ledger
+                .append_record(
+                    &s.hospital,
+                    NewRecord {
+                        patient: s.patients[(b + i) % s.patients.len()].id(),
+                        category: "lab",
+                        content_type: "application/octet-stream",
+                        payload: p,
+                    },
+                )
+                .expect("append");
+        }
+        ledger.commit_block(&[&s.validators[0], &s.validators[1]]).expect("commit");
+    }
+    let rate = (blocks * BLOCK) as f64 / t.elapsed().as_secs_f64();
+    drop(ledger);
+    let _ = std::fs::remove_dir_all(&dir);
+    rate
+}
+
+/// SQLite, WAL, synchronous=FULL, BLOCK rows per transaction.
+fn sqlite(blocks: usize, data: &[Vec<u8>]) -> f64 {
+    let dir = tmp("sqlite");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conn = rusqlite::Connection::open(dir.join("bench.db")).expect("open");
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
+         CREATE TABLE records (id INTEGER PRIMARY KEY, patient INTEGER, body BLOB);",
+    )
+    .expect("schema");
+    let mut conn = conn;
+    let t = Instant::now();
+    for b in 0..blocks {
+        let tx = conn.transaction().expect("tx");
+        {
+            let mut st = tx.prepare_cached("INSERT INTO records (patient, body) VALUES (?1, ?2)").expect("prep");
+            for (i, p) in data.iter().enumerate() {
+                st.execute(rusqlite::params![((b + i) % 10) as i64, p]).expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    let rate = (blocks * BLOCK) as f64 / t.elapsed().as_secs_f64();
+    drop(conn);
+    let _ = std::fs::remove_dir_all(&dir);
+    rate
+}
+
+/// One core's limit for the per-record crypto of a batch-signed append:
+/// data key + AES-256-GCM(1 KiB) + tagged SHA3-256 of the ciphertext.
+fn crypto_limit(data: &[Vec<u8>]) -> f64 {
+    let key = AeadKey::generate();
+    let t = Instant::now();
+    let mut n = 0usize;
+    while t.elapsed() < Duration::from_millis(400) {
+        for p in data {
+            let dek = AeadKey::generate();
+            let _wrapped = key.seal(b"aad", dek.as_bytes()).expect("wrap");
+            let ct = dek.seal(b"aad", p).expect("seal");
+            std::hint::black_box(tagged_hash(label::CIPHERTEXT, &[&ct]));
+            n += 1;
+        }
+    }
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// fdatasync of a 1 MiB append, median.
+fn fsync_cost() -> Duration {
+    use std::io::Write;
+    let dir = tmp("fsync");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut f = std::fs::File::create(dir.join("f")).expect("file");
+    let buf = vec![7u8; 1 << 20];
+    let mut v = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        f.write_all(&buf).expect("write");
+        f.sync_data().expect("sync");
+        v.push(t.elapsed().as_secs_f64());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Duration::from_secs_f64(median(v))
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+/// Builds a ledger of `records` batch-signed records, then measures open.
+fn open_at_scale(records: usize, data: &[Vec<u8>]) -> (f64, f64, u64, f64) {
+    let dir = tmp("scale");
+    let (ledger, s) = setup(&dir);
+    let t = Instant::now();
+    for b in 0..records / BLOCK {
+        let recs: Vec<NewRecord> = data
+            .iter()
+            .enumerate()
+            .map(|(i, p)| NewRecord {
+                patient: s.patients[(b + i) % s.patients.len()].id(),
+                category: "lab",
+                content_type: "application/octet-stream",
+                payload: p,
+            })
+            .collect();
+        ledger.append_batch(&s.hospital, &recs).expect("append");
+        ledger.commit_block(&[&s.validators[0], &s.validators[1]]).expect("commit");
+    }
+    let build = t.elapsed().as_secs_f64();
+    drop(ledger);
+    let file_len = std::fs::metadata(dir.join("ledger.log")).map(|m| m.len()).unwrap_or(0);
+    let before = rss_bytes();
+    let t = Instant::now();
+    let (ledger, report) = Ledger::open_dir(&dir).expect("open");
+    let open = t.elapsed().as_secs_f64();
+    let after = rss_bytes();
+    assert_eq!(report.payloads as usize, records);
+    let per_record = after.saturating_sub(before) as f64 / records as f64;
+    drop(ledger);
+    let _ = std::fs::remove_dir_all(&dir);
+    (build, open, file_len, per_record)
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    if let Some(only) = std::env::args().skip_while(|a| a != "--only").nth(1) {
+        // For profiling one scenario: `--only batch|single|sqlite`.
+        let data = payloads(BLOCK);
+        let rate = match only.as_str() {
+            "batch" => medledger_batch(30, &data),
+            "single" => medledger_single(5, &data),
+            _ => sqlite(30, &data),
+        };
+        println!("{only}: {rate:.0} records/s");
+        return;
+    }
+    let (blocks, runs, scale) = if quick { (5, 1, 20_000) } else { (30, 3, 1_000_000) };
+    let data = payloads(BLOCK);
+    let fsync = fsync_cost();
+    let limit = crypto_limit(&data);
+    let mut batch = Vec::new();
+    let mut single = Vec::new();
+    let mut sql = Vec::new();
+    for _ in 0..runs {
+        batch.push(medledger_batch(blocks, &data));
+        single.push(medledger_single(blocks.min(10), &data));
+        sql.push(sqlite(blocks, &data));
+    }
+    let (batch, single, sql) = (median(batch), median(single), median(sql));
+    let mb = |r: f64| r * RECORD as f64 / 1e6;
+    println!("## Durable append, 1 KiB records, blocks of {BLOCK} (median of {runs} runs, {blocks} blocks each)\n");
+    println!("| scenario | records/s | MB/s | vs SQLite | vs one-core crypto limit |");
+    println!("|---|---:|---:|---:|---:|");
+    println!("| crypto limit, one core (DEK + AES-256-GCM + SHA3 digest) | {limit:.0} | {:.1} | | 1.00 |", mb(limit));
+    println!("| medledger batch-signed, durable | {batch:.0} | {:.1} | {:.2}x | {:.2} |", mb(batch), batch / sql, batch / limit);
+    println!("| medledger single-signed, durable | {single:.0} | {:.1} | {:.2}x | {:.2} |", mb(single), single / sql, single / limit);
+    println!("| SQLite WAL synchronous=FULL, {BLOCK} rows/txn | {sql:.0} | {:.1} | 1.00x | |", mb(sql));
+    println!("| Hypercore 11, batches of 1000 (CRATES.md figure, not measured here) | 108000 | 110.6 | {:.2}x | |", 108000.0 / sql);
+    println!("\nfdatasync of a 1 MiB append: {:.0} µs (median)", fsync.as_secs_f64() * 1e6);
+    println!("medledger batch-signed vs Hypercore figure: {:.2}x", batch / 108000.0);
+    let (build, open, file_len, per_record) = open_at_scale(scale, &data);
+    println!("\n## Open at scale: {scale} records ({} blocks of {BLOCK}), file {:.0} MiB", scale / BLOCK, file_len as f64 / (1 << 20) as f64);
+    println!("\n| build (append+commit) | open (scan + replay) | memory per record after open |");
+    println!("|---:|---:|---:|");
+    println!("| {build:.1} s ({:.0} records/s) | {open:.2} s | {per_record:.0} bytes |", scale as f64 / build);
+}

@@ -1,0 +1,71 @@
+//! `medledger_buffer`: bytes the library allocated for the caller.
+
+use zeroize::Zeroizing;
+
+use super::boundary::{Handle, guard_value};
+
+/// Bytes allocated by the library and owned by the caller (a decrypted
+/// record, an exported key file). Read them with `medledger_buffer_data`
+/// and `medledger_buffer_len`; release them with `medledger_buffer_free`,
+/// which zeroizes the bytes first. Immutable: safe to read from several
+/// threads at once.
+pub struct medledger_buffer {
+    bytes: Zeroizing<Vec<u8>>,
+}
+
+impl medledger_buffer {
+    pub(crate) fn new(bytes: Zeroizing<Vec<u8>>) -> Self {
+        medledger_buffer { bytes }
+    }
+}
+
+impl Handle for medledger_buffer {}
+
+/// The bytes of `buffer`: valid until `medledger_buffer_free(buffer)`.
+///
+/// NULL when `buffer` is NULL. For an empty buffer the pointer is non-NULL
+/// but must not be dereferenced. Do not free it; free the buffer.
+///
+/// # Safety
+///
+/// `buffer` is NULL or a live buffer from this library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_buffer_data(buffer: *const medledger_buffer) -> *const u8 {
+    guard_value(core::ptr::null(), || {
+        // SAFETY: per this function's contract `buffer` is NULL or live.
+        let b = unsafe { buffer.as_ref() }?;
+        Some(b.bytes.as_ptr())
+    })
+}
+
+/// The length of `buffer` in bytes; 0 when `buffer` is NULL.
+///
+/// # Safety
+///
+/// `buffer` is NULL or a live buffer from this library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_buffer_len(buffer: *const medledger_buffer) -> usize {
+    guard_value(0, || {
+        // SAFETY: per this function's contract `buffer` is NULL or live.
+        let b = unsafe { buffer.as_ref() }?;
+        Some(b.bytes.len())
+    })
+}
+
+/// Zeroizes and frees `buffer`. NULL is a no-op.
+///
+/// Freeing the same non-NULL buffer twice is undefined behaviour, as with
+/// `free()`; set your pointer to NULL after freeing. No other thread may
+/// use the buffer during or after this call.
+///
+/// # Safety
+///
+/// `buffer` is NULL or a live buffer from this library, not used again.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_buffer_free(buffer: *mut medledger_buffer) {
+    guard_value((), || {
+        // SAFETY: forwarded contract.
+        unsafe { medledger_buffer::free_raw(buffer) };
+        Some(())
+    })
+}

@@ -1,0 +1,128 @@
+//! The C ABI: the only place in the crate with `unsafe` code.
+//!
+//! Modelled on rustls-ffi. Every exported function:
+//!
+//! - runs its body inside `boundary::guard` (or `boundary::guard_value`
+//!   for plain accessors), which catches panics and maps them, and every
+//!   [`crate::Error`], to a stable `uint32_t` status (`status`);
+//! - checks every pointer argument for NULL and every length against a
+//!   limit *before* building a slice from it;
+//! - writes its out-parameters only on success;
+//! - takes and returns opaque handles ([`medledger_ledger`],
+//!   [`medledger_keypair`], [`medledger_report`], [`medledger_buffer`])
+//!   that the caller releases with the matching `medledger_*_free`, which
+//!   accepts NULL.
+//!
+//! On failure the reason is kept in a thread-local message,
+//! [`medledger_last_error`]. The header `include/medledger.h` is generated
+//! from this module by a pinned cbindgen (`scripts/test-capi.sh`), and the
+//! contract is written out in `docs/C-API.md`.
+
+// C names: `medledger_ledger`, not `MedledgerLedger`.
+#![allow(non_camel_case_types)]
+
+mod boundary;
+pub mod buffer;
+pub mod keypair;
+pub mod ledger;
+pub mod report;
+pub mod status;
+
+use std::ffi::c_char;
+
+pub use buffer::medledger_buffer;
+pub use keypair::medledger_keypair;
+pub use ledger::{medledger_founder, medledger_ledger};
+pub use report::medledger_report;
+pub use status::medledger_status;
+
+/// Length in bytes of every id (ledger, participant, record): a SHA3-256
+/// digest.
+pub const MEDLEDGER_ID_LEN: usize = 32;
+
+/// Length in bytes of a public key (Ed25519 signing key, X25519 encryption
+/// key).
+pub const MEDLEDGER_PUBLIC_KEY_LEN: usize = 32;
+
+/// Longest accepted record payload in bytes (64 MiB), checked before the
+/// payload is read.
+pub const MEDLEDGER_MAX_PAYLOAD_LEN: usize = 67_108_864;
+
+/// Longest accepted NUL-terminated string argument in bytes, not counting
+/// the NUL. The string is scanned no further than this, so an unterminated
+/// buffer is refused instead of read past. Fields have tighter limits of
+/// their own (labels and names 128 bytes, categories 32, content types 64).
+pub const MEDLEDGER_MAX_TEXT_LEN: usize = 4096;
+
+/// Longest accepted passphrase in bytes.
+pub const MEDLEDGER_MAX_PASSPHRASE_LEN: usize = 4096;
+
+/// Longest accepted exported key file in bytes (a version 1 key file is 162
+/// bytes).
+pub const MEDLEDGER_MAX_KEY_FILE_LEN: usize = 4096;
+
+/// Role bit: owns records; the patient's own app or device.
+pub const MEDLEDGER_ROLE_PATIENT: u32 = 1;
+/// Role bit: clinician or clinical system; authors records.
+pub const MEDLEDGER_ROLE_PROVIDER: u32 = 2;
+/// Role bit: acts for a patient (reserved for the consent release).
+pub const MEDLEDGER_ROLE_GUARDIAN: u32 = 4;
+/// Role bit: co-signs (seals) blocks.
+pub const MEDLEDGER_ROLE_VALIDATOR: u32 = 8;
+/// Role bit: reads the access log, not records.
+pub const MEDLEDGER_ROLE_AUDITOR: u32 = 16;
+/// Role bit: registers participants and changes the validator set.
+pub const MEDLEDGER_ROLE_ADMIN: u32 = 32;
+/// Role bit: holds an institution's emergency key escrow.
+pub const MEDLEDGER_ROLE_CUSTODIAN: u32 = 64;
+
+// The C constants restate Rust ones (cbindgen needs literals); keep them
+// equal.
+const _: () = {
+    assert!(MEDLEDGER_MAX_PAYLOAD_LEN as u64 == crate::model::record::MAX_PAYLOAD_LEN);
+    assert!(MEDLEDGER_ID_LEN == crate::crypto::hash::DIGEST_LEN);
+    assert!(MEDLEDGER_ROLE_PATIENT == crate::Roles::PATIENT.0 as u32);
+    assert!(MEDLEDGER_ROLE_PROVIDER == crate::Roles::PROVIDER.0 as u32);
+    assert!(MEDLEDGER_ROLE_GUARDIAN == crate::Roles::GUARDIAN.0 as u32);
+    assert!(MEDLEDGER_ROLE_VALIDATOR == crate::Roles::VALIDATOR.0 as u32);
+    assert!(MEDLEDGER_ROLE_AUDITOR == crate::Roles::AUDITOR.0 as u32);
+    assert!(MEDLEDGER_ROLE_ADMIN == crate::Roles::ADMIN.0 as u32);
+    assert!(MEDLEDGER_ROLE_CUSTODIAN == crate::Roles::CUSTODIAN.0 as u32);
+};
+
+// The thread-safety the header promises: handles may be shared between
+// threads (`_free` aside).
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<medledger_ledger>();
+    shareable::<medledger_keypair>();
+    shareable::<medledger_report>();
+    shareable::<medledger_buffer>();
+};
+
+static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+
+/// The library version, e.g. `"0.1.0"`: a static NUL-terminated string.
+///
+/// Never NULL; never free it. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn medledger_version() -> *const c_char {
+    VERSION.as_ptr().cast()
+}
+
+/// The message of the last failed medledger call on the calling thread.
+///
+/// Every function that returns a `medledger_status` clears the message on
+/// entry and sets it when it fails, so right after a call that returned
+/// something other than `MEDLEDGER_OK` this says why (for example
+/// `"access denied: ... is neither the patient nor the author of record ..."`).
+/// Functions that return no status (accessors, `_free`) leave it alone.
+///
+/// Never NULL: an empty string when the last status-returning call on this
+/// thread succeeded, or none was made. The pointer stays valid until the
+/// next status-returning medledger call on the same thread; copy the text
+/// to keep it. Do not free it. Each thread has its own message.
+#[unsafe(no_mangle)]
+pub extern "C" fn medledger_last_error() -> *const c_char {
+    boundary::last_error_ptr()
+}

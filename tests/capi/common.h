@@ -1,0 +1,156 @@
+/*
+ * Shared helpers of the C API tests: check macros that print the status
+ * name and medledger_last_error() on failure, and the consortium of
+ * tests/common/mod.rs (an admin, three validators with threshold 2, two
+ * hospitals, two patients) built through the C API.
+ */
+#ifndef MEDLEDGER_CAPI_TEST_COMMON_H
+#define MEDLEDGER_CAPI_TEST_COMMON_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "medledger.h"
+
+static unsigned long checks_passed = 0;
+
+#define FAIL(...)                                                              \
+    do {                                                                       \
+        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                        \
+        fprintf(stderr, __VA_ARGS__);                                          \
+        fprintf(stderr, "\n  last error: \"%s\"\n", medledger_last_error());   \
+        exit(1);                                                               \
+    } while (0)
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond)) FAIL("CHECK failed: %s", #cond);                          \
+        checks_passed++;                                                       \
+    } while (0)
+
+/* Expects `call` to return status `want`; on an error status also expects a
+ * non-empty last-error message, and on OK an empty one. */
+#define EXPECT(want, call)                                                     \
+    do {                                                                       \
+        medledger_status got_ = (call);                                        \
+        if (got_ != (medledger_status)(want))                                  \
+            FAIL("%s\n  returned %s (%u), expected %s", #call,                 \
+                 medledger_status_name(got_), got_,                            \
+                 medledger_status_name((medledger_status)(want)));             \
+        const char *msg_ = medledger_last_error();                             \
+        if (msg_ == NULL) FAIL("medledger_last_error() returned NULL");        \
+        if ((got_ == MEDLEDGER_OK) != (msg_[0] == '\0'))                       \
+            FAIL("%s: last error \"%s\" does not match status %u", #call,      \
+                 msg_, got_);                                                  \
+        checks_passed++;                                                       \
+    } while (0)
+
+#define OK(call) EXPECT(MEDLEDGER_OK, call)
+
+/* The last error mentions `needle` (e.g. the name of the NULL argument). */
+#define EXPECT_MESSAGE(needle)                                                 \
+    do {                                                                       \
+        if (strstr(medledger_last_error(), (needle)) == NULL)                  \
+            FAIL("last error does not mention \"%s\"", (needle));              \
+        checks_passed++;                                                       \
+    } while (0)
+
+typedef struct {
+    medledger_keypair *admin;
+    medledger_keypair *validators[3];
+    medledger_keypair *hospital_a;
+    medledger_keypair *hospital_b;
+    medledger_keypair *patient;
+    medledger_keypair *other_patient;
+    medledger_ledger *ledger;
+    uint8_t patient_id[MEDLEDGER_ID_LEN];
+    uint8_t other_patient_id[MEDLEDGER_ID_LEN];
+} consortium;
+
+static inline medledger_keypair *new_keypair(void) {
+    medledger_keypair *kp = NULL;
+    OK(medledger_keypair_generate(&kp));
+    CHECK(kp != NULL);
+    return kp;
+}
+
+static inline void register_participant(const consortium *c,
+                                        const medledger_keypair *kp,
+                                        uint32_t roles, const char *label) {
+    uint8_t sign[MEDLEDGER_PUBLIC_KEY_LEN], enc[MEDLEDGER_PUBLIC_KEY_LEN];
+    OK(medledger_keypair_public_keys(kp, sign, enc));
+    OK(medledger_ledger_register(c->ledger, c->admin, sign, enc, roles, label));
+}
+
+/* Seals pending transactions with validators 0 and 2; returns the height. */
+static inline uint64_t commit(const consortium *c) {
+    const medledger_keypair *quorum[2] = {c->validators[0], c->validators[2]};
+    uint64_t height = 0;
+    OK(medledger_ledger_commit_block(c->ledger, quorum, 2, &height));
+    return height;
+}
+
+static inline void consortium_init(consortium *c) {
+    memset(c, 0, sizeof *c);
+    c->admin = new_keypair();
+    for (int i = 0; i < 3; i++) c->validators[i] = new_keypair();
+    c->hospital_a = new_keypair();
+    c->hospital_b = new_keypair();
+    c->patient = new_keypair();
+    c->other_patient = new_keypair();
+    medledger_founder founders[4] = {
+        {c->admin, MEDLEDGER_ROLE_ADMIN, "registration desk"},
+        {c->validators[0], MEDLEDGER_ROLE_VALIDATOR, "validator 0"},
+        {c->validators[1], MEDLEDGER_ROLE_VALIDATOR, "validator 1"},
+        {c->validators[2], MEDLEDGER_ROLE_VALIDATOR, "validator 2"},
+    };
+    const medledger_keypair *sealers[2] = {c->validators[0], c->validators[1]};
+    OK(medledger_ledger_create_in_memory("test consortium", 2, founders, 4,
+                                         sealers, 2, &c->ledger));
+    CHECK(c->ledger != NULL);
+    register_participant(c, c->hospital_a, MEDLEDGER_ROLE_PROVIDER, "hospital A EHR");
+    register_participant(c, c->hospital_b, MEDLEDGER_ROLE_PROVIDER, "hospital B EHR");
+    register_participant(c, c->patient, MEDLEDGER_ROLE_PATIENT, "patient app 1");
+    register_participant(c, c->other_patient, MEDLEDGER_ROLE_PATIENT, "patient app 2");
+    CHECK(commit(c) == 1);
+    OK(medledger_keypair_id(c->patient, c->patient_id));
+    OK(medledger_keypair_id(c->other_patient, c->other_patient_id));
+}
+
+static inline void consortium_free(consortium *c) {
+    medledger_ledger_free(c->ledger);
+    medledger_keypair_free(c->admin);
+    for (int i = 0; i < 3; i++) medledger_keypair_free(c->validators[i]);
+    medledger_keypair_free(c->hospital_a);
+    medledger_keypair_free(c->hospital_b);
+    medledger_keypair_free(c->patient);
+    medledger_keypair_free(c->other_patient);
+    memset(c, 0, sizeof *c);
+}
+
+/* Appends a FHIR-ish record by `author` for `patient_id`; returns its id in
+ * `out_id`. */
+static inline void append(const consortium *c, const medledger_keypair *author,
+                          const uint8_t *patient_id, const char *category,
+                          const char *payload, uint8_t out_id[MEDLEDGER_ID_LEN]) {
+    OK(medledger_ledger_append_record(c->ledger, author, patient_id, category,
+                                      "application/fhir+json",
+                                      (const uint8_t *)payload, strlen(payload),
+                                      out_id));
+}
+
+/* Reads a record and checks its plaintext equals `want`. */
+static inline void expect_plaintext(const consortium *c,
+                                    const medledger_keypair *reader,
+                                    const uint8_t id[MEDLEDGER_ID_LEN],
+                                    const char *want) {
+    medledger_buffer *buf = NULL;
+    OK(medledger_ledger_read_record(c->ledger, reader, id, &buf));
+    CHECK(buf != NULL);
+    CHECK(medledger_buffer_len(buf) == strlen(want));
+    CHECK(memcmp(medledger_buffer_data(buf), want, strlen(want)) == 0);
+    medledger_buffer_free(buf);
+}
+
+#endif

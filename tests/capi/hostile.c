@@ -1,0 +1,398 @@
+/*
+ * Hostile calls: NULL for every pointer argument of every function, lengths
+ * far beyond the buffer (never read: AddressSanitizer would report it),
+ * unterminated and invalid UTF-8 strings, bad role bits and thresholds,
+ * wrong passphrases, damaged key files, unknown record ids, and free(NULL).
+ * Every failing call must leave its out-parameters untouched and set a
+ * last-error message.
+ *
+ * Freeing a non-NULL handle twice is undefined behaviour (documented, as
+ * with free()) and deliberately not exercised.
+ */
+#include <stdint.h>
+
+#include "common.h"
+
+#define NULLP MEDLEDGER_ERR_NULL_POINTER
+#define INVALID MEDLEDGER_ERR_INVALID_ARGUMENT
+
+/* A sentinel for out-parameters that must stay untouched. */
+#define SENTINEL_PTR ((void *)(uintptr_t)0x5a5a5a5a)
+static const uint8_t MARK = 0xa5;
+
+static int all_marked(const uint8_t *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != MARK) return 0;
+    return 1;
+}
+
+static void keypair_calls(const consortium *c) {
+    medledger_keypair *kp = SENTINEL_PTR;
+    EXPECT(NULLP, medledger_keypair_generate(NULL));
+    EXPECT_MESSAGE("out is NULL");
+
+    uint8_t out32[32], out32b[32];
+    memset(out32, MARK, 32);
+    EXPECT(NULLP, medledger_keypair_id(NULL, out32));
+    EXPECT_MESSAGE("keypair is NULL");
+    EXPECT(NULLP, medledger_keypair_id(c->patient, NULL));
+    EXPECT_MESSAGE("out_id");
+    CHECK(all_marked(out32, 32));
+
+    memset(out32b, MARK, 32);
+    EXPECT(NULLP, medledger_keypair_public_keys(NULL, out32, out32b));
+    EXPECT(NULLP, medledger_keypair_public_keys(c->patient, NULL, out32b));
+    EXPECT_MESSAGE("out_sign_key");
+    EXPECT(NULLP, medledger_keypair_public_keys(c->patient, out32, NULL));
+    EXPECT_MESSAGE("out_enc_key");
+    CHECK(all_marked(out32, 32) && all_marked(out32b, 32));
+
+    const uint8_t pass[] = "pass";
+    medledger_buffer *buf = SENTINEL_PTR;
+    EXPECT(NULLP, medledger_keypair_export_encrypted(NULL, pass, 4, &buf));
+    EXPECT(NULLP, medledger_keypair_export_encrypted(c->patient, NULL, 4, &buf));
+    EXPECT_MESSAGE("passphrase is NULL");
+    EXPECT(NULLP, medledger_keypair_export_encrypted(c->patient, pass, 4, NULL));
+    /* A passphrase "of SIZE_MAX bytes" in a 5-byte array is refused
+     * before it is read. */
+    EXPECT(INVALID, medledger_keypair_export_encrypted(c->patient, pass, SIZE_MAX, &buf));
+    EXPECT_MESSAGE("passphrase");
+    EXPECT(INVALID, medledger_keypair_export_encrypted(
+                        c->patient, pass, MEDLEDGER_MAX_PASSPHRASE_LEN + 1, &buf));
+    CHECK(buf == SENTINEL_PTR);
+
+    OK(medledger_keypair_export_encrypted(c->patient, pass, 4, &buf));
+    const uint8_t *file = medledger_buffer_data(buf);
+    size_t len = medledger_buffer_len(buf);
+    EXPECT(NULLP, medledger_keypair_import_encrypted(NULL, len, pass, 4, &kp));
+    EXPECT_MESSAGE("key_file is NULL");
+    EXPECT(NULLP, medledger_keypair_import_encrypted(file, len, NULL, 4, &kp));
+    EXPECT(NULLP, medledger_keypair_import_encrypted(file, len, pass, 4, NULL));
+    EXPECT(INVALID, medledger_keypair_import_encrypted(file, SIZE_MAX, pass, 4, &kp));
+    EXPECT(INVALID, medledger_keypair_import_encrypted(file, len, pass, SIZE_MAX, &kp));
+    EXPECT(MEDLEDGER_ERR_WRONG_PASSPHRASE,
+           medledger_keypair_import_encrypted(file, len, (const uint8_t *)"Pass", 4, &kp));
+    EXPECT(MEDLEDGER_ERR_WRONG_PASSPHRASE,
+           medledger_keypair_import_encrypted(file, len, pass, 0, &kp));
+    CHECK(MEDLEDGER_ERR_WRONG_PASSPHRASE / 100 == 2);
+    EXPECT(MEDLEDGER_ERR_MALFORMED,
+           medledger_keypair_import_encrypted(file, len - 1, pass, 4, &kp));
+    EXPECT(MEDLEDGER_ERR_MALFORMED,
+           medledger_keypair_import_encrypted(pass, 4, pass, 4, &kp));
+    uint8_t damaged[MEDLEDGER_MAX_KEY_FILE_LEN];
+    CHECK(len <= sizeof damaged);
+    memcpy(damaged, file, len);
+    damaged[8] = 2; /* format version 2 */
+    EXPECT(MEDLEDGER_ERR_UNSUPPORTED_VERSION,
+           medledger_keypair_import_encrypted(damaged, len, pass, 4, &kp));
+    memcpy(damaged, file, len);
+    damaged[len - 1] ^= 1; /* GCM tag */
+    EXPECT(MEDLEDGER_ERR_WRONG_PASSPHRASE,
+           medledger_keypair_import_encrypted(damaged, len, pass, 4, &kp));
+    memcpy(damaged, file, len);
+    damaged[len] = 0; /* a trailing byte */
+    EXPECT(MEDLEDGER_ERR_MALFORMED,
+           medledger_keypair_import_encrypted(damaged, len + 1, pass, 4, &kp));
+    CHECK(kp == SENTINEL_PTR);
+    medledger_buffer_free(buf);
+
+    /* Accessors and frees of NULL handles are harmless. */
+    CHECK(medledger_buffer_data(NULL) == NULL);
+    CHECK(medledger_buffer_len(NULL) == 0);
+    medledger_buffer_free(NULL);
+    medledger_keypair_free(NULL);
+    medledger_ledger_free(NULL);
+    medledger_report_free(NULL);
+}
+
+static void create_calls(const consortium *c) {
+    medledger_founder f[2] = {
+        {c->admin, MEDLEDGER_ROLE_ADMIN, "admin"},
+        {c->validators[0], MEDLEDGER_ROLE_VALIDATOR, "validator"},
+    };
+    const medledger_keypair *sealers[1] = {c->validators[0]};
+    medledger_ledger *l = SENTINEL_PTR;
+
+    OK(medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    medledger_ledger_free(l);
+    l = SENTINEL_PTR;
+
+    EXPECT(NULLP, medledger_ledger_create_in_memory(NULL, 1, f, 2, sealers, 1, &l));
+    EXPECT_MESSAGE("consortium_name is NULL");
+    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, NULL, 2, sealers, 1, &l));
+    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, f, 2, NULL, 1, &l));
+    EXPECT_MESSAGE("sealers is NULL");
+    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, NULL));
+    const medledger_keypair *null_sealer[1] = {NULL};
+    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, f, 2, null_sealer, 1, &l));
+    EXPECT_MESSAGE("sealers[0] is NULL");
+    f[1].keypair = NULL;
+    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    EXPECT_MESSAGE("founders[1].keypair is NULL");
+    f[1].keypair = c->validators[0];
+    f[0].label = NULL;
+    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    EXPECT_MESSAGE("founders[0].label is NULL");
+    f[0].label = "admin";
+
+    /* Huge counts with small arrays: refused before reading. */
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, f, SIZE_MAX, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, SIZE_MAX, &l));
+
+    /* Strings: invalid UTF-8, too long for the field. */
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
+           medledger_ledger_create_in_memory("caf\xc3", 1, f, 2, sealers, 1, &l));
+    EXPECT_MESSAGE("consortium_name is not valid UTF-8");
+    f[0].label = "\xff\xfe";
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
+           medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    f[0].label = "admin";
+    char long_name[200];
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    EXPECT(INVALID, medledger_ledger_create_in_memory(long_name, 1, f, 2, sealers, 1, &l));
+
+    /* Roles, threshold, rules. */
+    f[0].roles = 0;
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    f[0].roles = 0x80;
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    f[0].roles = 0x10020;
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    EXPECT_MESSAGE("founders[0].roles");
+    f[0].roles = MEDLEDGER_ROLE_PATIENT; /* no admin */
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    f[0].roles = MEDLEDGER_ROLE_ADMIN;
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 0, f, 2, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 2, f, 2, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 65537, f, 2, sealers, 1, &l));
+    const medledger_keypair *wrong_sealer[1] = {c->admin};
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_create_in_memory("x", 1, f, 2, wrong_sealer, 1, &l));
+    EXPECT(MEDLEDGER_ERR_MISSING_QUORUM,
+           medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 0, &l));
+    f[1].roles = MEDLEDGER_ROLE_PROVIDER; /* no validator at all */
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    f[1].roles = MEDLEDGER_ROLE_VALIDATOR;
+    f[1].keypair = c->admin; /* the same participant listed twice */
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_create_in_memory("x", 1, f, 2, wrong_sealer, 1, &l));
+    EXPECT_MESSAGE("listed twice");
+    CHECK(l == SENTINEL_PTR);
+}
+
+static void register_calls(const consortium *c) {
+    medledger_keypair *kp = new_keypair();
+    uint8_t sign[32], enc[32];
+    OK(medledger_keypair_public_keys(kp, sign, enc));
+    const uint32_t role = MEDLEDGER_ROLE_PROVIDER;
+
+    EXPECT(NULLP, medledger_ledger_register(NULL, c->admin, sign, enc, role, "l"));
+    EXPECT_MESSAGE("ledger is NULL");
+    EXPECT(NULLP, medledger_ledger_register(c->ledger, NULL, sign, enc, role, "l"));
+    EXPECT_MESSAGE("admin is NULL");
+    EXPECT(NULLP, medledger_ledger_register(c->ledger, c->admin, NULL, enc, role, "l"));
+    EXPECT_MESSAGE("sign_key is NULL");
+    EXPECT(NULLP, medledger_ledger_register(c->ledger, c->admin, sign, NULL, role, "l"));
+    EXPECT_MESSAGE("enc_key is NULL");
+    EXPECT(NULLP, medledger_ledger_register(c->ledger, c->admin, sign, enc, role, NULL));
+    EXPECT_MESSAGE("label is NULL");
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
+           medledger_ledger_register(c->ledger, c->admin, sign, enc, role, "\xc0\xaf"));
+    EXPECT(INVALID, medledger_ledger_register(c->ledger, c->admin, sign, enc, 0, "l"));
+    EXPECT(INVALID, medledger_ledger_register(c->ledger, c->admin, sign, enc, 0x100, "l"));
+    /* Only an admin registers. */
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_register(c->ledger, c->hospital_a, sign, enc, role, "l"));
+    /* A small-order encryption key or an all-zero signing key is refused. */
+    uint8_t zero[32] = {0};
+    EXPECT(MEDLEDGER_ERR_WEAK_KEY,
+           medledger_ledger_register(c->ledger, c->admin, sign, zero, role, "l"));
+    EXPECT(MEDLEDGER_ERR_WEAK_KEY,
+           medledger_ledger_register(c->ledger, c->admin, zero, enc, role, "l"));
+    /* An unterminated label in a buffer just past the text limit: the scan
+     * stops at the limit instead of reading past the allocation. */
+    char *unterminated = malloc(MEDLEDGER_MAX_TEXT_LEN + 1);
+    CHECK(unterminated != NULL);
+    memset(unterminated, 'a', MEDLEDGER_MAX_TEXT_LEN + 1);
+    EXPECT(INVALID,
+           medledger_ledger_register(c->ledger, c->admin, sign, enc, role, unterminated));
+    free(unterminated);
+    medledger_keypair_free(kp);
+}
+
+static void record_calls(const consortium *c, const uint8_t lab[32]) {
+    const uint8_t payload[] = "{}";
+    const char *ct = "application/fhir+json";
+    uint8_t id[32];
+    memset(id, MARK, 32);
+    const medledger_ledger *L = c->ledger;
+    const medledger_keypair *A = c->hospital_a;
+    const uint8_t *P = c->patient_id;
+
+    EXPECT(NULLP, medledger_ledger_append_record(NULL, A, P, "lab", ct, payload, 2, id));
+    EXPECT(NULLP, medledger_ledger_append_record(L, NULL, P, "lab", ct, payload, 2, id));
+    EXPECT_MESSAGE("author is NULL");
+    EXPECT(NULLP, medledger_ledger_append_record(L, A, NULL, "lab", ct, payload, 2, id));
+    EXPECT_MESSAGE("patient_id is NULL");
+    EXPECT(NULLP, medledger_ledger_append_record(L, A, P, NULL, ct, payload, 2, id));
+    EXPECT_MESSAGE("category is NULL");
+    EXPECT(NULLP, medledger_ledger_append_record(L, A, P, "lab", NULL, payload, 2, id));
+    EXPECT_MESSAGE("content_type is NULL");
+    EXPECT(NULLP, medledger_ledger_append_record(L, A, P, "lab", ct, NULL, 2, id));
+    EXPECT_MESSAGE("payload is NULL");
+    EXPECT(NULLP, medledger_ledger_append_record(L, A, P, "lab", ct, NULL, 0, id));
+    EXPECT(NULLP, medledger_ledger_append_record(L, A, P, "lab", ct, payload, 2, NULL));
+    EXPECT_MESSAGE("out_record_id is NULL");
+    /* A payload "of SIZE_MAX bytes" in a 3-byte array must not be read. */
+    EXPECT(INVALID, medledger_ledger_append_record(L, A, P, "lab", ct, payload, SIZE_MAX, id));
+    EXPECT_MESSAGE("payload");
+    EXPECT(INVALID, medledger_ledger_append_record(L, A, P, "lab", ct, payload,
+                                                   (size_t)MEDLEDGER_MAX_PAYLOAD_LEN + 1, id));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
+           medledger_ledger_append_record(L, A, P, "l\xe2\x82", ct, payload, 2, id));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
+           medledger_ledger_append_record(L, A, P, "lab", "text/\x80", payload, 2, id));
+    EXPECT(INVALID, medledger_ledger_append_record(L, A, P, "Lab!", ct, payload, 2, id));
+    /* Unknown patient; unregistered author. */
+    uint8_t nobody[32];
+    memset(nobody, 0x42, 32);
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND,
+           medledger_ledger_append_record(L, A, nobody, "lab", ct, payload, 2, id));
+    medledger_keypair *stranger = new_keypair();
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_append_record(L, stranger, P, "lab", ct, payload, 2, id));
+    /* Hospital B holds no key to the patient's lab category. */
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_append_record(L, c->hospital_b, P, "lab", ct, payload, 2, id));
+    CHECK(all_marked(id, 32));
+
+    EXPECT(NULLP, medledger_ledger_amend_record(NULL, A, lab, ct, payload, 2, id));
+    EXPECT(NULLP, medledger_ledger_amend_record(L, NULL, lab, ct, payload, 2, id));
+    EXPECT(NULLP, medledger_ledger_amend_record(L, A, NULL, ct, payload, 2, id));
+    EXPECT_MESSAGE("previous_id is NULL");
+    EXPECT(NULLP, medledger_ledger_amend_record(L, A, lab, NULL, payload, 2, id));
+    EXPECT(NULLP, medledger_ledger_amend_record(L, A, lab, ct, NULL, 2, id));
+    EXPECT(NULLP, medledger_ledger_amend_record(L, A, lab, ct, payload, 2, NULL));
+    EXPECT(INVALID, medledger_ledger_amend_record(L, A, lab, ct, payload, SIZE_MAX, id));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
+           medledger_ledger_amend_record(L, A, lab, "\xed\xa0\x80", payload, 2, id));
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND,
+           medledger_ledger_amend_record(L, A, nobody, ct, payload, 2, id));
+    /* Another provider may not amend (it holds no key to the category). */
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_amend_record(L, c->hospital_b, lab, ct, payload, 2, id));
+    CHECK(all_marked(id, 32));
+
+    medledger_buffer *buf = SENTINEL_PTR;
+    EXPECT(NULLP, medledger_ledger_read_record(NULL, c->patient, lab, &buf));
+    EXPECT(NULLP, medledger_ledger_read_record(L, NULL, lab, &buf));
+    EXPECT_MESSAGE("reader is NULL");
+    EXPECT(NULLP, medledger_ledger_read_record(L, c->patient, NULL, &buf));
+    EXPECT_MESSAGE("record_id is NULL");
+    EXPECT(NULLP, medledger_ledger_read_record(L, c->patient, lab, NULL));
+    EXPECT_MESSAGE("out_plaintext is NULL");
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_read_record(L, c->patient, nobody, &buf));
+    EXPECT_MESSAGE("not found");
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_read_record(L, c->other_patient, lab, &buf));
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED, medledger_ledger_read_record(L, stranger, lab, &buf));
+    CHECK(buf == SENTINEL_PTR);
+    medledger_keypair_free(stranger);
+}
+
+static void block_and_report_calls(const consortium *c) {
+    const medledger_ledger *L = c->ledger;
+    const medledger_keypair *two[2] = {c->validators[1], c->validators[2]};
+    uint64_t h = 777;
+
+    EXPECT(NULLP, medledger_ledger_commit_block(NULL, two, 2, &h));
+    EXPECT(NULLP, medledger_ledger_commit_block(L, NULL, 2, &h));
+    EXPECT_MESSAGE("validators is NULL");
+    EXPECT(NULLP, medledger_ledger_commit_block(L, two, 2, NULL));
+    EXPECT_MESSAGE("out_height is NULL");
+    const medledger_keypair *with_null[2] = {c->validators[1], NULL};
+    EXPECT(NULLP, medledger_ledger_commit_block(L, with_null, 2, &h));
+    EXPECT_MESSAGE("validators[1] is NULL");
+    EXPECT(INVALID, medledger_ledger_commit_block(L, two, SIZE_MAX, &h));
+    EXPECT(MEDLEDGER_ERR_MISSING_QUORUM, medledger_ledger_commit_block(L, two, 1, &h));
+    EXPECT(MEDLEDGER_ERR_MISSING_QUORUM, medledger_ledger_commit_block(L, two, 0, &h));
+    /* The same validator twice is one seal. */
+    const medledger_keypair *twice[2] = {c->validators[1], c->validators[1]};
+    EXPECT(MEDLEDGER_ERR_MISSING_QUORUM, medledger_ledger_commit_block(L, twice, 2, &h));
+    const medledger_keypair *outsider[2] = {c->validators[1], c->hospital_a};
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED, medledger_ledger_commit_block(L, outsider, 2, &h));
+    CHECK(h == 777);
+
+    EXPECT(NULLP, medledger_ledger_head_height(NULL, &h));
+    EXPECT(NULLP, medledger_ledger_head_height(L, NULL));
+    CHECK(h == 777);
+    uint8_t id[32];
+    memset(id, MARK, 32);
+    EXPECT(NULLP, medledger_ledger_id(NULL, id));
+    EXPECT(NULLP, medledger_ledger_id(L, NULL));
+    CHECK(all_marked(id, 32));
+
+    medledger_report *r = SENTINEL_PTR;
+    EXPECT(NULLP, medledger_ledger_verify(NULL, &r));
+    EXPECT(NULLP, medledger_ledger_verify(L, NULL));
+    EXPECT_MESSAGE("out_report is NULL");
+    CHECK(r == SENTINEL_PTR);
+
+    /* Accessors of a NULL report return neutral values. */
+    CHECK(!medledger_report_ok(NULL));
+    CHECK(medledger_report_blocks(NULL) == 0);
+    CHECK(medledger_report_transactions(NULL) == 0);
+    CHECK(medledger_report_records(NULL) == 0);
+    CHECK(medledger_report_payloads(NULL) == 0);
+    CHECK(medledger_report_signatures(NULL) == 0);
+    CHECK(medledger_report_fault_kind(NULL) == MEDLEDGER_FAULT_NONE);
+    CHECK(medledger_report_fault_height(NULL) == 0);
+    CHECK(medledger_report_fault_tx_index(NULL) == -1);
+    CHECK(medledger_report_fault_record_index(NULL) == -1);
+    CHECK(medledger_report_fault_offset(NULL) == -1);
+    CHECK(medledger_report_fault_field(NULL) == NULL);
+    CHECK(medledger_report_fault_message(NULL) == NULL);
+    CHECK(medledger_report_summary(NULL) == NULL);
+
+    /* After all this abuse the ledger is intact. */
+    OK(medledger_ledger_verify(L, &r));
+    CHECK(medledger_report_ok(r));
+    medledger_report_free(r);
+}
+
+static void names_and_last_error(void) {
+    CHECK(strcmp(medledger_status_name(4242), "MEDLEDGER_ERR_UNKNOWN") == 0);
+    CHECK(strcmp(medledger_status_name(MEDLEDGER_ERR_PANIC), "MEDLEDGER_ERR_PANIC") == 0);
+    CHECK(strcmp(medledger_fault_kind_name(4242), "unknown") == 0);
+    CHECK(strcmp(medledger_fault_kind_name(MEDLEDGER_FAULT_NONE), "none") == 0);
+    /* The message survives calls that return no status, and is cleared by
+     * the next successful status-returning call. */
+    EXPECT(NULLP, medledger_keypair_generate(NULL));
+    medledger_keypair_free(NULL);
+    (void)medledger_report_ok(NULL);
+    CHECK(strcmp(medledger_last_error(), "out is NULL") == 0);
+    medledger_keypair *kp = NULL;
+    OK(medledger_keypair_generate(&kp));
+    CHECK(strcmp(medledger_last_error(), "") == 0);
+    medledger_keypair_free(kp);
+}
+
+int main(void) {
+    consortium c;
+    consortium_init(&c);
+    uint8_t lab[32];
+    append(&c, c.hospital_a, c.patient_id, "lab", "{\"v\":1}", lab);
+    commit(&c);
+
+    keypair_calls(&c);
+    create_calls(&c);
+    register_calls(&c);
+    record_calls(&c, lab);
+    block_and_report_calls(&c);
+    names_and_last_error();
+
+    consortium_free(&c);
+    printf("hostile: %lu checks passed\n", checks_passed);
+    return 0;
+}
