@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, Rust unit/integration/
-# vector/property tests, doc tests, and the examples build. This is the
-# README's test command and what CI runs (.ci/run). Idempotent: installs
-# what it needs (rustfmt, clippy) if missing.
+# vector/property/crash tests, doc tests, the examples, the C ABI tests
+# (header diff, C11/C++17, ASan/UBSan, valgrind) and the Python binding
+# tests. This is the README's test command and what CI runs (.ci/run).
+# Idempotent: installs what it needs (rustfmt, clippy, cbindgen, pytest) if
+# missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +29,12 @@ cargo test --locked --doc
 
 step "examples build"
 cargo build --locked --release --examples
+
+step "C ABI tests"
+./scripts/test-capi.sh
+
+step "Python binding tests"
+./scripts/test-python.sh
 
 echo
 echo "All tests passed."

@@ -432,7 +432,7 @@ impl Ledger {
             tx_index: u32::try_from(inner.pending.len()).unwrap_or(u32::MAX),
             leaf,
         };
-        inner.state.apply(&p.stx, position);
+        inner.state.apply(p.stx, position);
         inner.log.push(p.leaf);
         // The ciphertexts travel with the transaction and are written with
         // its block, so a committed block never lacks its payloads.

@@ -557,16 +557,6 @@ fn block(
             SignedTx::unsigned_part(bytes),
         ));
         signed.push((stx.signature, key));
-        let leaf = log.size();
-        state.apply(
-            &stx,
-            TxPosition {
-                height,
-                tx_index: u32::try_from(i).unwrap_or(u32::MAX),
-                leaf,
-            },
-        );
-        log.push_leaf_data(bytes);
         if let TxBody::Records(body) = &stx.tx.body {
             report.records += body.records.len() as u64;
             payloads.extend(
@@ -576,6 +566,16 @@ fn block(
                     .map(|(j, r)| (i, j, r.ciphertext_digest, r.ciphertext_len)),
             );
         }
+        let leaf = log.size();
+        state.apply(
+            stx,
+            TxPosition {
+                height,
+                tx_index: u32::try_from(i).unwrap_or(u32::MAX),
+                leaf,
+            },
+        );
+        log.push_leaf_data(bytes);
         report.transactions += 1;
     }
     let items: Vec<BatchItem<'_>> = messages

@@ -74,6 +74,9 @@ pub struct Keypair {
     id: ParticipantId,
     signing: SigningKey,
     encryption: StaticSecret,
+    /// Derived once: computing the X25519 public key costs a scalar
+    /// multiplication.
+    public: PublicKeys,
     epoch_keys: Mutex<HashMap<EpochRef, AeadKey>>,
 }
 
@@ -88,10 +91,19 @@ impl Keypair {
     pub fn generate() -> Self {
         let signing = SigningKey::generate();
         let id = ParticipantId::from_public_key(&signing.public_key());
+        Self::assemble(id, signing, StaticSecret::random())
+    }
+
+    fn assemble(id: ParticipantId, signing: SigningKey, encryption: StaticSecret) -> Self {
+        let public = PublicKeys {
+            sign: signing.public_key(),
+            enc: PublicKey::from(&encryption).to_bytes(),
+        };
         Keypair {
             id,
             signing,
-            encryption: StaticSecret::random(),
+            encryption,
+            public,
             epoch_keys: Mutex::new(HashMap::new()),
         }
     }
@@ -101,12 +113,7 @@ impl Keypair {
     pub fn from_seeds(sign_seed: &[u8; 32], enc_seed: &[u8; 32]) -> Self {
         let signing = SigningKey::from_seed(sign_seed);
         let id = ParticipantId::from_public_key(&signing.public_key());
-        Keypair {
-            id,
-            signing,
-            encryption: StaticSecret::from(*enc_seed),
-            epoch_keys: Mutex::new(HashMap::new()),
-        }
+        Self::assemble(id, signing, StaticSecret::from(*enc_seed))
     }
 
     /// The participant id.
@@ -116,10 +123,7 @@ impl Keypair {
 
     /// The public keys.
     pub fn public(&self) -> PublicKeys {
-        PublicKeys {
-            sign: self.signing.public_key(),
-            enc: PublicKey::from(&self.encryption).to_bytes(),
-        }
+        self.public
     }
 
     /// This participant's public registration with `roles` and an
@@ -217,12 +221,7 @@ impl Keypair {
         s.copy_from_slice(sign_seed);
         let mut e = Zeroizing::new([0u8; 32]);
         e.copy_from_slice(enc_seed);
-        let kp = Keypair {
-            id,
-            signing: SigningKey::from_seed(&s),
-            encryption: StaticSecret::from(*e),
-            epoch_keys: Mutex::new(HashMap::new()),
-        };
+        let kp = Self::assemble(id, SigningKey::from_seed(&s), StaticSecret::from(*e));
         // Ids of rotated keys differ from the current key's hash; for now a
         // key file always holds the first key (rotation arrives with
         // participant updates), so check the binding.

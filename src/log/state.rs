@@ -255,26 +255,28 @@ impl ChainState {
     }
 
     /// Applies a transaction that [`ChainState::check`] accepted.
-    pub fn apply(&mut self, tx: &SignedTx, position: TxPosition) {
-        let t = &tx.tx;
+    /// Takes the transaction by value: its headers move into the state
+    /// rather than being copied.
+    pub fn apply(&mut self, tx: SignedTx, position: TxPosition) {
+        let t = tx.tx;
         if let Some(a) = self.participants.get_mut(&t.author) {
             a.last_seq = t.seq;
         }
-        match &t.body {
+        match t.body {
             TxBody::Genesis(_) => {}
             TxBody::Register(p) => {
                 if let Ok(key) = check_public_key(&p.sign_key) {
                     self.participants.insert(
                         p.id,
                         ParticipantState {
-                            info: p.clone(),
+                            info: p,
                             key,
                             last_seq: 0,
                         },
                     );
                 }
             }
-            TxBody::SetValidators(v) => self.next_validators.push((position.leaf, v.clone())),
+            TxBody::SetValidators(v) => self.next_validators.push((position.leaf, v)),
             TxBody::Records(b) => {
                 for s in &b.shares {
                     let cur = self
@@ -289,14 +291,15 @@ impl ChainState {
                         );
                     }
                 }
-                for (i, r) in b.records.iter().enumerate() {
+                self.records.reserve(b.records.len());
+                for (i, r) in b.records.into_iter().enumerate() {
                     if let Some(prev) = r.amends.and_then(|p| self.records.get_mut(&p)) {
                         prev.superseded_by = Some(r.id);
                     }
                     self.records.insert(
                         r.id,
                         RecordState {
-                            header: r.clone(),
+                            header: r,
                             author: t.author,
                             position,
                             record_index: u32::try_from(i).unwrap_or(u32::MAX),
@@ -311,10 +314,10 @@ impl ChainState {
     /// Check then apply.
     pub fn check_and_apply(
         &mut self,
-        tx: &SignedTx,
+        tx: SignedTx,
         position: TxPosition,
     ) -> Result<(), RuleViolation> {
-        self.check(tx)?;
+        self.check(&tx)?;
         self.apply(tx, position);
         Ok(())
     }
