@@ -247,6 +247,27 @@ fn damage_before_the_tail_is_refused_with_its_location() {
         }
         other => panic!("{other:?}"),
     }
+    // A flipped byte inside a payload's ciphertext (the vault): refused,
+    // naming the payload by its digest and the block it belongs to.
+    let payload = scan
+        .frames
+        .iter()
+        .find(|f| f.kind == medledger::store::frame::FrameKind::Payload)
+        .copied()
+        .unwrap();
+    let mut bad = original.clone();
+    bad[usize::try_from(payload.body_offset).unwrap() + 40] ^= 0x01;
+    std::fs::write(log_path(&dir), &bad).unwrap();
+    let digest_prefix =
+        hex::encode(&original[usize::try_from(payload.body_offset).unwrap()..][..8]);
+    match Ledger::open_dir(&dir) {
+        Err(Error::Corrupt(f)) => {
+            assert!(f.message.contains(&digest_prefix), "{f}");
+            assert!(f.message.contains("payload frame"), "{f}");
+            assert_eq!(f.location.offset, Some(payload.body_offset - 9));
+        }
+        other => panic!("{other:?}"),
+    }
     // Damage in the last committed frame (complete, bad checksum) is also
     // refused: bit rot must not be mistaken for a torn write.
     let mut bad = original.clone();

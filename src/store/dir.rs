@@ -214,6 +214,24 @@ impl DirStore {
             Ok(s) => s,
             Err(ScanError::Io(e)) => return Err(io_err("cannot read", &path, e)),
             Err(ScanError::Damage(d)) => {
+                // Name the payload when the damaged frame says it is one (its
+                // digest is the vault key the chain refers to).
+                let mut prefix = [0u8; FRAME_PREFIX + 32];
+                let what = match file.read_exact_at(&mut prefix, d.offset) {
+                    Ok(()) if prefix.get(8) == Some(&(FrameKind::Payload as u8)) => format!(
+                        "payload frame (ciphertext digest {}…)",
+                        prefix
+                            .get(FRAME_PREFIX..FRAME_PREFIX + 8)
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<String>()
+                    ),
+                    Ok(()) if prefix.get(8) == Some(&(FrameKind::Block as u8)) => {
+                        format!("block frame (block {})", d.blocks_before)
+                    }
+                    _ => "frame".to_owned(),
+                };
                 return Err(Error::Corrupt(Box::new(crate::verify::Fault {
                     kind: crate::verify::FaultKind::Malformed,
                     location: crate::verify::Location {
@@ -224,8 +242,8 @@ impl DirStore {
                         offset: Some(d.offset),
                     },
                     message: format!(
-                        "{} in frame {} at file offset {} (block {} or its payloads); \
-                         data follows it, so this is damage, not a torn tail",
+                        "{} in {what}, frame {} at file offset {} (block {} or its payloads); \
+                         it is not a torn tail, so it is refused, not cut",
                         d.reason, d.frame_index, d.offset, d.blocks_before
                     ),
                 })));
