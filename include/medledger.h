@@ -242,6 +242,40 @@ typedef struct medledger_founder {
 } medledger_founder;
 
 /**
+ * What opening a ledger directory found and did. A plain struct the
+ * caller allocates (usually on the stack) and passes to
+ * `medledger_ledger_open_dir` or `medledger_ledger_open_dir_read_only`,
+ * which fill it in on success only.
+ */
+typedef struct medledger_open_report {
+    /**
+     * Committed blocks in the ledger file, genesis included (the head
+     * height is `blocks - 1`).
+     */
+    uint64_t blocks;
+    /**
+     * Record ciphertexts stored in the ledger file.
+     */
+    uint64_t payloads;
+    /**
+     * Length in bytes of the ledger file that was kept.
+     */
+    uint64_t file_len;
+    /**
+     * Bytes of a torn, never-acknowledged tail (a crash in the middle of a
+     * commit): cut off by `medledger_ledger_open_dir`, ignored (left in
+     * place) by `medledger_ledger_open_dir_read_only`. 0 after a clean
+     * shutdown.
+     */
+    uint64_t bytes_cut;
+    /**
+     * Complete frames in that tail (payloads of the block that never
+     * committed).
+     */
+    uint64_t frames_cut;
+} medledger_open_report;
+
+/**
  * Success.
  */
 #define MEDLEDGER_OK 0
@@ -326,9 +360,19 @@ typedef struct medledger_founder {
 #define MEDLEDGER_ERR_MISSING_QUORUM 303
 
 /**
- * 3xx: stored data does not verify (opening a damaged ledger).
+ * 3xx: stored data does not verify: opening a damaged ledger (the
+ * message names the fault and, for the ledger file, its byte offset).
  */
 #define MEDLEDGER_ERR_CORRUPT 304
+
+/**
+ * 3xx: one record's stored ciphertext does not match the digest committed
+ * on the chain (it was modified after commit); refused before decryption,
+ * no plaintext is returned. The ledger stays usable; other records are
+ * unaffected. `medledger_ledger_verify` reports the same damage as
+ * `MEDLEDGER_FAULT_PAYLOAD_TAMPERED`.
+ */
+#define MEDLEDGER_ERR_TAMPERED 305
 
 /**
  * 9xx: the operating system or random number generator failed, or a lock
@@ -544,8 +588,114 @@ medledger_status medledger_ledger_create_in_memory(const char *consortium_name,
                                                    struct medledger_ledger **out);
 
 /**
+ * Creates a durable ledger in directory `path` (NUL-terminated UTF-8, at
+ * most `MEDLEDGER_MAX_TEXT_LEN` bytes, not empty; relative paths are
+ * relative to the current directory). The directory is created if
+ * missing, with its parents; it must not already hold a ledger. The
+ * genesis arguments are those of `medledger_ledger_create_in_memory`.
+ * Block 0 is written and synced to `<path>/ledger.log` before this
+ * returns; a crash leaves either no ledger or a whole one.
+ *
+ * On success `*out` receives a ledger the caller owns; release it with
+ * `medledger_ledger_free`. The handle holds the directory's writer lock
+ * (an advisory lock on `<path>/LOCK`) until it is freed: no other handle,
+ * in this process or another, can open the directory for writing
+ * meanwhile (read-only opens can). `path`, keypairs and founders are only
+ * borrowed during the call.
+ *
+ * Errors: as `medledger_ledger_create_in_memory` (checked before anything
+ * is written to disk), and `MEDLEDGER_ERR_NULL_POINTER` /
+ * `MEDLEDGER_ERR_INVALID_UTF8` for `path`;
+ * `MEDLEDGER_ERR_INVALID_ARGUMENT` when `path` is empty or too long, or
+ * the directory already holds a ledger; `MEDLEDGER_ERR_ACCESS_DENIED` when
+ * another handle holds the directory's writer lock; `MEDLEDGER_ERR_SYSTEM`
+ * when the directory or file cannot be created, written or synced.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * As `medledger_ledger_create_in_memory`; `path` is NULL or
+ * NUL-terminated.
+ */
+medledger_status medledger_ledger_create_dir(const char *path,
+                                             const char *consortium_name,
+                                             uint32_t threshold,
+                                             const struct medledger_founder *founders,
+                                             size_t founders_len,
+                                             const struct medledger_keypair *const *sealers,
+                                             size_t sealers_len,
+                                             struct medledger_ledger **out);
+
+/**
+ * Opens the durable ledger in directory `path` (NUL-terminated UTF-8, at
+ * most `MEDLEDGER_MAX_TEXT_LEN` bytes, not empty) for reading and writing.
+ *
+ * Opening recovers from a crash and verifies the chain before returning:
+ * every frame of `<path>/ledger.log` is checked against its checksum; a
+ * torn, never-acknowledged tail left by a crash mid-commit is cut (and
+ * counted in the report); then every signature, hash, link, seal quorum
+ * and rule is replayed from genesis. Record ciphertexts are checked
+ * against their digests on every read (`MEDLEDGER_ERR_TAMPERED`) and by
+ * `medledger_ledger_verify`. Takes time proportional to the ledger's size.
+ *
+ * On success `*out` receives a ledger the caller owns (release it with
+ * `medledger_ledger_free`), and, when `report_out` is not NULL,
+ * `*report_out` what the open found. Neither is written on failure. The
+ * handle holds the directory's writer lock (`<path>/LOCK`) until it is
+ * freed; read-only opens of the same directory may run beside it.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (`path`, `out`),
+ * `MEDLEDGER_ERR_INVALID_UTF8`, `MEDLEDGER_ERR_INVALID_ARGUMENT` (empty or
+ * too long path); `MEDLEDGER_ERR_ACCESS_DENIED` when another handle, in
+ * this process or another, holds the writer lock;
+ * `MEDLEDGER_ERR_NOT_FOUND` when `path` holds no ledger (or does not
+ * exist); `MEDLEDGER_ERR_CORRUPT` when the file is damaged (the message
+ * names the fault and, for a frame that fails its checksum, its byte
+ * offset in `ledger.log`) or the chain does not verify;
+ * `MEDLEDGER_ERR_UNSUPPORTED_VERSION` for a file written by a newer
+ * format; `MEDLEDGER_ERR_SYSTEM` for I/O errors. Thread-safe.
+ *
+ * # Safety
+ *
+ * `path` NULL or NUL-terminated; `report_out` NULL or writable; `out` NULL
+ * or writable.
+ */
+medledger_status medledger_ledger_open_dir(const char *path,
+                                           struct medledger_open_report *report_out,
+                                           struct medledger_ledger **out);
+
+/**
+ * Opens the durable ledger in directory `path` read-only: as
+ * `medledger_ledger_open_dir`, but without the writer lock, so any number
+ * of read-only handles may be open beside the one writer (in this process
+ * or others), and without writing anything (a torn tail is ignored, not
+ * cut; it is counted in the report all the same). The handle sees the
+ * ledger as it was when opened.
+ *
+ * A read-only ledger verifies (`medledger_ledger_verify`) and answers
+ * `medledger_ledger_head_height` and `medledger_ledger_id`, but never
+ * releases plaintext: `medledger_ledger_read_record` returns
+ * `MEDLEDGER_ERR_ACCESS_DENIED` (a disclosure must be recorded, and a
+ * read-only open cannot record). Writes (register, append, amend, commit)
+ * return `MEDLEDGER_ERR_ACCESS_DENIED` too.
+ *
+ * Ownership, report and errors: as `medledger_ledger_open_dir`, except
+ * that it is never refused because of another handle's writer lock.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * As `medledger_ledger_open_dir`.
+ */
+medledger_status medledger_ledger_open_dir_read_only(const char *path,
+                                                     struct medledger_open_report *report_out,
+                                                     struct medledger_ledger **out);
+
+/**
  * Closes and frees `ledger`. NULL is a no-op. Transactions not yet
- * committed in a block are discarded; an in-memory ledger is gone.
+ * committed in a block are discarded; an in-memory ledger is gone; a
+ * directory ledger stays on disk (every committed block was synced when
+ * it committed) and its writer lock is released.
  *
  * Freeing the same non-NULL ledger twice is undefined behaviour, as with
  * `free()`. No other thread may use the ledger during or after this call:
@@ -647,9 +797,12 @@ medledger_status medledger_ledger_amend_record(const struct medledger_ledger *le
  * release it with `medledger_buffer_free` (which zeroizes it).
  *
  * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_ACCESS_DENIED` when
- * `reader` may not read it (a 3xx status, never a partial result);
+ * `reader` may not read it (a 3xx status, never a partial result), or
+ * `ledger` was opened with `medledger_ledger_open_dir_read_only`;
  * `MEDLEDGER_ERR_NOT_FOUND` when no committed record has this id;
- * `MEDLEDGER_ERR_DECRYPT` when the stored ciphertext was modified.
+ * `MEDLEDGER_ERR_TAMPERED` when the stored ciphertext does not match the
+ * digest committed on the chain (modified on disk; nothing is decrypted);
+ * `MEDLEDGER_ERR_DECRYPT` when decryption fails all the same.
  * Thread-safe.
  *
  * # Safety

@@ -2,7 +2,7 @@
 # C API tests: the checked-in header is what the pinned cbindgen generates;
 # the header compiles as C11 and C++17; the C tests in tests/capi/ pass
 # under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer
-# included); the happy path and the hostile test leak nothing under
+# included); the happy path, hostile and directory tests leak nothing under
 # valgrind; examples/c builds and runs.
 #
 # Idempotent, runnable from any directory. Installs the pinned cbindgen if
@@ -24,8 +24,8 @@ LIB="$TARGET_DIR/release/libmedledger.a"
 NATIVE_LIBS=(-lpthread -ldl -lm -lrt -lutil)
 WARN=(-Wall -Wextra -Werror -pedantic)
 SANITIZE=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
-TESTS=(happy_path hostile threads)
-VALGRIND_TESTS=(happy_path hostile)
+TESTS=(happy_path hostile threads dir)
+VALGRIND_TESTS=(happy_path hostile dir)
 
 step() { printf '\n== %s\n' "$*"; }
 

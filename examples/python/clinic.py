@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """clinic.py: a starting point for integrating medledger from Python.
 
-A clinic's EHR records a lab result for a patient; the patient's app reads
-it; another clinic is refused; the chain is verified. All data is
-fictitious.
+A clinic's EHR records a lab result for a patient in a durable ledger (a
+directory, here a temporary one); the patient's app reads it; another
+clinic is refused; the ledger is closed, reopened (verified on open) and
+checked by a read-only auditor. All data is fictitious.
 
 Run from the repository (after `cargo build --release`):
 
@@ -15,6 +16,7 @@ or `pip install bindings/python` and set MEDLEDGER_LIB to the library.
 import json
 import pathlib
 import sys
+import tempfile
 
 try:
     import medledger
@@ -41,8 +43,21 @@ def main() -> int:
     ]
     quorum = validators[:2]  # any 2 of the 3 seal a block
 
-    with Ledger.create_in_memory("Clinic network (demo)", 2, founders, quorum) as ledger:
-        print(f"ledger          {ledger.id.hex()[:16]}...")
+    with tempfile.TemporaryDirectory(prefix="medledger-clinic-") as tmp:
+        path = pathlib.Path(tmp) / "ledger"
+        record_id, plaintext = write(path, admin, quorum, founders, clinic, other_clinic, patient)
+        ok = reopen(path, patient, record_id, plaintext)
+
+    for kp in (admin, *validators, clinic, other_clinic, patient):
+        kp.close()
+    return 0 if ok else 1
+
+
+def write(path, admin, quorum, founders, clinic, other_clinic, patient):
+    """Creates the ledger in `path` and records a lab result."""
+    # The ledger holds the directory's writer lock until it is closed.
+    with Ledger.create_dir(path, "Clinic network (demo)", 2, founders, quorum) as ledger:
+        print(f"ledger          {ledger.id.hex()[:16]}... in {path.name}/")
         ledger.register(admin, clinic, Role.PROVIDER, "Riverside Clinic EHR")
         ledger.register(admin, other_clinic, Role.PROVIDER, "Hillside Clinic EHR")
         ledger.register(admin, patient.public_keys, Role.PATIENT, "patient app")
@@ -56,6 +71,7 @@ def main() -> int:
         record_id = ledger.append_record(
             clinic, patient.id, "lab", FHIR, json.dumps(observation).encode()
         )
+        # Returns once the block is on disk (fsync'd).
         print(f"block {ledger.commit_block(quorum)}         lab result {record_id.hex()[:16]}...")
 
         plaintext = ledger.read_record(patient, record_id)
@@ -71,14 +87,21 @@ def main() -> int:
         with Keypair.import_encrypted(backup, "correct horse battery staple") as restored:
             assert ledger.read_record(restored, record_id) == plaintext
         print(f"key backup      {len(backup)} bytes, restores and reads")
+    return record_id, plaintext
 
-        with ledger.verify() as report:
-            print(f"verify          {report.summary}")
-            ok = report.ok
 
-    for kp in (admin, *validators, clinic, other_clinic, patient):
-        kp.close()
-    return 0 if ok else 1
+def reopen(path, patient, record_id, plaintext):
+    """After a restart: reopen (the chain is verified first), and let an
+    auditor verify it read-only beside the writer."""
+    with Ledger.open_dir(path) as ledger:
+        r = ledger.open_report
+        print(f"reopened        {r.blocks} blocks, {r.payloads} payload(s), {r.file_len} bytes")
+        assert ledger.read_record(patient, record_id) == plaintext
+
+        # Read-only opens take no lock: they verify, but never decrypt.
+        with Ledger.open_dir(path, read_only=True) as auditor, auditor.verify() as report:
+            print(f"auditor verify  {report.summary}")
+            return report.ok
 
 
 if __name__ == "__main__":

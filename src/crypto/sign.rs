@@ -127,14 +127,35 @@ pub fn verify_strict(key: &VerifyingKey, message: &[u8], sig: &Signature) -> Res
         .map_err(|_| Error::BadSignature("Ed25519 strict verification failed"))
 }
 
-/// True when `R` would be refused by strict verification on encoding alone.
+/// True when `R` would be refused by strict verification on encoding alone:
+/// a non-canonical encoding (`y ≥ p`, or a sign bit on a point with
+/// `x = 0`), or one of the eight points of small order. Checked on the bytes
+/// (decompressing costs about as much as the batch saves); an `R` that is
+/// not a curve point is left to the batch, which then fails and falls back
+/// to strict verification.
 fn r_rejected_by_encoding(sig: &Signature) -> bool {
     let mut r = [0u8; 32];
     r.copy_from_slice(&sig.0[..32]);
-    match CompressedEdwardsY(r).decompress() {
-        None => true,
-        Some(p) => p.compress().to_bytes() != r || p.is_small_order(),
-    }
+    let sign = r[31] & 0x80 != 0;
+    let mut y = r;
+    y[31] &= 0x7f;
+    // p = 2^255 - 19: y ≥ p iff y[31] = 0x7f, y[1..31] all 0xff, y[0] ≥ 0xed.
+    let y_ge_p = y[31] == 0x7f && y[1..31].iter().all(|b| *b == 0xff) && y[0] >= 0xed;
+    // x = 0 exactly for y = 1 and y = p - 1; a sign bit there is not canonical.
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    let mut p_minus_1 = [0xffu8; 32];
+    p_minus_1[0] = 0xec;
+    p_minus_1[31] = 0x7f;
+    let x_zero = y == one || y == p_minus_1;
+    y_ge_p || (sign && x_zero) || small_order_encodings().contains(&r)
+}
+
+/// Canonical encodings of the eight points of small order.
+fn small_order_encodings() -> &'static [[u8; 32]; 8] {
+    static TABLE: std::sync::OnceLock<[[u8; 32]; 8]> = std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| curve25519_dalek::constants::EIGHT_TORSION.map(|p| p.compress().to_bytes()))
 }
 
 /// One item of a batch: message, signature and key.

@@ -259,6 +259,25 @@ pub unsafe fn try_str<'a>(p: *const c_char, max: usize, arg: &str) -> FfiResult<
     })
 }
 
+/// A filesystem path: a NUL-terminated UTF-8 string of at most
+/// [`super::MEDLEDGER_MAX_TEXT_LEN`] bytes, not empty (an empty path would
+/// silently mean the current directory; pass `"."` for that).
+///
+/// # Safety
+///
+/// As [`try_str`].
+pub unsafe fn try_path<'a>(p: *const c_char, arg: &str) -> FfiResult<&'a std::path::Path> {
+    // SAFETY: forwarded contract.
+    let s = unsafe { try_str(p, super::MEDLEDGER_MAX_TEXT_LEN, arg) }?;
+    if s.is_empty() {
+        return Err(FfiError::invalid(
+            arg,
+            "empty path (use \".\" for the current directory)",
+        ));
+    }
+    Ok(std::path::Path::new(s))
+}
+
 /// An array of handle pointers, each non-NULL.
 ///
 /// # Safety

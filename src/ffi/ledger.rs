@@ -2,11 +2,13 @@
 //! change and read it.
 
 use std::ffi::c_char;
+use std::path::Path;
+use std::ptr::NonNull;
 use std::sync::Mutex;
 
 use super::boundary::{
-    FfiError, FfiResult, Handle, guard, guard_value, out_ptr, try_32, try_handles, try_ref,
-    try_slice, try_str, write_32, write_out,
+    FfiError, FfiResult, Handle, guard, guard_value, out_ptr, try_32, try_handles, try_path,
+    try_ref, try_slice, try_str, write_32, write_out,
 };
 use super::buffer::medledger_buffer;
 use super::keypair::medledger_keypair;
@@ -16,7 +18,9 @@ use super::{MEDLEDGER_MAX_PAYLOAD_LEN, MEDLEDGER_MAX_TEXT_LEN};
 use crate::crypto::hash::Digest;
 use crate::model::tx::MAX_GENESIS_PARTICIPANTS;
 use crate::model::validators::MAX_VALIDATORS;
-use crate::{Genesis, Keypair, Ledger, NewRecord, Participant, ParticipantId, RecordId, Roles};
+use crate::{
+    Genesis, Keypair, Ledger, NewRecord, OpenReport, Participant, ParticipantId, RecordId, Roles,
+};
 
 /// A ledger node. Every function taking a `const medledger_ledger *` may be
 /// called from several threads at once on the same handle (readers run
@@ -119,6 +123,48 @@ pub(crate) unsafe fn keypairs_from_c<'a>(
     Ok(handles.into_iter().map(|h| &h.inner).collect())
 }
 
+/// The genesis arguments every `create` function takes, as C passed them.
+struct GenesisArgs {
+    consortium_name: *const c_char,
+    threshold: u32,
+    founders: *const medledger_founder,
+    founders_len: usize,
+    sealers: *const *const medledger_keypair,
+    sealers_len: usize,
+}
+
+impl GenesisArgs {
+    /// Checks the genesis arguments, then `out`, then runs `make` with the
+    /// genesis and the sealing keys and hands the new ledger to C.
+    ///
+    /// # Safety
+    ///
+    /// As `medledger_ledger_create_in_memory`: every pointer is NULL or
+    /// valid for the length given with it; `out` is NULL or writable.
+    unsafe fn create(
+        self,
+        out: *mut *mut medledger_ledger,
+        make: impl FnOnce(Genesis, &[&Keypair]) -> crate::Result<Ledger>,
+    ) -> FfiResult<()> {
+        // SAFETY: forwarded contract.
+        let genesis = unsafe {
+            genesis_from_c(
+                self.consortium_name,
+                self.threshold,
+                self.founders,
+                self.founders_len,
+            )
+        }?;
+        // SAFETY: forwarded contract.
+        let sealers = unsafe { keypairs_from_c(self.sealers, self.sealers_len, "sealers") }?;
+        let out = out_ptr(out, "out")?;
+        let ledger = medledger_ledger::new(make(genesis, &sealers)?);
+        // SAFETY: `out` is non-NULL and writable per the contract.
+        unsafe { write_out(out, ledger.into_raw()) };
+        Ok(())
+    }
+}
+
 /// Creates a ledger held in memory (lost when freed) from a genesis:
 /// the consortium name (UTF-8, at most 128 bytes), the number of validator
 /// seals a block needs (`threshold`, 1..=number of validator founders) and
@@ -150,22 +196,216 @@ pub unsafe extern "C" fn medledger_ledger_create_in_memory(
     sealers_len: usize,
     out: *mut *mut medledger_ledger,
 ) -> medledger_status {
+    let args = GenesisArgs {
+        consortium_name,
+        threshold,
+        founders,
+        founders_len,
+        sealers,
+        sealers_len,
+    };
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { args.create(out, Ledger::create_in_memory) })
+}
+
+/// What opening a ledger directory found and did. A plain struct the
+/// caller allocates (usually on the stack) and passes to
+/// `medledger_ledger_open_dir` or `medledger_ledger_open_dir_read_only`,
+/// which fill it in on success only.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct medledger_open_report {
+    /// Committed blocks in the ledger file, genesis included (the head
+    /// height is `blocks - 1`).
+    pub blocks: u64,
+    /// Record ciphertexts stored in the ledger file.
+    pub payloads: u64,
+    /// Length in bytes of the ledger file that was kept.
+    pub file_len: u64,
+    /// Bytes of a torn, never-acknowledged tail (a crash in the middle of a
+    /// commit): cut off by `medledger_ledger_open_dir`, ignored (left in
+    /// place) by `medledger_ledger_open_dir_read_only`. 0 after a clean
+    /// shutdown.
+    pub bytes_cut: u64,
+    /// Complete frames in that tail (payloads of the block that never
+    /// committed).
+    pub frames_cut: u64,
+}
+
+impl From<&OpenReport> for medledger_open_report {
+    fn from(r: &OpenReport) -> Self {
+        medledger_open_report {
+            blocks: r.blocks,
+            payloads: r.payloads,
+            file_len: r.file_len,
+            bytes_cut: r.bytes_cut,
+            frames_cut: r.frames_cut,
+        }
+    }
+}
+
+/// Creates a durable ledger in directory `path` (NUL-terminated UTF-8, at
+/// most `MEDLEDGER_MAX_TEXT_LEN` bytes, not empty; relative paths are
+/// relative to the current directory). The directory is created if
+/// missing, with its parents; it must not already hold a ledger. The
+/// genesis arguments are those of `medledger_ledger_create_in_memory`.
+/// Block 0 is written and synced to `<path>/ledger.log` before this
+/// returns; a crash leaves either no ledger or a whole one.
+///
+/// On success `*out` receives a ledger the caller owns; release it with
+/// `medledger_ledger_free`. The handle holds the directory's writer lock
+/// (an advisory lock on `<path>/LOCK`) until it is freed: no other handle,
+/// in this process or another, can open the directory for writing
+/// meanwhile (read-only opens can). `path`, keypairs and founders are only
+/// borrowed during the call.
+///
+/// Errors: as `medledger_ledger_create_in_memory` (checked before anything
+/// is written to disk), and `MEDLEDGER_ERR_NULL_POINTER` /
+/// `MEDLEDGER_ERR_INVALID_UTF8` for `path`;
+/// `MEDLEDGER_ERR_INVALID_ARGUMENT` when `path` is empty or too long, or
+/// the directory already holds a ledger; `MEDLEDGER_ERR_ACCESS_DENIED` when
+/// another handle holds the directory's writer lock; `MEDLEDGER_ERR_SYSTEM`
+/// when the directory or file cannot be created, written or synced.
+/// Thread-safe.
+///
+/// # Safety
+///
+/// As `medledger_ledger_create_in_memory`; `path` is NULL or
+/// NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_create_dir(
+    path: *const c_char,
+    consortium_name: *const c_char,
+    threshold: u32,
+    founders: *const medledger_founder,
+    founders_len: usize,
+    sealers: *const *const medledger_keypair,
+    sealers_len: usize,
+    out: *mut *mut medledger_ledger,
+) -> medledger_status {
+    let args = GenesisArgs {
+        consortium_name,
+        threshold,
+        founders,
+        founders_len,
+        sealers,
+        sealers_len,
+    };
     guard(|| {
         // SAFETY: forwarded contract.
-        let genesis =
-            unsafe { genesis_from_c(consortium_name, threshold, founders, founders_len) }?;
+        let path = unsafe { try_path(path, "path") }?;
         // SAFETY: forwarded contract.
-        let sealers = unsafe { keypairs_from_c(sealers, sealers_len, "sealers") }?;
-        let out = out_ptr(out, "out")?;
-        let ledger = medledger_ledger::new(Ledger::create_in_memory(genesis, &sealers)?);
-        // SAFETY: `out` is non-NULL and writable per the contract.
-        unsafe { write_out(out, ledger.into_raw()) };
-        Ok(())
+        unsafe { args.create(out, |g, s| Ledger::create_dir(path, g, s)) }
     })
 }
 
+/// Shared by the `open_dir` functions: checks the arguments, opens with
+/// `open`, and writes the report (when asked for) and the handle.
+///
+/// # Safety
+///
+/// `path` NULL or NUL-terminated; `report_out` NULL or writable; `out` NULL
+/// or writable.
+unsafe fn open_dir_from_c(
+    path: *const c_char,
+    report_out: *mut medledger_open_report,
+    out: *mut *mut medledger_ledger,
+    open: fn(&Path) -> crate::Result<(Ledger, OpenReport)>,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let path = unsafe { try_path(path, "path") }?;
+    let out = out_ptr(out, "out")?;
+    let report_out = NonNull::new(report_out);
+    // A missing ledger is NotFound; a damaged file (header included) or a
+    // file of another ledger is Corrupt: the store reports them so.
+    let (ledger, report) = open(path)?;
+    let ledger = medledger_ledger::new(ledger);
+    if let Some(r) = report_out {
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { write_out(r, medledger_open_report::from(&report)) };
+    }
+    // SAFETY: `out` is non-NULL and writable per the contract.
+    unsafe { write_out(out, ledger.into_raw()) };
+    Ok(())
+}
+
+/// Opens the durable ledger in directory `path` (NUL-terminated UTF-8, at
+/// most `MEDLEDGER_MAX_TEXT_LEN` bytes, not empty) for reading and writing.
+///
+/// Opening recovers from a crash and verifies the chain before returning:
+/// every frame of `<path>/ledger.log` is checked against its checksum; a
+/// torn, never-acknowledged tail left by a crash mid-commit is cut (and
+/// counted in the report); then every signature, hash, link, seal quorum
+/// and rule is replayed from genesis. Record ciphertexts are checked
+/// against their digests on every read (`MEDLEDGER_ERR_TAMPERED`) and by
+/// `medledger_ledger_verify`. Takes time proportional to the ledger's size.
+///
+/// On success `*out` receives a ledger the caller owns (release it with
+/// `medledger_ledger_free`), and, when `report_out` is not NULL,
+/// `*report_out` what the open found. Neither is written on failure. The
+/// handle holds the directory's writer lock (`<path>/LOCK`) until it is
+/// freed; read-only opens of the same directory may run beside it.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER` (`path`, `out`),
+/// `MEDLEDGER_ERR_INVALID_UTF8`, `MEDLEDGER_ERR_INVALID_ARGUMENT` (empty or
+/// too long path); `MEDLEDGER_ERR_ACCESS_DENIED` when another handle, in
+/// this process or another, holds the writer lock;
+/// `MEDLEDGER_ERR_NOT_FOUND` when `path` holds no ledger (or does not
+/// exist); `MEDLEDGER_ERR_CORRUPT` when the file is damaged (the message
+/// names the fault and, for a frame that fails its checksum, its byte
+/// offset in `ledger.log`) or the chain does not verify;
+/// `MEDLEDGER_ERR_UNSUPPORTED_VERSION` for a file written by a newer
+/// format; `MEDLEDGER_ERR_SYSTEM` for I/O errors. Thread-safe.
+///
+/// # Safety
+///
+/// `path` NULL or NUL-terminated; `report_out` NULL or writable; `out` NULL
+/// or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_open_dir(
+    path: *const c_char,
+    report_out: *mut medledger_open_report,
+    out: *mut *mut medledger_ledger,
+) -> medledger_status {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { open_dir_from_c(path, report_out, out, Ledger::open_dir) })
+}
+
+/// Opens the durable ledger in directory `path` read-only: as
+/// `medledger_ledger_open_dir`, but without the writer lock, so any number
+/// of read-only handles may be open beside the one writer (in this process
+/// or others), and without writing anything (a torn tail is ignored, not
+/// cut; it is counted in the report all the same). The handle sees the
+/// ledger as it was when opened.
+///
+/// A read-only ledger verifies (`medledger_ledger_verify`) and answers
+/// `medledger_ledger_head_height` and `medledger_ledger_id`, but never
+/// releases plaintext: `medledger_ledger_read_record` returns
+/// `MEDLEDGER_ERR_ACCESS_DENIED` (a disclosure must be recorded, and a
+/// read-only open cannot record). Writes (register, append, amend, commit)
+/// return `MEDLEDGER_ERR_ACCESS_DENIED` too.
+///
+/// Ownership, report and errors: as `medledger_ledger_open_dir`, except
+/// that it is never refused because of another handle's writer lock.
+/// Thread-safe.
+///
+/// # Safety
+///
+/// As `medledger_ledger_open_dir`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_open_dir_read_only(
+    path: *const c_char,
+    report_out: *mut medledger_open_report,
+    out: *mut *mut medledger_ledger,
+) -> medledger_status {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { open_dir_from_c(path, report_out, out, Ledger::open_dir_read_only) })
+}
+
 /// Closes and frees `ledger`. NULL is a no-op. Transactions not yet
-/// committed in a block are discarded; an in-memory ledger is gone.
+/// committed in a block are discarded; an in-memory ledger is gone; a
+/// directory ledger stays on disk (every committed block was synced when
+/// it committed) and its writer lock is released.
 ///
 /// Freeing the same non-NULL ledger twice is undefined behaviour, as with
 /// `free()`. No other thread may use the ledger during or after this call:
@@ -352,9 +592,12 @@ pub unsafe extern "C" fn medledger_ledger_amend_record(
 /// release it with `medledger_buffer_free` (which zeroizes it).
 ///
 /// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_ACCESS_DENIED` when
-/// `reader` may not read it (a 3xx status, never a partial result);
+/// `reader` may not read it (a 3xx status, never a partial result), or
+/// `ledger` was opened with `medledger_ledger_open_dir_read_only`;
 /// `MEDLEDGER_ERR_NOT_FOUND` when no committed record has this id;
-/// `MEDLEDGER_ERR_DECRYPT` when the stored ciphertext was modified.
+/// `MEDLEDGER_ERR_TAMPERED` when the stored ciphertext does not match the
+/// digest committed on the chain (modified on disk; nothing is decrypted);
+/// `MEDLEDGER_ERR_DECRYPT` when decryption fails all the same.
 /// Thread-safe.
 ///
 /// # Safety

@@ -32,7 +32,7 @@ use std::ffi::c_char;
 
 pub use buffer::medledger_buffer;
 pub use keypair::medledger_keypair;
-pub use ledger::{medledger_founder, medledger_ledger};
+pub use ledger::{medledger_founder, medledger_ledger, medledger_open_report};
 pub use report::medledger_report;
 pub use status::medledger_status;
 

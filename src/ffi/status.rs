@@ -56,8 +56,15 @@ pub const MEDLEDGER_ERR_ACCESS_DENIED: medledger_status = 301;
 pub const MEDLEDGER_ERR_NOT_FOUND: medledger_status = 302;
 /// 3xx: fewer validators sealed the block than the threshold.
 pub const MEDLEDGER_ERR_MISSING_QUORUM: medledger_status = 303;
-/// 3xx: stored data does not verify (opening a damaged ledger).
+/// 3xx: stored data does not verify: opening a damaged ledger (the
+/// message names the fault and, for the ledger file, its byte offset).
 pub const MEDLEDGER_ERR_CORRUPT: medledger_status = 304;
+/// 3xx: one record's stored ciphertext does not match the digest committed
+/// on the chain (it was modified after commit); refused before decryption,
+/// no plaintext is returned. The ledger stays usable; other records are
+/// unaffected. `medledger_ledger_verify` reports the same damage as
+/// `MEDLEDGER_FAULT_PAYLOAD_TAMPERED`.
+pub const MEDLEDGER_ERR_TAMPERED: medledger_status = 305;
 
 /// 9xx: the operating system or random number generator failed, or a lock
 /// was poisoned by an earlier panic.
@@ -119,7 +126,8 @@ pub(crate) fn status_of(e: &Error) -> medledger_status {
         Error::Denied(_) => MEDLEDGER_ERR_ACCESS_DENIED,
         Error::NotFound(_) => MEDLEDGER_ERR_NOT_FOUND,
         Error::MissingQuorum { .. } => MEDLEDGER_ERR_MISSING_QUORUM,
-        Error::Corrupt(_) | Error::Tampered(_) => MEDLEDGER_ERR_CORRUPT,
+        Error::Corrupt(_) => MEDLEDGER_ERR_CORRUPT,
+        Error::Tampered(_) => MEDLEDGER_ERR_TAMPERED,
         Error::System(_) => MEDLEDGER_ERR_SYSTEM,
     }
 }
@@ -169,6 +177,7 @@ pub extern "C" fn medledger_status_name(status: medledger_status) -> *const c_ch
         MEDLEDGER_ERR_NOT_FOUND => c"MEDLEDGER_ERR_NOT_FOUND",
         MEDLEDGER_ERR_MISSING_QUORUM => c"MEDLEDGER_ERR_MISSING_QUORUM",
         MEDLEDGER_ERR_CORRUPT => c"MEDLEDGER_ERR_CORRUPT",
+        MEDLEDGER_ERR_TAMPERED => c"MEDLEDGER_ERR_TAMPERED",
         MEDLEDGER_ERR_SYSTEM => c"MEDLEDGER_ERR_SYSTEM",
         MEDLEDGER_ERR_PANIC => c"MEDLEDGER_ERR_PANIC",
         _ => c"MEDLEDGER_ERR_UNKNOWN",
@@ -212,7 +221,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [medledger_status; 19] = [
+    const ALL: [medledger_status; 20] = [
         MEDLEDGER_OK,
         MEDLEDGER_ERR_NULL_POINTER,
         MEDLEDGER_ERR_INVALID_UTF8,
@@ -230,6 +239,7 @@ mod tests {
         MEDLEDGER_ERR_NOT_FOUND,
         MEDLEDGER_ERR_MISSING_QUORUM,
         MEDLEDGER_ERR_CORRUPT,
+        MEDLEDGER_ERR_TAMPERED,
         MEDLEDGER_ERR_SYSTEM,
         MEDLEDGER_ERR_PANIC,
     ];
@@ -266,10 +276,16 @@ mod tests {
                 },
                 3,
             ),
+            (Error::Tampered("t".into()), 3),
             (Error::System("s".into()), 9),
         ];
         for (e, group) in cases {
             assert_eq!(status_of(&e) / 100, group, "{e}");
         }
+        // A modified record is not a damaged ledger: its own code.
+        assert_eq!(
+            status_of(&Error::Tampered("t".into())),
+            MEDLEDGER_ERR_TAMPERED
+        );
     }
 }

@@ -117,6 +117,24 @@ fn lock(dir: &Path) -> Result<File> {
     }
 }
 
+/// A ledger file whose header cannot be read is a damaged ledger.
+fn header_damage(path: &Path, e: &Error) -> Error {
+    Error::Corrupt(Box::new(crate::verify::Fault {
+        kind: match e {
+            Error::UnsupportedVersion { .. } => crate::verify::FaultKind::Unsupported,
+            _ => crate::verify::FaultKind::Malformed,
+        },
+        location: crate::verify::Location {
+            height: 0,
+            tx_index: None,
+            record_index: None,
+            field: "file.header",
+            offset: Some(0),
+        },
+        message: format!("{}: {e}", path.display()),
+    }))
+}
+
 fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -165,6 +183,12 @@ impl DirStore {
         access: Access,
         wrap: impl FnOnce(FsLogFile) -> Box<dyn LogFile>,
     ) -> Result<Self> {
+        if !dir.join(LEDGER_FILE).is_file() {
+            return Err(Error::NotFound(format!(
+                "no ledger in {} ({LEDGER_FILE} missing)",
+                dir.display()
+            )));
+        }
         let lock = match access {
             Access::Write => Some(lock(dir)?),
             Access::ReadOnly => None,
@@ -197,15 +221,18 @@ impl DirStore {
             .map_err(|e| io_err("cannot stat", &path, e))?;
         let mut header = vec![0u8; HEADER_LEN];
         if total < HEADER_LEN as u64 {
-            return Err(Error::Decode {
-                what: "file.header",
-                offset: usize::try_from(total).unwrap_or(0),
-                reason: "ledger file shorter than its header",
-            });
+            return Err(header_damage(
+                &path,
+                &Error::Decode {
+                    what: "file.header",
+                    offset: usize::try_from(total).unwrap_or(0),
+                    reason: "ledger file shorter than its header",
+                },
+            ));
         }
         file.read_exact_at(&mut header, 0)
             .map_err(|e| io_err("cannot read", &path, e))?;
-        let ledger_id = decode_header(&header)?;
+        let ledger_id = decode_header(&header).map_err(|e| header_damage(&path, &e))?;
         let scanned = {
             let mut window = FileWindow::new(file.as_ref(), total);
             scan(&mut window, HEADER_LEN as u64)

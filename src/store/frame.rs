@@ -233,7 +233,34 @@ pub fn scan<S: ScanSource>(src: &mut S, start: u64) -> core::result::Result<Scan
                 let complete = prefix_len == FRAME_PREFIX
                     && declared <= MAX_FRAME_BODY
                     && pos + (declared + FRAME_OVERHEAD) as u64 <= total;
+                // A damaged marker or length on an otherwise intact last
+                // frame is damage too: its checksum still matches once the
+                // marker is ignored, or once the length is taken to be
+                // "up to the end of the file".
+                let intact_but_marker = complete
+                    && parse_frame_body(
+                        src.bytes(pos, declared + FRAME_OVERHEAD)
+                            .map_err(ScanError::Io)?
+                            .get(4..)
+                            .unwrap_or_default(),
+                        None,
+                    )
+                    .is_ok();
+                let rest_len = usize::try_from(total - pos).unwrap_or(usize::MAX);
+                let intact_but_length = marker_ok
+                    && rest_len >= FRAME_OVERHEAD
+                    && rest_len - FRAME_OVERHEAD <= MAX_FRAME_BODY
+                    && parse_frame_body(
+                        src.bytes(pos, rest_len)
+                            .map_err(ScanError::Io)?
+                            .get(4..)
+                            .unwrap_or_default(),
+                        u32::try_from(rest_len - FRAME_OVERHEAD).ok(),
+                    )
+                    .is_ok();
                 if (marker_ok && complete)
+                    || intact_but_marker
+                    || intact_but_length
                     || later_valid_frame(src, pos + 1).map_err(ScanError::Io)?
                 {
                     return Err(ScanError::Damage(ScanDamage {
@@ -289,12 +316,22 @@ fn parse_frame(rest: &[u8]) -> core::result::Result<(FrameKind, u32, usize), &'s
     if sync != SYNC {
         return Err("frame sync marker missing");
     }
-    let rest = rest.get(4..).unwrap_or_default();
-    let len: [u8; 4] = rest
+    parse_frame_body(rest.get(4..).unwrap_or_default(), None)
+}
+
+/// Parses a frame after its sync marker. With `assume_len`, the stored
+/// length field is ignored and the checksum is computed as if it held that
+/// value (used to recognise a last frame whose length field was damaged).
+fn parse_frame_body(
+    rest: &[u8],
+    assume_len: Option<u32>,
+) -> core::result::Result<(FrameKind, u32, usize), &'static str> {
+    let stored_len: [u8; 4] = rest
         .get(..4)
         .and_then(|b| b.try_into().ok())
         .ok_or("frame header cut short")?;
-    let body_len = u32::from_le_bytes(len);
+    let body_len = assume_len.unwrap_or(u32::from_le_bytes(stored_len));
+    let len = body_len.to_le_bytes();
     let n = usize::try_from(body_len).map_err(|_| "frame length overflows")?;
     if n > MAX_FRAME_BODY {
         return Err("frame length beyond the format limit");
@@ -375,6 +412,26 @@ mod tests {
         let d = scan_bytes(&rot, 48).unwrap_err();
         assert_eq!(d.reason, "frame checksum mismatch");
         assert_eq!(d.blocks_before, 1);
+        // Damage to the last frame's sync marker or length (any bit) is
+        // recognised as damage, never as a torn write to cut.
+        let last_start = full.len() - (13 + 40);
+        for at in [
+            last_start,
+            last_start + 1,
+            last_start + 4,
+            last_start + 5,
+            last_start + 7,
+        ] {
+            for bit in [0x01u8, 0x40, 0x80] {
+                let mut bad = full.clone();
+                bad[at] ^= bit;
+                let r = scan_bytes(&bad, 48);
+                assert!(
+                    r.is_err(),
+                    "byte {at} bit {bit:#x} of the last frame was cut as a tear"
+                );
+            }
+        }
         // Damage followed by a valid frame is corruption, located.
         data[14] ^= 1;
         let tail = file(&[(FrameKind::Block, b"block two")]);

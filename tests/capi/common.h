@@ -91,7 +91,8 @@ static inline uint64_t commit(const consortium *c) {
     return height;
 }
 
-static inline void consortium_init(consortium *c) {
+/* Generates every key of the consortium (no ledger yet). */
+static inline void consortium_keys(consortium *c) {
     memset(c, 0, sizeof *c);
     c->admin = new_keypair();
     for (int i = 0; i < 3; i++) c->validators[i] = new_keypair();
@@ -99,23 +100,37 @@ static inline void consortium_init(consortium *c) {
     c->hospital_b = new_keypair();
     c->patient = new_keypair();
     c->other_patient = new_keypair();
-    medledger_founder founders[4] = {
-        {c->admin, MEDLEDGER_ROLE_ADMIN, "registration desk"},
-        {c->validators[0], MEDLEDGER_ROLE_VALIDATOR, "validator 0"},
-        {c->validators[1], MEDLEDGER_ROLE_VALIDATOR, "validator 1"},
-        {c->validators[2], MEDLEDGER_ROLE_VALIDATOR, "validator 2"},
-    };
-    const medledger_keypair *sealers[2] = {c->validators[0], c->validators[1]};
-    OK(medledger_ledger_create_in_memory("test consortium", 2, founders, 4,
-                                         sealers, 2, &c->ledger));
-    CHECK(c->ledger != NULL);
+    OK(medledger_keypair_id(c->patient, c->patient_id));
+    OK(medledger_keypair_id(c->other_patient, c->other_patient_id));
+}
+
+/* The genesis founders: the admin and three validators (threshold 2). */
+static inline void consortium_founders(const consortium *c, medledger_founder out[4]) {
+    out[0] = (medledger_founder){c->admin, MEDLEDGER_ROLE_ADMIN, "registration desk"};
+    out[1] = (medledger_founder){c->validators[0], MEDLEDGER_ROLE_VALIDATOR, "validator 0"};
+    out[2] = (medledger_founder){c->validators[1], MEDLEDGER_ROLE_VALIDATOR, "validator 1"};
+    out[3] = (medledger_founder){c->validators[2], MEDLEDGER_ROLE_VALIDATOR, "validator 2"};
+}
+
+/* Registers the hospitals and patients on c->ledger and commits block 1. */
+static inline void consortium_register(consortium *c) {
     register_participant(c, c->hospital_a, MEDLEDGER_ROLE_PROVIDER, "hospital A EHR");
     register_participant(c, c->hospital_b, MEDLEDGER_ROLE_PROVIDER, "hospital B EHR");
     register_participant(c, c->patient, MEDLEDGER_ROLE_PATIENT, "patient app 1");
     register_participant(c, c->other_patient, MEDLEDGER_ROLE_PATIENT, "patient app 2");
     CHECK(commit(c) == 1);
-    OK(medledger_keypair_id(c->patient, c->patient_id));
-    OK(medledger_keypair_id(c->other_patient, c->other_patient_id));
+}
+
+/* The consortium on a ledger held in memory. */
+static inline void consortium_init(consortium *c) {
+    consortium_keys(c);
+    medledger_founder founders[4];
+    consortium_founders(c, founders);
+    const medledger_keypair *sealers[2] = {c->validators[0], c->validators[1]};
+    OK(medledger_ledger_create_in_memory("test consortium", 2, founders, 4,
+                                         sealers, 2, &c->ledger));
+    CHECK(c->ledger != NULL);
+    consortium_register(c);
 }
 
 static inline void consortium_free(consortium *c) {

@@ -24,10 +24,12 @@ STATIC_ASSERT(MEDLEDGER_ERR_BAD_SIGNATURE / 100 == 2, "2xx crypto");
 STATIC_ASSERT(MEDLEDGER_ERR_BAD_PROOF / 100 == 2, "2xx crypto");
 STATIC_ASSERT(MEDLEDGER_ERR_REJECTED / 100 == 3, "3xx ledger");
 STATIC_ASSERT(MEDLEDGER_ERR_CORRUPT / 100 == 3, "3xx ledger");
+STATIC_ASSERT(MEDLEDGER_ERR_TAMPERED == 305, "3xx ledger");
 STATIC_ASSERT(MEDLEDGER_ERR_SYSTEM / 100 == 9, "9xx internal");
 STATIC_ASSERT(MEDLEDGER_ERR_PANIC / 100 == 9, "9xx internal");
 STATIC_ASSERT(MEDLEDGER_ID_LEN == 32 && MEDLEDGER_PUBLIC_KEY_LEN == 32, "32-byte ids");
 STATIC_ASSERT(MEDLEDGER_FAULT_WRONG_LEDGER == 14, "fault codes are stable");
+STATIC_ASSERT(sizeof(medledger_open_report) == 5 * sizeof(uint64_t), "plain uint64_t fields");
 
 /* Signatures as documented: a mismatch is a compile error. */
 static medledger_status (*const create)(const char *, uint32_t, const medledger_founder *,
@@ -42,6 +44,15 @@ static medledger_status (*const read_record)(const medledger_ledger *,
                                              const medledger_keypair *, const uint8_t *,
                                              medledger_buffer **) =
     medledger_ledger_read_record;
+static medledger_status (*const create_dir)(const char *, const char *, uint32_t,
+                                            const medledger_founder *, size_t,
+                                            const medledger_keypair *const *, size_t,
+                                            medledger_ledger **) = medledger_ledger_create_dir;
+static medledger_status (*const open_dir)(const char *, medledger_open_report *,
+                                          medledger_ledger **) = medledger_ledger_open_dir;
+static medledger_status (*const open_dir_read_only)(const char *, medledger_open_report *,
+                                                    medledger_ledger **) =
+    medledger_ledger_open_dir_read_only;
 static int64_t (*const tx_index)(const medledger_report *) = medledger_report_fault_tx_index;
 
 int main(void) {
@@ -51,6 +62,10 @@ int main(void) {
     uint8_t id[MEDLEDGER_ID_LEN];
     s |= append(NULL, NULL, NULL, NULL, NULL, NULL, 0, id);
     s |= read_record(NULL, NULL, NULL, NULL);
+    medledger_open_report report = {0, 0, 0, 0, 0};
+    s |= create_dir(NULL, "x", 1, &f, 1, NULL, 0, &ledger);
+    s |= open_dir(NULL, &report, &ledger);
+    s |= open_dir_read_only(NULL, NULL, &ledger);
     printf("medledger %s; status %s; tx index %lld\n", medledger_version(),
            medledger_status_name(s), (long long)tx_index(NULL));
     return s == MEDLEDGER_ERR_NULL_POINTER ? 0 : 1;

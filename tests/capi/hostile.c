@@ -179,6 +179,31 @@ static void create_calls(const consortium *c) {
            medledger_ledger_create_in_memory("x", 1, f, 2, wrong_sealer, 1, &l));
     EXPECT_MESSAGE("listed twice");
     CHECK(l == SENTINEL_PTR);
+
+    /* The directory functions (tests/capi/dir.c has the rest): NULL and
+     * unterminated paths, and the same genesis checks as in memory, all
+     * refused before the file system is touched. */
+    f[1].keypair = c->validators[0];
+    medledger_open_report report;
+    memset(&report, MARK, sizeof report);
+    EXPECT(NULLP, medledger_ledger_create_dir(NULL, "x", 1, f, 2, sealers, 1, &l));
+    EXPECT_MESSAGE("path is NULL");
+    EXPECT(NULLP, medledger_ledger_create_dir("/nonexistent/x", NULL, 1, f, 2, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_dir("/nonexistent/x", "x", 1, f, SIZE_MAX, sealers,
+                                                1, &l));
+    EXPECT(NULLP, medledger_ledger_create_dir("/nonexistent/x", "x", 1, f, 2, sealers, 1, NULL));
+    EXPECT(NULLP, medledger_ledger_open_dir(NULL, &report, &l));
+    EXPECT(NULLP, medledger_ledger_open_dir("/nonexistent/x", &report, NULL));
+    EXPECT(NULLP, medledger_ledger_open_dir_read_only(NULL, &report, &l));
+    EXPECT(NULLP, medledger_ledger_open_dir_read_only("/nonexistent/x", NULL, NULL));
+    char *unterminated = malloc(MEDLEDGER_MAX_TEXT_LEN + 1);
+    CHECK(unterminated != NULL);
+    memset(unterminated, 'a', MEDLEDGER_MAX_TEXT_LEN + 1);
+    EXPECT(INVALID, medledger_ledger_open_dir(unterminated, &report, &l));
+    EXPECT(INVALID, medledger_ledger_open_dir_read_only(unterminated, &report, &l));
+    free(unterminated);
+    CHECK(all_marked((const uint8_t *)&report, sizeof report));
+    CHECK(l == SENTINEL_PTR);
 }
 
 static void register_calls(const consortium *c) {

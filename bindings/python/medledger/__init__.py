@@ -46,12 +46,13 @@ from .errors import (
     NotFound,
     Rejected,
     Status,
+    TamperedRecord,
     UnsupportedFormat,
     WeakKey,
     WrongPassphrase,
 )
 from .keypair import Keypair, PublicKeys
-from .ledger import Founder, Ledger, Role
+from .ledger import Founder, Ledger, OpenReport, Role
 from .report import Fault, FaultKind, Report
 from ._ffi import library_version
 
@@ -77,11 +78,13 @@ __all__ = [
     "MedledgerError",
     "MissingQuorum",
     "NotFound",
+    "OpenReport",
     "PublicKeys",
     "Rejected",
     "Report",
     "Role",
     "Status",
+    "TamperedRecord",
     "UnsupportedFormat",
     "WeakKey",
     "WrongPassphrase",

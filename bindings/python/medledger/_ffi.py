@@ -93,6 +93,18 @@ class medledger_founder(ctypes.Structure):
     ]
 
 
+class medledger_open_report(ctypes.Structure):
+    """``struct medledger_open_report``: what opening a directory found."""
+
+    _fields_ = [
+        ("blocks", c_uint64),
+        ("payloads", c_uint64),
+        ("file_len", c_uint64),
+        ("bytes_cut", c_uint64),
+        ("frames_cut", c_uint64),
+    ]
+
+
 status_t = c_uint32
 ID_LEN = 32
 PUBLIC_KEY_LEN = 32
@@ -139,6 +151,27 @@ SIGNATURES = {
         ],
         status_t,
     ),
+    "medledger_ledger_create_dir": (
+        [
+            c_char_p,
+            c_char_p,
+            c_uint32,
+            POINTER(medledger_founder),
+            c_size_t,
+            POINTER(KeypairPtr),
+            c_size_t,
+            POINTER(LedgerPtr),
+        ],
+        status_t,
+    ),
+    "medledger_ledger_open_dir": (
+        [c_char_p, POINTER(medledger_open_report), POINTER(LedgerPtr)],
+        status_t,
+    ),
+    "medledger_ledger_open_dir_read_only": (
+        [c_char_p, POINTER(medledger_open_report), POINTER(LedgerPtr)],
+        status_t,
+    ),
     "medledger_ledger_free": ([LedgerPtr], None),
     "medledger_ledger_register": (
         [LedgerPtr, KeypairPtr, BytesPtr, BytesPtr, c_uint32, c_char_p],
@@ -181,27 +214,6 @@ SIGNATURES = {
     "medledger_report_free": ([ReportPtr], None),
 }
 
-# Functions of the directory store, announced for the next release. They
-# are declared when the loaded library has them; until then
-# `has_function()` is False and the Python methods raise
-# NotImplementedError. Signatures as planned in docs/C-API.md.
-OPTIONAL_SIGNATURES = {
-    "medledger_ledger_create_dir": (
-        [
-            c_char_p,
-            c_char_p,
-            c_uint32,
-            POINTER(medledger_founder),
-            c_size_t,
-            POINTER(KeypairPtr),
-            c_size_t,
-            POINTER(LedgerPtr),
-        ],
-        status_t,
-    ),
-    "medledger_ledger_open_dir": ([c_char_p, POINTER(LedgerPtr)], status_t),
-}
-
 
 def _load():
     path = find_library()
@@ -215,11 +227,6 @@ def _load():
             ) from e
         fn.argtypes = argtypes
         fn.restype = restype
-    for name, (argtypes, restype) in OPTIONAL_SIGNATURES.items():
-        fn = getattr(lib, name, None)
-        if fn is not None:
-            fn.argtypes = argtypes
-            fn.restype = restype
     return lib, path
 
 

@@ -9,7 +9,7 @@ its C name (``status_name``) and the library's message (the C
     ├── CryptoError         2xx  BadSignature, DecryptionFailed, WrongPassphrase,
     │                            WeakKey, BadProof
     ├── LedgerError         3xx  Rejected, AccessDenied, NotFound, MissingQuorum,
-    │                            CorruptLedger
+    │                            CorruptLedger (TamperedRecord)
     ├── InternalError       9xx  system failure or a bug (panic) in the library
     └── ClosedError              a handle used after close() (also a ValueError)
 
@@ -42,6 +42,7 @@ class Status(enum.IntEnum):
     NOT_FOUND = 302
     MISSING_QUORUM = 303
     CORRUPT = 304
+    TAMPERED = 305
     SYSTEM = 900
     PANIC = 901
 
@@ -128,7 +129,15 @@ class MissingQuorum(LedgerError):
 
 
 class CorruptLedger(LedgerError):
-    """304: stored data does not verify."""
+    """304: stored data does not verify (opening a damaged ledger: the
+    message names the fault and, in the ledger file, its byte offset)."""
+
+
+class TamperedRecord(CorruptLedger):
+    """305: one record's stored ciphertext does not match the digest
+    committed on the chain (modified on disk); it is refused before
+    decryption. The ledger stays usable. A subclass of
+    :class:`CorruptLedger`, so ``except CorruptLedger`` catches both."""
 
 
 class InternalError(MedledgerError):
@@ -157,6 +166,7 @@ _BY_STATUS = {
     Status.NOT_FOUND: NotFound,
     Status.MISSING_QUORUM: MissingQuorum,
     Status.CORRUPT: CorruptLedger,
+    Status.TAMPERED: TamperedRecord,
     Status.SYSTEM: InternalError,
     Status.PANIC: InternalError,
 }

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import enum
 import os
-from typing import Iterable, NamedTuple, Sequence, Union
+from typing import Iterable, NamedTuple, Optional, Sequence, Union
 
 from . import _ffi
 from ._ffi import lib
@@ -76,6 +77,31 @@ def _create(fn, prefix_args, consortium_name, threshold, founders, sealers):
     return out
 
 
+@dataclasses.dataclass(frozen=True)
+class OpenReport:
+    """What opening a ledger directory found and did
+    (``struct medledger_open_report``)."""
+
+    blocks: int
+    """Committed blocks in the ledger file, genesis included (the head
+    height is ``blocks - 1``)."""
+    payloads: int
+    """Record ciphertexts stored in the ledger file."""
+    file_len: int
+    """Length in bytes of the ledger file that was kept."""
+    bytes_cut: int
+    """Bytes of a torn, never-acknowledged tail left by a crash
+    mid-commit: cut by a writable open, left in place by a read-only one.
+    0 after a clean shutdown."""
+    frames_cut: int
+    """Complete frames in that tail (payloads of a block that never
+    committed)."""
+
+    @classmethod
+    def _from_c(cls, c: "_ffi.medledger_open_report") -> "OpenReport":
+        return cls(**{name: getattr(c, name) for name, _ in c._fields_})
+
+
 def _path(path) -> bytes:
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
@@ -117,24 +143,57 @@ class Ledger(Handle):
                            threshold, founders, sealers))
 
     @classmethod
-    def create_dir(cls, path, consortium_name: str, threshold: int, founders, sealers) -> "Ledger":
-        """A new durable ledger in directory ``path`` (as
-        :meth:`create_in_memory`). Needs a library with the directory store
-        (``medledger_ledger_create_dir``); raises NotImplementedError
-        otherwise."""
-        fn = _optional("medledger_ledger_create_dir")
-        return cls(_create(fn, (_path(path),), consortium_name, threshold, founders, sealers))
+    def create_dir(
+        cls,
+        path,
+        consortium_name: str,
+        threshold: int,
+        founders: Sequence[Union[Founder, tuple]],
+        sealers: Sequence[Keypair],
+    ) -> "Ledger":
+        """A new durable ledger in directory ``path`` (``str``, ``bytes`` or
+        path-like; created with its parents if missing; it must not hold a
+        ledger yet). Genesis arguments as :meth:`create_in_memory`.
+
+        The ledger holds the directory's writer lock until it is closed:
+        another writable open of the directory, in this process or another,
+        raises :class:`~medledger.AccessDenied` meanwhile. A directory that
+        already holds a ledger raises :class:`~medledger.InputError`."""
+        return cls(_create(lib.medledger_ledger_create_dir, (_path(path),), consortium_name,
+                           threshold, founders, sealers))
 
     @classmethod
-    def open_dir(cls, path) -> "Ledger":
-        """Opens the durable ledger in directory ``path``, verifying it first
-        (:class:`~medledger.CorruptLedger` names the first fault). Needs
-        ``medledger_ledger_open_dir``; raises NotImplementedError
-        otherwise."""
-        fn = _optional("medledger_ledger_open_dir")
+    def open_dir(cls, path, read_only: bool = False) -> "Ledger":
+        """Opens the durable ledger in directory ``path``, recovering from a
+        crash and verifying the chain first; :attr:`open_report` says what
+        the open found (an :class:`OpenReport`).
+
+        Raises :class:`~medledger.NotFound` when there is no ledger,
+        :class:`~medledger.CorruptLedger` when the file is damaged or the
+        chain does not verify (the message names the fault and its byte
+        offset), :class:`~medledger.AccessDenied` when another writer holds
+        the directory.
+
+        With ``read_only=True`` no lock is taken and nothing is written: any
+        number of read-only ledgers may be open beside the writer. They
+        verify and answer :attr:`head_height` and :attr:`id`, but
+        :meth:`read_record` and every write raise
+        :class:`~medledger.AccessDenied` (a disclosure must be recorded, and
+        a read-only open cannot record)."""
+        fn = (lib.medledger_ledger_open_dir_read_only if read_only
+              else lib.medledger_ledger_open_dir)
+        report = _ffi.medledger_open_report()
         out = _ffi.LedgerPtr()
-        check(fn(_path(path), ctypes.byref(out)))
-        return cls(out)
+        check(fn(_path(path), ctypes.byref(report), ctypes.byref(out)))
+        ledger = cls(out)
+        ledger.open_report = OpenReport._from_c(report)
+        ledger.read_only = bool(read_only)
+        return ledger
+
+    #: What :meth:`open_dir` found; ``None`` for a ledger that was created.
+    open_report: Optional[OpenReport] = None
+    #: True for a ledger opened with ``open_dir(path, read_only=True)``.
+    read_only: bool = False
 
     # ---- participants and records ------------------------------------------------
 
@@ -233,10 +292,3 @@ class Ledger(Handle):
 
     def __repr__(self) -> str:
         return "Ledger(<closed>)" if self.closed else f"Ledger(id={self.id.hex()[:16]}...)"
-
-
-def _optional(name: str):
-    if not _ffi.has_function(name):
-        raise NotImplementedError(
-            f"{name} is not in {_ffi.LIBRARY_PATH}: this library has no directory store yet")
-    return getattr(lib, name)
