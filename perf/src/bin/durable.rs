@@ -20,6 +20,7 @@ const BLOCK: usize = 1000;
 struct Setup {
     validators: Vec<Keypair>,
     hospital: Keypair,
+    second_hospital: Keypair,
     patients: Vec<Keypair>,
 }
 
@@ -27,6 +28,7 @@ fn setup(dir: &Path) -> (Ledger, Setup) {
     let admin = Keypair::generate();
     let validators: Vec<Keypair> = (0..3).map(|_| Keypair::generate()).collect();
     let hospital = Keypair::generate();
+    let second_hospital = Keypair::generate();
     let patients: Vec<Keypair> = (0..10).map(|_| Keypair::generate()).collect();
     let mut founders = vec![admin.participant(Roles::ADMIN, "admin")];
     for (i, v) in validators.iter().enumerate() {
@@ -35,11 +37,14 @@ fn setup(dir: &Path) -> (Ledger, Setup) {
     let genesis = Genesis::new("perf", 2, founders).expect("genesis");
     let ledger = Ledger::create_dir(dir, genesis, &[&validators[0], &validators[1]]).expect("create");
     ledger.register(&admin, hospital.participant(Roles::PROVIDER, "ehr")).expect("register");
+    ledger
+        .register(&admin, second_hospital.participant(Roles::PROVIDER, "ehr 2"))
+        .expect("register");
     for p in &patients {
         ledger.register(&admin, p.participant(Roles::PATIENT, "app")).expect("register");
     }
     ledger.commit_block(&[&validators[0], &validators[1]]).expect("commit");
-    (ledger, Setup { validators, hospital, patients })
+    (ledger, Setup { validators, hospital, second_hospital, patients })
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -128,6 +133,58 @@ fn medledger_batch_pipelined(blocks: usize, data: &[Vec<u8>]) -> f64 {
         ledger.commit_block(&[&s.validators[0], &s.validators[1]]).expect("commit");
     }
     let rate = (blocks * BLOCK) as f64 / t.elapsed().as_secs_f64();
+    drop(ledger);
+    let _ = std::fs::remove_dir_all(&dir);
+    rate
+}
+
+/// Two hospitals import at once (one batch of BLOCK/2 records each per
+/// block) while a committer thread commits: the serial part of one
+/// hospital's append overlaps the other's sealing, and the fsync overlaps
+/// both. Each hospital writes its own category, as two EHRs would.
+fn medledger_two_hospitals(blocks: usize, data: &[Vec<u8>]) -> f64 {
+    let dir = tmp("two");
+    let (ledger, s) = setup(&dir);
+    let half = data.len() / 2;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let t = Instant::now();
+    std::thread::scope(|scope| {
+        let (ledger, s, done) = (&ledger, &s, &done);
+        for (h, (author, category)) in [(&s.hospital, "lab"), (&s.second_hospital, "imaging")]
+            .into_iter()
+            .enumerate()
+        {
+            scope.spawn(move || {
+                for b in 0..blocks {
+                    let recs: Vec<NewRecord> = data[h * half..(h + 1) * half]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| NewRecord {
+                            patient: s.patients[(b + i) % s.patients.len()].id(),
+                            category,
+                            content_type: "application/octet-stream",
+                            payload: p,
+                        })
+                        .collect();
+                    ledger.append_batch(author, &recs).expect("append");
+                }
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        scope.spawn(move || {
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst) == 2;
+                if ledger.pending_count().expect("pending") > 0 {
+                    ledger.commit_block(&[&s.validators[0], &s.validators[1]]).expect("commit");
+                } else if finished {
+                    break;
+                } else {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+        });
+    });
+    let rate = (blocks * half * 2) as f64 / t.elapsed().as_secs_f64();
     drop(ledger);
     let _ = std::fs::remove_dir_all(&dir);
     rate
@@ -272,6 +329,7 @@ fn main() {
         let rate = match only.as_str() {
             "batch" => medledger_batch(30, &data),
             "pipelined" => medledger_batch_pipelined(30, &data),
+            "two" => medledger_two_hospitals(30, &data),
             "single" => medledger_single(5, &data),
             _ => sqlite(30, &data),
         };
@@ -284,15 +342,18 @@ fn main() {
     let limit = crypto_limit(&data);
     let mut batch = Vec::new();
     let mut piped = Vec::new();
+    let mut two = Vec::new();
     let mut single = Vec::new();
     let mut sql = Vec::new();
     for _ in 0..runs {
         batch.push(medledger_batch(blocks, &data));
         piped.push(medledger_batch_pipelined(blocks, &data));
+        two.push(medledger_two_hospitals(blocks, &data));
         single.push(medledger_single(blocks.min(10), &data));
         sql.push(sqlite(blocks, &data));
     }
     let (batch, piped, single, sql) = (median(batch), median(piped), median(single), median(sql));
+    let two = median(two);
     let mb = |r: f64| r * RECORD as f64 / 1e6;
     println!("## Durable append, 1 KiB records, blocks of {BLOCK} (median of {runs} runs, {blocks} blocks each)\n");
     println!("| scenario | records/s | MB/s | vs SQLite | vs one-core crypto limit |");
@@ -300,6 +361,7 @@ fn main() {
     println!("| crypto limit, one core (DEK + AES-256-GCM + SHA3 digest) | {limit:.0} | {:.1} | | 1.00 |", mb(limit));
     println!("| medledger batch-signed, durable | {batch:.0} | {:.1} | {:.2}x | {:.2} |", mb(batch), batch / sql, batch / limit);
     println!("| medledger batch-signed, durable, commit overlapped with next block | {piped:.0} | {:.1} | {:.2}x | {:.2} |", mb(piped), piped / sql, piped / limit);
+    println!("| medledger batch-signed, durable, two hospitals importing at once + committer | {two:.0} | {:.1} | {:.2}x | {:.2} |", mb(two), two / sql, two / limit);
     println!("| medledger single-signed, durable | {single:.0} | {:.1} | {:.2}x | {:.2} |", mb(single), single / sql, single / limit);
     println!("| SQLite WAL synchronous=FULL, {BLOCK} rows/txn | {sql:.0} | {:.1} | 1.00x | |", mb(sql));
     println!("| Hypercore 11, batches of 1000 (CRATES.md figure, not measured here) | 108000 | 110.6 | {:.2}x | |", 108000.0 / sql);
