@@ -45,6 +45,16 @@ impl Category {
         Ok(Category(code.to_owned()))
     }
 
+    /// Decodes a category code (text, then the code rules), naming `what`.
+    pub fn decode(r: &mut Reader<'_>, what: &'static str) -> Result<Self> {
+        let at = r.offset();
+        Category::new(r.text(MAX_CATEGORY_LEN, what)?).map_err(|_| Error::Decode {
+            what,
+            offset: at,
+            reason: "not a valid category code",
+        })
+    }
+
     /// The code.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -146,15 +156,7 @@ impl RecordHeader {
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
         let id = RecordId(r.digest("record.id")?);
         let patient = ParticipantId(r.digest("record.patient")?);
-        let at = r.offset();
-        let category =
-            Category::new(r.text(MAX_CATEGORY_LEN, "record.category")?).map_err(|_| {
-                Error::Decode {
-                    what: "record.category",
-                    offset: at,
-                    reason: "not a valid category code",
-                }
-            })?;
+        let category = Category::decode(r, "record.category")?;
         let content_type = r
             .text(MAX_CONTENT_TYPE_LEN, "record.content_type")?
             .to_owned();
@@ -237,15 +239,7 @@ impl EpochShare {
     /// Decodes one share.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
         let patient = ParticipantId(r.digest("epoch_share.patient")?);
-        let at = r.offset();
-        let category =
-            Category::new(r.text(MAX_CATEGORY_LEN, "epoch_share.category")?).map_err(|_| {
-                Error::Decode {
-                    what: "epoch_share.category",
-                    offset: at,
-                    reason: "not a valid category code",
-                }
-            })?;
+        let category = Category::decode(r, "epoch_share.category")?;
         let epoch = r.u32("epoch_share.epoch")?;
         let n = r.count(MAX_WRAPS, 32 + SEALED_KEY_LEN, "epoch_share.wraps")?;
         let mut wraps = Vec::with_capacity(n);

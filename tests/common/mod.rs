@@ -60,12 +60,7 @@ impl Consortium {
     }
 
     fn build(create: impl FnOnce(Genesis, &[&Keypair]) -> Ledger) -> Self {
-        let admin = kp(1);
-        let validators = vec![kp(2), kp(3), kp(4)];
-        let hospital_a = kp(5);
-        let hospital_b = kp(6);
-        let patient = kp(7);
-        let other_patient = kp(8);
+        let (admin, validators, hospital_a, hospital_b, patient, other_patient) = Self::keys();
         let mut founders = vec![admin.participant(Roles::ADMIN, "registration desk")];
         for (i, v) in validators.iter().enumerate() {
             founders.push(v.participant(Roles::VALIDATOR, &format!("validator {i}")));
