@@ -32,16 +32,6 @@ impl Writer {
         self.buf
     }
 
-    /// Bytes written so far.
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// True when nothing was written.
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
     /// A `u8`.
     pub fn u8(&mut self, v: u8) -> &mut Self {
         self.buf.push(v);

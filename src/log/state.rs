@@ -311,17 +311,6 @@ impl ChainState {
         }
     }
 
-    /// Check then apply.
-    pub fn check_and_apply(
-        &mut self,
-        tx: SignedTx,
-        position: TxPosition,
-    ) -> Result<(), RuleViolation> {
-        self.check(&tx)?;
-        self.apply(tx, position);
-        Ok(())
-    }
-
     fn check_register(
         &self,
         author: &ParticipantState,

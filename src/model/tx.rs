@@ -47,21 +47,9 @@ pub enum TxKind {
     SetValidators = 0x0030,
 }
 
-/// Kinds reserved for the access-control and rules releases. Decoding them
-/// fails with [`Error::UnsupportedKind`] until a format version defines them.
-pub const RESERVED_KINDS: &[(u16, &str)] = &[
-    (0x0002, "update participant (key rotation, suspension)"),
-    (0x0020, "share key"),
-    (0x0021, "grant consent"),
-    (0x0022, "revoke consent"),
-    (0x0023, "break-glass"),
-    (0x0024, "access event"),
-    (0x0025, "erase"),
-    (0x0040, "deploy rule"),
-];
-
 impl TxKind {
-    /// The kind for a wire value, or `UnsupportedKind`.
+    /// The kind for a wire value, or `UnsupportedKind` (including the kinds
+    /// reserved for later releases, listed in docs/FORMAT.md §3.7).
     pub fn from_u16(v: u16) -> Result<Self> {
         Ok(match v {
             0x0000 => TxKind::Genesis,
