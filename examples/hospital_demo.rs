@@ -1,15 +1,24 @@
 //! The medledger hospital demo: two hospitals and a health information
 //! exchange share one tamper-evident, encrypted ledger of a patient's
-//! records.
+//! records, kept durably in a ledger directory (`<dir>/ledger.log`).
 //!
 //! Run with `cargo run --release --example hospital_demo`. Every payload is a
 //! small FHIR-like JSON string with made-up data; only encrypted payloads and
-//! pseudonymous ids are stored, never personal data in the clear.
+//! pseudonymous ids are stored, never personal data in the clear. The node
+//! also restarts, meets the writer lock, crashes mid-commit and has its file
+//! tampered with. The directory lives under the system temporary directory
+//! and is removed at the end.
 
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use medledger::log::block::BlockHeader;
-use medledger::{Error, Genesis, KdfParams, Keypair, Ledger, MemoryStore, NewRecord, Roles};
+use medledger::store::dir::LEDGER_FILE;
+use medledger::store::frame::{FRAME_PREFIX, FrameKind, HEADER_LEN, SYNC, push_frame, scan};
+use medledger::{Error, Genesis, KdfParams, Keypair, Ledger, NewRecord, Roles};
 
 type DemoResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -39,10 +48,12 @@ fn main() -> DemoResult {
         hie_val.participant(Roles::VALIDATOR, "Regional HIE validator"),
     ];
     let genesis = Genesis::new("Regional care consortium (demo)", 2, founders)?;
-    // Keep a handle on the store: clones share contents, so step 8 can
-    // tamper with the real stored bytes behind the ledger's back.
-    let store = MemoryStore::new();
-    let ledger = Ledger::create(Box::new(store.clone()), genesis, &[&st_marys_val, &hie_val])?;
+    // A fresh ledger directory, removed at the end (or when a step fails).
+    let dir = std::env::temp_dir().join(format!("medledger-demo-{}", std::process::id()));
+    let _cleanup = RemoveOnDrop(dir.clone());
+    let log = dir.join(LEDGER_FILE);
+    let ledger = Ledger::create_dir(&dir, genesis, &[&st_marys_val, &hie_val])?;
+    println!("ledger directory   {}", dir.display());
     println!("ledger id          {}", ledger.id().to_hex());
     println!("validators         St. Mary's, City General, Regional HIE (2-of-3)");
     for (kp, label) in [
@@ -156,8 +167,16 @@ fn main() -> DemoResult {
     );
     show_block(&ledger.commit_block(&quorum)?);
 
-    // ---- 6. Reads -------------------------------------------------------------
-    section("6. Reading: the patient sees everything, other hospitals do not");
+    // ---- 6. Restart -----------------------------------------------------------
+    section("6. The node restarts: every acknowledged commit is on disk");
+    let head = ledger.head()?;
+    drop(ledger); // closes ledger.log and releases the writer lock
+    let ledger = reopen(&dir, &head)?;
+    let n = ledger.read_record(&patient, &lab_v2)?.plaintext.len();
+    println!("patient reads      lab v2 after the restart ({n} bytes decrypted)");
+
+    // ---- 7. Reads -------------------------------------------------------------
+    section("7. Reading: the patient sees everything, other hospitals do not");
     for (what, id) in [
         ("lab v1", &lab),
         ("lab v2", &lab_v2),
@@ -182,8 +201,20 @@ fn main() -> DemoResult {
     })?;
     println!("City General reads St. Mary's lab -> refused: {e}");
 
-    // ---- 7. Verification ------------------------------------------------------
-    section("7. Anyone holding the stored bytes can verify the whole chain");
+    // ---- 8. One writer --------------------------------------------------------
+    section("8. One writer at a time; read-only observers beside it");
+    let e = refused(Ledger::open_dir(&dir), |e| matches!(e, Error::Denied(_)))?;
+    println!("second writer      refused: {e}");
+    let (observer, _) = Ledger::open_dir_read_only(&dir)?;
+    println!("read-only open     verify -> {}", observer.verify()?);
+    let e = refused(observer.read_record(&patient, &lab_v2), |e| {
+        matches!(e, Error::Denied(_))
+    })?;
+    println!("read-only read     refused: {e}");
+    drop(observer);
+
+    // ---- 9. Verification ------------------------------------------------------
+    section("9. Anyone holding the stored bytes can verify the whole chain");
     let started = Instant::now();
     let report = ledger.verify()?;
     println!("{report}");
@@ -192,50 +223,84 @@ fn main() -> DemoResult {
         started.elapsed().as_secs_f64() * 1e3
     );
 
-    // ---- 8. Tampering ---------------------------------------------------------
-    section("8. Tampering with the stored bytes is detected and located");
-    // The last byte of block 2 is the last byte of its last transaction's
-    // signature: City General's imaging report.
-    let flip_last = |b: &mut Vec<u8>| {
-        if let Some(x) = b.last_mut() {
-            *x ^= 0x01;
-        }
-    };
-    if !store.tamper_block(2, flip_last) {
-        return Err("block 2 is missing".into());
-    }
-    println!("flipped the last byte of block 2 in storage (the imaging report's signature)");
-    println!("verify  -> {}", ledger.verify()?);
-    let e = refused(Ledger::open(Box::new(store.clone())), |e| {
-        matches!(e, Error::Corrupt(_))
-    })?;
-    println!("open    -> refused: {e}");
-    store.tamper_block(2, flip_last); // flip it back
-    println!("restored the byte: verify -> {}", ledger.verify()?);
+    // ---- 10. Crash ------------------------------------------------------------
+    section("10. A crash in the middle of a commit");
+    let head = ledger.head()?;
+    drop(ledger);
+    // What a power cut during a commit's write leaves: a payload frame of a
+    // block that never committed, then the start of its block frame (sync
+    // marker, a length beyond the end of the file, kind, garbage).
+    let mut torn = Vec::new();
+    push_frame(&mut torn, FrameKind::Payload, &[&[0x5a; 32], &[0xa5; 120]])?;
+    torn.extend_from_slice(SYNC);
+    torn.extend_from_slice(&4096u32.to_le_bytes());
+    torn.push(FrameKind::Block as u8);
+    torn.extend((0..160u8).map(|i| i.wrapping_mul(37)));
+    OpenOptions::new()
+        .append(true)
+        .open(&log)?
+        .write_all(&torn)?;
+    let n = torn.len();
+    println!("crash              left {n} unacknowledged bytes at the end of ledger.log");
+    let ledger = reopen(&dir, &head)?;
 
-    // A payload ciphertext lives in the vault, outside the blocks, so it can
-    // be erased; its digest is on chain, so a modified copy is still caught.
-    let (victim_index, victim) = note_ids.iter().enumerate().nth(417).ok_or("no note 417")?;
+    // ---- 11. Tampering --------------------------------------------------------
+    section("11. Tampering with ledger.log is detected and located");
+    // (a) Note #417's ciphertext, changed behind the running node's back. Its
+    // payload frame is found by its digest, which is on chain.
+    let victim = note_ids.get(417).ok_or("no note 417")?;
     let digest = ledger.record_info(victim)?.header.ciphertext_digest;
-    let flip_20 = |p: &mut Vec<u8>| {
-        if let Some(x) = p.get_mut(20) {
-            *x ^= 0x01;
-        }
-    };
-    if !store.tamper_payload(&digest, flip_20) {
-        return Err("payload not in the vault".into());
-    }
-    println!("\nflipped one byte of the vault ciphertext of note #{victim_index}");
-    println!("verify  -> {}", ledger.verify()?);
+    let bytes = std::fs::read(&log)?; // also the copy that restores the file
+    let frames = scan(&mut bytes.as_slice(), HEADER_LEN as u64);
+    let frames = frames.map_err(|e| format!("scan: {e:?}"))?.frames;
+    let frame = frames
+        .iter()
+        .find(|f| slice(&bytes, f.body_offset, 32).ok() == Some(&digest.0[..]))
+        .ok_or("note 417's payload frame not found")?;
+    let (at, size) = (frame.body_offset + 32 + 20, bytes.len());
+    flip(&log, at)?;
+    println!("flipped            byte {at} of {size} in ledger.log (note #417's ciphertext)");
+    println!("verify   -> {}", ledger.verify()?);
     let e = refused(ledger.read_record(&patient, victim), |e| {
         matches!(e, Error::Tampered(_))
     })?;
-    println!("read    -> fails closed: {e}");
-    store.tamper_payload(&digest, flip_20);
-    println!("restored the byte: verify -> {}", ledger.verify()?);
+    println!("read     -> fails closed: {e}");
+    drop(ledger);
+    let e = refused(Ledger::open_dir(&dir), |e| matches!(e, Error::Corrupt(_)))?;
+    println!("open_dir -> refused: {e}");
+    flip(&log, at)?;
+    let (ledger, _) = Ledger::open_dir(&dir)?;
+    let report = ledger.verify()?;
+    println!("restored the byte: open_dir OK, verify -> {report}");
 
-    // ---- 9. Summary -----------------------------------------------------------
-    section("9. What this demo showed");
+    // (b) The last 64 bytes of the last block are the signature of its one
+    // transaction, the bulk import. Flip a byte of it and rebuild the frame
+    // with a valid CRC: the file looks intact, only the chain can tell.
+    let block = frames.iter().rfind(|f| f.kind == FrameKind::Block);
+    let block = block.ok_or("no block frame")?;
+    let len = usize::try_from(block.body_len)?;
+    let mut body = slice(&bytes, block.body_offset, len)?.to_vec();
+    let sig = body.len().checked_sub(40).and_then(|i| body.get_mut(i));
+    *sig.ok_or("block too short")? ^= 0x01;
+    let mut rebuilt = Vec::new();
+    push_frame(&mut rebuilt, FrameKind::Block, &[&body])?;
+    let at = block.body_offset - FRAME_PREFIX as u64;
+    OpenOptions::new()
+        .write(true)
+        .open(&log)?
+        .write_all_at(&rebuilt, at)?;
+    println!("\nrewrote            last block frame at {at}: a signature byte flipped, CRC redone");
+    println!("verify   -> {}", ledger.verify()?);
+    drop(ledger);
+    let e = refused(Ledger::open_dir(&dir), |e| matches!(e, Error::Corrupt(_)))?;
+    println!("open_dir -> refused: {e}");
+    std::fs::write(&log, &bytes)?;
+    let (ledger, _) = Ledger::open_dir(&dir)?;
+    let report = ledger.verify()?;
+    println!("restored ledger.log: open_dir OK, verify -> {report}");
+
+    // ---- 12. Summary -----------------------------------------------------------
+    section("12. What this demo showed");
     for line in [
         "blocks commit only with a 2-of-3 validator quorum; every transaction is signed",
         "payloads are encrypted per record; keys are wrapped to the patient and the author",
@@ -245,10 +310,55 @@ fn main() -> DemoResult {
         "verification replays from genesis and names the block, tx, record and field at fault",
         "a tampered ciphertext is never decrypted: reads fail closed",
         "the patient's key backup opens only with the right passphrase",
+        "commits are synced to ledger.log before they are acknowledged; a restart replays them",
+        "one writer holds the directory lock; read-only observers verify but never decrypt",
+        "a crash mid-commit leaves a torn tail: it is cut and reported, the head is kept",
+        "on-disk damage is refused with its offset; a re-checksummed frame still fails the chain",
     ] {
         println!("  * {line}");
     }
+    drop(ledger);
+    std::fs::remove_dir_all(&dir)?;
+    println!("\nremoved {}", dir.display());
     Ok(())
+}
+
+/// Removes the demo directory when dropped (also when a step fails).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0); // already gone on success
+    }
+}
+
+/// Reopens the ledger directory for writing, prints its open report, and
+/// checks that the head is the one the ledger had when it was closed.
+fn reopen(dir: &Path, head: &BlockHeader) -> DemoResult<Ledger> {
+    let (ledger, report) = Ledger::open_dir(dir)?;
+    println!("open_dir           {report:?}");
+    let (height, same) = (ledger.head()?.height, ledger.head()? == *head);
+    println!("head               block {height} (unchanged: {same})");
+    if !same {
+        return Err("the head moved across the reopen".into());
+    }
+    Ok(ledger)
+}
+
+/// The `len` bytes of `bytes` at offset `at`.
+fn slice(bytes: &[u8], at: u64, len: usize) -> DemoResult<&[u8]> {
+    let start = usize::try_from(at)?;
+    Ok(bytes
+        .get(start..start + len)
+        .ok_or("offset beyond the file")?)
+}
+
+/// Flips the lowest bit of the byte at `at` in the file, in place.
+fn flip(path: &Path, at: u64) -> DemoResult {
+    let f = OpenOptions::new().read(true).write(true).open(path)?;
+    let mut b = [0u8; 1];
+    f.read_exact_at(&mut b, at)?;
+    Ok(f.write_all_at(&b.map(|x| x ^ 0x01), at)?)
 }
 
 /// Prints a section heading.
