@@ -34,31 +34,21 @@
 //! with batch signatures ≥ 60 % of its limit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::{
+    AEAD_OVERHEAD, BATCH, BLOCKS, Fixture, Mode, Prims, SIZES, payload, verify_fixture,
+    verify_options,
+};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use medledger::crypto::aead::AeadKey;
 use medledger::crypto::hash::{label, tagged_hash};
-use medledger::crypto::sign::{
-    BatchItem, Signature, SigningKey, check_public_key, verify_batch, verify_strict,
-};
-use medledger::{
-    Genesis, Keypair, Ledger, MemoryStore, NewRecord, Roles, VerifyOptions, verify_store,
-};
-
-/// Bytes the ciphertext adds to the payload (nonce + tag).
-const AEAD_OVERHEAD: usize = 28;
-/// Length of the message signed in the primitive benchmarks.
-const SIGN_MSG_LEN: usize = 300;
-/// Items per batch verification.
-const BATCH: usize = 1024;
-/// Payload sizes.
-const SIZES: [usize; 2] = [1024, 16 * 1024];
-/// Records per block.
-const BLOCKS: [usize; 3] = [1, 100, 1000];
+use medledger::crypto::sign::{check_public_key, verify_batch, verify_strict};
+use medledger::verify_store;
 
 /// Total time and operations of everything a benchmark ran (warm-up
 /// included), by benchmark name.
@@ -81,128 +71,6 @@ fn mean_ns(name: &str) -> Option<f64> {
 
 fn quick() -> bool {
     std::env::args().any(|a| a == "--quick")
-}
-
-// ---- consortium -------------------------------------------------------------
-
-fn kp(n: u8) -> Keypair {
-    Keypair::from_seeds(&[n; 32], &[n.wrapping_add(100); 32])
-}
-
-/// An admin, three validators (2-of-3), one provider (the author) and one
-/// patient on a memory store; the (patient, "lab") key epoch is already open
-/// and cached, so timed appends measure the steady state.
-struct Fixture {
-    validators: Vec<Keypair>,
-    author: Keypair,
-    patient: Keypair,
-    store: MemoryStore,
-    ledger: Ledger,
-    /// Records appended so far (to bound memory).
-    records: usize,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        let admin = kp(1);
-        let validators = vec![kp(2), kp(3), kp(4)];
-        let author = kp(5);
-        let patient = kp(7);
-        let mut founders = vec![admin.participant(Roles::ADMIN, "registration desk")];
-        for (i, v) in validators.iter().enumerate() {
-            founders.push(v.participant(Roles::VALIDATOR, &format!("validator {i}")));
-        }
-        let genesis = Genesis::new("bench consortium", 2, founders).unwrap();
-        let store = MemoryStore::new();
-        let ledger = Ledger::create(
-            Box::new(store.clone()),
-            genesis,
-            &[&validators[0], &validators[1]],
-        )
-        .unwrap();
-        ledger
-            .register(&admin, author.participant(Roles::PROVIDER, "hospital EHR"))
-            .unwrap();
-        ledger
-            .register(&admin, patient.participant(Roles::PATIENT, "patient app"))
-            .unwrap();
-        let fx = Fixture {
-            validators,
-            author,
-            patient,
-            store,
-            ledger,
-            records: 0,
-        };
-        fx.commit();
-        // The first record opens the epoch, the second caches its key.
-        for _ in 0..2 {
-            fx.ledger
-                .append_record(&fx.author, fx.record(b"warm-up"))
-                .unwrap();
-        }
-        fx.commit();
-        fx
-    }
-
-    fn record<'a>(&self, payload: &'a [u8]) -> NewRecord<'a> {
-        NewRecord {
-            patient: self.patient.id(),
-            category: "lab",
-            content_type: "application/fhir+json",
-            payload,
-        }
-    }
-
-    fn commit(&self) {
-        self.ledger
-            .commit_block(&[&self.validators[0], &self.validators[1]])
-            .unwrap();
-    }
-
-    /// One block: the records as single-signed or batch-signed
-    /// transactions, then commit.
-    fn append_block(&self, mode: Mode, records: &[NewRecord<'_>]) {
-        match mode {
-            Mode::Single => {
-                for r in records {
-                    black_box(self.ledger.append_record(&self.author, *r).unwrap());
-                }
-            }
-            Mode::Batch => {
-                black_box(self.ledger.append_batch(&self.author, records).unwrap());
-            }
-        }
-        self.commit();
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Single,
-    Batch,
-}
-
-impl Mode {
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Single => "single",
-            Mode::Batch => "batch",
-        }
-    }
-}
-
-fn payload(len: usize) -> Vec<u8> {
-    // Deterministic filler (xorshift); content does not affect the cost.
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()[0]
-        })
-        .collect()
 }
 
 fn size_name(len: usize) -> String {
@@ -259,46 +127,8 @@ impl Prim {
     }
 }
 
-/// Inputs for the primitive loops.
-struct Prims {
-    aead: AeadKey,
-    sk: SigningKey,
-    msg: Vec<u8>,
-    sig: Signature,
-    batch_msgs: Vec<Vec<u8>>,
-    batch_sigs: Vec<Signature>,
-    bufs: BTreeMap<usize, Vec<u8>>,
-}
-
+/// Measurement of the primitives from their inputs.
 impl Prims {
-    fn new() -> Self {
-        let sk = SigningKey::from_seed(&[42; 32]);
-        let msg = payload(SIGN_MSG_LEN);
-        let sig = sk.sign(&msg);
-        let batch_msgs: Vec<Vec<u8>> = (0..BATCH)
-            .map(|i| {
-                let mut m = msg.clone();
-                m[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                m
-            })
-            .collect();
-        let batch_sigs = batch_msgs.iter().map(|m| sk.sign(m)).collect();
-        let mut bufs = BTreeMap::new();
-        for n in SIZES {
-            bufs.insert(n, payload(n));
-            bufs.insert(n + AEAD_OVERHEAD, payload(n + AEAD_OVERHEAD));
-        }
-        Prims {
-            aead: AeadKey::generate(),
-            sk,
-            msg,
-            sig,
-            batch_msgs,
-            batch_sigs,
-            bufs,
-        }
-    }
-
     /// Runs `calls` calls of `p`; returns the time taken.
     fn run(&self, p: Prim, calls: u64) -> Duration {
         let vk = check_public_key(&self.sk.public_key()).unwrap();
@@ -328,16 +158,7 @@ impl Prims {
             }
             Prim::Batch => {
                 for _ in 0..calls {
-                    let items: Vec<BatchItem<'_>> = self
-                        .batch_msgs
-                        .iter()
-                        .zip(&self.batch_sigs)
-                        .map(|(m, s)| BatchItem {
-                            message: m,
-                            signature: *s,
-                            key: vk,
-                        })
-                        .collect();
+                    let items = self.batch_items(vk);
                     verify_batch(black_box(&items)).unwrap();
                 }
             }
@@ -438,19 +259,22 @@ fn append(c: &mut Criterion, prims: &Prims) {
                 let id = format!("{}/{}/block{block}", mode.name(), size_name(size));
                 let full_id = format!("append/{id}");
                 let mut fx = Fixture::new();
+                // Records appended to `fx` so far (to bound memory).
+                let mut in_fx = 0;
                 g.throughput(Throughput::Elements(block as u64));
                 g.bench_function(&id, |b| {
                     b.iter_custom(|iters| {
                         let mut total = Duration::ZERO;
                         for _ in 0..iters {
-                            if fx.records + block > cap {
+                            if in_fx + block > cap {
                                 fx = Fixture::new();
+                                in_fx = 0;
                             }
                             let records = vec![fx.record(&data); block];
                             let t = Instant::now();
                             fx.append_block(mode, &records);
                             total += t.elapsed();
-                            fx.records += block;
+                            in_fx += block;
                         }
                         note(&full_id, total, iters * block as u64);
                         total
@@ -462,23 +286,6 @@ fn append(c: &mut Criterion, prims: &Prims) {
         }
     }
     g.finish();
-}
-
-/// A ledger of `n` single-signed 1 KiB records in blocks of 1000.
-fn verify_fixture(n: usize) -> Fixture {
-    let fx = Fixture::new();
-    let data = payload(1024);
-    let rec = fx.record(&data);
-    let mut left = n;
-    while left > 0 {
-        let b = left.min(1000);
-        for _ in 0..b {
-            fx.ledger.append_record(&fx.author, rec).unwrap();
-        }
-        fx.commit();
-        left -= b;
-    }
-    fx
 }
 
 fn verify(c: &mut Criterion, prims: &Prims) {
@@ -493,11 +300,7 @@ fn verify(c: &mut Criterion, prims: &Prims) {
     for batch in [true, false] {
         let id = if batch { "batch_signatures" } else { "strict" };
         let full_id = format!("verify/{id}");
-        let opts = VerifyOptions {
-            batch_signatures: batch,
-            check_payloads: true,
-            expected_head: None,
-        };
+        let opts = verify_options(batch);
         g.bench_function(id, |b| {
             let fx = fx.get_or_insert_with(|| verify_fixture(n));
             b.iter_custom(|iters| {

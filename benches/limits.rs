@@ -39,25 +39,19 @@
 //! with batch signatures ≥ 60 % of its limit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use medledger::crypto::aead::AeadKey;
+use common::{
+    AEAD_OVERHEAD, BATCH, BLOCKS, Fixture, Mode, Prims, SIGN_MSG_LEN, SIZES, payload,
+    verify_fixture, verify_options,
+};
 use medledger::crypto::hash::{label, tagged_hash};
-use medledger::crypto::sign::{
-    BatchItem, Signature, SigningKey, check_public_key, verify_batch, verify_strict,
-};
-use medledger::{
-    Genesis, Keypair, Ledger, MemoryStore, NewRecord, Roles, VerifyOptions, verify_store,
-};
+use medledger::crypto::sign::{check_public_key, verify_batch, verify_strict};
+use medledger::verify_store;
 
-/// Bytes the ciphertext adds to the payload (nonce + tag).
-const AEAD_OVERHEAD: usize = 28;
-/// Length of the message signed in the primitive rows (about the signing
-/// message of a single-record transaction).
-const SIGN_MSG_LEN: usize = 300;
-/// Items per batch verification in the primitive row.
-const BATCH: usize = 1024;
 /// Records at or above this count are sealed on all cores by the ledger.
 const PARALLEL_SEAL_THRESHOLD: usize = 64;
 /// Runs per row (the median is reported).
@@ -94,125 +88,6 @@ impl Cfg {
     }
 }
 
-// ---- consortium -------------------------------------------------------------
-
-fn kp(n: u8) -> Keypair {
-    Keypair::from_seeds(&[n; 32], &[n.wrapping_add(100); 32])
-}
-
-/// An admin, three validators (2-of-3), one provider (the author) and one
-/// patient on a memory store; the (patient, "lab") key epoch is already open
-/// and cached, so timed appends measure the steady state.
-struct Fixture {
-    validators: Vec<Keypair>,
-    author: Keypair,
-    patient: Keypair,
-    store: MemoryStore,
-    ledger: Ledger,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        let admin = kp(1);
-        let validators = vec![kp(2), kp(3), kp(4)];
-        let author = kp(5);
-        let patient = kp(7);
-        let mut founders = vec![admin.participant(Roles::ADMIN, "registration desk")];
-        for (i, v) in validators.iter().enumerate() {
-            founders.push(v.participant(Roles::VALIDATOR, &format!("validator {i}")));
-        }
-        let genesis = Genesis::new("bench consortium", 2, founders).unwrap();
-        let store = MemoryStore::new();
-        let ledger = Ledger::create(
-            Box::new(store.clone()),
-            genesis,
-            &[&validators[0], &validators[1]],
-        )
-        .unwrap();
-        ledger
-            .register(&admin, author.participant(Roles::PROVIDER, "hospital EHR"))
-            .unwrap();
-        ledger
-            .register(&admin, patient.participant(Roles::PATIENT, "patient app"))
-            .unwrap();
-        let fx = Fixture {
-            validators,
-            author,
-            patient,
-            store,
-            ledger,
-        };
-        fx.commit();
-        // The first record opens the epoch, the second caches its key.
-        for _ in 0..2 {
-            fx.ledger
-                .append_record(&fx.author, fx.record(b"warm-up"))
-                .unwrap();
-        }
-        fx.commit();
-        fx
-    }
-
-    fn record<'a>(&self, payload: &'a [u8]) -> NewRecord<'a> {
-        NewRecord {
-            patient: self.patient.id(),
-            category: "lab",
-            content_type: "application/fhir+json",
-            payload,
-        }
-    }
-
-    fn commit(&self) {
-        self.ledger
-            .commit_block(&[&self.validators[0], &self.validators[1]])
-            .unwrap();
-    }
-
-    /// One block: the records as single-signed or batch-signed
-    /// transactions, then commit.
-    fn append_block(&self, mode: Mode, records: &[NewRecord<'_>]) {
-        match mode {
-            Mode::Single => {
-                for r in records {
-                    black_box(self.ledger.append_record(&self.author, *r).unwrap());
-                }
-            }
-            Mode::Batch => {
-                black_box(self.ledger.append_batch(&self.author, records).unwrap());
-            }
-        }
-        self.commit();
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Single,
-    Batch,
-}
-
-impl Mode {
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Single => "single-signed",
-            Mode::Batch => "batch-signed",
-        }
-    }
-}
-
-fn payload(len: usize) -> Vec<u8> {
-    // Deterministic filler (xorshift); content does not affect the cost.
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()[0]
-        })
-        .collect()
-}
-
 fn size_name(len: usize) -> String {
     format!("{} KiB", len / 1024)
 }
@@ -223,40 +98,6 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 // ---- primitives ---------------------------------------------------------------
-
-/// Inputs for the primitive loops.
-struct Prims {
-    aead: AeadKey,
-    sk: SigningKey,
-    msg: Vec<u8>,
-    sig: Signature,
-    batch_msgs: Vec<Vec<u8>>,
-    batch_sigs: Vec<Signature>,
-}
-
-impl Prims {
-    fn new() -> Self {
-        let sk = SigningKey::from_seed(&[42; 32]);
-        let msg = payload(SIGN_MSG_LEN);
-        let sig = sk.sign(&msg);
-        let batch_msgs: Vec<Vec<u8>> = (0..BATCH)
-            .map(|i| {
-                let mut m = msg.clone();
-                m[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                m
-            })
-            .collect();
-        let batch_sigs = batch_msgs.iter().map(|m| sk.sign(m)).collect();
-        Prims {
-            aead: AeadKey::generate(),
-            sk,
-            msg,
-            sig,
-            batch_msgs,
-            batch_sigs,
-        }
-    }
-}
 
 /// Nanoseconds per call of `f`: runs it in growing chunks for at least
 /// `min`, median of [`RUNS`] such runs.
@@ -301,22 +142,22 @@ impl Costs {
     fn measure(cfg: &Cfg) -> Self {
         let p = Prims::new();
         let t = cfg.prim_target;
-        let p1 = payload(1024);
-        let p16 = payload(16 * 1024);
-        let h1 = payload(1024 + AEAD_OVERHEAD);
-        let h16 = payload(16 * 1024 + AEAD_OVERHEAD);
+        let p1 = &p.bufs[&1024];
+        let p16 = &p.bufs[&(16 * 1024)];
+        let h1 = &p.bufs[&(1024 + AEAD_OVERHEAD)];
+        let h16 = &p.bufs[&(16 * 1024 + AEAD_OVERHEAD)];
         let vk = check_public_key(&p.sk.public_key()).unwrap();
         let aes_1k = ns_per_call(t, || {
-            black_box(p.aead.seal(b"", black_box(&p1)).unwrap());
+            black_box(p.aead.seal(b"", black_box(p1)).unwrap());
         });
         let aes_16k = ns_per_call(t, || {
-            black_box(p.aead.seal(b"", black_box(&p16)).unwrap());
+            black_box(p.aead.seal(b"", black_box(p16)).unwrap());
         });
         let sha3_1k = ns_per_call(t, || {
-            black_box(tagged_hash(label::CIPHERTEXT, &[black_box(&h1)]));
+            black_box(tagged_hash(label::CIPHERTEXT, &[black_box(h1)]));
         });
         let sha3_16k = ns_per_call(t, || {
-            black_box(tagged_hash(label::CIPHERTEXT, &[black_box(&h16)]));
+            black_box(tagged_hash(label::CIPHERTEXT, &[black_box(h16)]));
         });
         let sign = ns_per_call(t, || {
             black_box(p.sk.sign(black_box(&p.msg)));
@@ -325,16 +166,7 @@ impl Costs {
             verify_strict(vk.verifying_key(), black_box(&p.msg), &p.sig).unwrap();
         });
         let batch = ns_per_call(t, || {
-            let items: Vec<BatchItem<'_>> = p
-                .batch_msgs
-                .iter()
-                .zip(&p.batch_sigs)
-                .map(|(m, s)| BatchItem {
-                    message: m,
-                    signature: *s,
-                    key: vk,
-                })
-                .collect();
+            let items = p.batch_items(vk);
             verify_batch(black_box(&items)).unwrap();
         });
         let raw_msgs: Vec<&[u8]> = p.batch_msgs.iter().map(Vec::as_slice).collect();
@@ -421,29 +253,8 @@ fn run_append(cfg: &Cfg, mode: Mode, size: usize, block: usize) -> f64 {
     median(rates)
 }
 
-/// A ledger of `n` single-signed 1 KiB records in blocks of 1000.
-fn verify_fixture(n: usize) -> Fixture {
-    let fx = Fixture::new();
-    let data = payload(1024);
-    let rec = fx.record(&data);
-    let mut left = n;
-    while left > 0 {
-        let b = left.min(1000);
-        for _ in 0..b {
-            fx.ledger.append_record(&fx.author, rec).unwrap();
-        }
-        fx.commit();
-        left -= b;
-    }
-    fx
-}
-
 fn run_verify(fx: &Fixture, batch: bool) -> f64 {
-    let opts = VerifyOptions {
-        batch_signatures: batch,
-        check_payloads: true,
-        expected_head: None,
-    };
+    let opts = verify_options(batch);
     let rates = (0..RUNS)
         .map(|_| {
             let t = Instant::now();
@@ -568,13 +379,13 @@ fn main() {
 
     let mut checks = Vec::new();
     for mode in [Mode::Single, Mode::Batch] {
-        for size in [1024, 16 * 1024] {
-            for block in [1, 100, 1000] {
+        for size in SIZES {
+            for block in BLOCKS {
                 let rate = run_append(&cfg, mode, size, block);
                 let limit = c.append_limit(mode, size, block);
                 let multi = mode == Mode::Batch && block >= PARALLEL_SEAL_THRESHOLD;
                 let scenario = format!(
-                    "append {}, {}, block {block}{}",
+                    "append {}-signed, {}, block {block}{}",
                     mode.name(),
                     size_name(size),
                     if multi { " †" } else { "" }

@@ -35,20 +35,78 @@ fn setup(dir: &Path) -> (Ledger, Setup) {
         founders.push(v.participant(Roles::VALIDATOR, &format!("v{i}")));
     }
     let genesis = Genesis::new("perf", 2, founders).expect("genesis");
-    let ledger = Ledger::create_dir(dir, genesis, &[&validators[0], &validators[1]]).expect("create");
-    ledger.register(&admin, hospital.participant(Roles::PROVIDER, "ehr")).expect("register");
+    let ledger =
+        Ledger::create_dir(dir, genesis, &[&validators[0], &validators[1]]).expect("create");
     ledger
-        .register(&admin, second_hospital.participant(Roles::PROVIDER, "ehr 2"))
+        .register(&admin, hospital.participant(Roles::PROVIDER, "ehr"))
+        .expect("register");
+    ledger
+        .register(
+            &admin,
+            second_hospital.participant(Roles::PROVIDER, "ehr 2"),
+        )
         .expect("register");
     for p in &patients {
-        ledger.register(&admin, p.participant(Roles::PATIENT, "app")).expect("register");
+        ledger
+            .register(&admin, p.participant(Roles::PATIENT, "app"))
+            .expect("register");
     }
-    ledger.commit_block(&[&validators[0], &validators[1]]).expect("commit");
-    (ledger, Setup { validators, hospital, second_hospital, patients })
+    let s = Setup {
+        validators,
+        hospital,
+        second_hospital,
+        patients,
+    };
+    s.commit(&ledger);
+    (ledger, s)
+}
+
+impl Setup {
+    /// The records of block `b`, one per payload, the patients taken in turn
+    /// from an offset of `b`.
+    fn records<'a>(&self, b: usize, data: &'a [Vec<u8>], category: &'a str) -> Vec<NewRecord<'a>> {
+        data.iter()
+            .enumerate()
+            .map(|(i, p)| NewRecord {
+                patient: self.patients[(b + i) % self.patients.len()].id(),
+                category,
+                content_type: "application/octet-stream",
+                payload: p,
+            })
+            .collect()
+    }
+
+    /// Seals and commits the pending transactions with two of the validators.
+    fn commit(&self, ledger: &Ledger) {
+        ledger
+            .commit_block(&[&self.validators[0], &self.validators[1]])
+            .expect("commit");
+    }
+}
+
+/// `blocks` blocks of one batch-signed transaction each (the hospital's,
+/// category "lab"), each committed before the next.
+fn append_batches(ledger: &Ledger, s: &Setup, blocks: usize, data: &[Vec<u8>]) {
+    for b in 0..blocks {
+        ledger
+            .append_batch(&s.hospital, &s.records(b, data, "lab"))
+            .expect("append");
+        s.commit(ledger);
+    }
+}
+
+/// Records/s of `records` records written since `t`; then closes `handle`
+/// (a ledger or a connection) and removes `dir`.
+fn rate_then_clean<T>(records: usize, t: Instant, handle: T, dir: &Path) -> f64 {
+    let rate = records as f64 / t.elapsed().as_secs_f64();
+    drop(handle);
+    let _ = std::fs::remove_dir_all(dir);
+    rate
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let base = std::env::var_os("MEDLEDGER_BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
+    let base =
+        std::env::var_os("MEDLEDGER_BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
     let d = base.join(format!("medledger-perf-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
@@ -76,24 +134,8 @@ fn medledger_batch(blocks: usize, data: &[Vec<u8>]) -> f64 {
     let dir = tmp("batch");
     let (ledger, s) = setup(&dir);
     let t = Instant::now();
-    for b in 0..blocks {
-        let recs: Vec<NewRecord> = data
-            .iter()
-            .enumerate()
-            .map(|(i, p)| NewRecord {
-                patient: s.patients[(b + i) % s.patients.len()].id(),
-                category: "lab",
-                content_type: "application/octet-stream",
-                payload: p,
-            })
-            .collect();
-        ledger.append_batch(&s.hospital, &recs).expect("append");
-        ledger.commit_block(&[&s.validators[0], &s.validators[1]]).expect("commit");
-    }
-    let rate = (blocks * BLOCK) as f64 / t.elapsed().as_secs_f64();
-    drop(ledger);
-    let _ = std::fs::remove_dir_all(&dir);
-    rate
+    append_batches(&ledger, &s, blocks, data);
+    rate_then_clean(blocks * BLOCK, t, ledger, &dir)
 }
 
 /// Batch-signed durable append with the commit of block N overlapped with
@@ -109,33 +151,22 @@ fn medledger_batch_pipelined(blocks: usize, data: &[Vec<u8>]) -> f64 {
         let s = &s;
         scope.spawn(move || {
             while rx.recv().is_ok() {
-                ledger.commit_block(&[&s.validators[0], &s.validators[1]]).expect("commit");
+                s.commit(ledger);
             }
         });
         for b in 0..blocks {
-            let recs: Vec<NewRecord> = data
-                .iter()
-                .enumerate()
-                .map(|(i, p)| NewRecord {
-                    patient: s.patients[(b + i) % s.patients.len()].id(),
-                    category: "lab",
-                    content_type: "application/octet-stream",
-                    payload: p,
-                })
-                .collect();
-            ledger.append_batch(&s.hospital, &recs).expect("append");
+            ledger
+                .append_batch(&s.hospital, &s.records(b, data, "lab"))
+                .expect("append");
             tx.send(()).expect("send");
         }
         drop(tx);
     });
     // Anything the last commit missed.
     if ledger.pending_count().expect("pending") > 0 {
-        ledger.commit_block(&[&s.validators[0], &s.validators[1]]).expect("commit");
+        s.commit(&ledger);
     }
-    let rate = (blocks * BLOCK) as f64 / t.elapsed().as_secs_f64();
-    drop(ledger);
-    let _ = std::fs::remove_dir_all(&dir);
-    rate
+    rate_then_clean(blocks * BLOCK, t, ledger, &dir)
 }
 
 /// Two hospitals import at once (one batch of BLOCK/2 records each per
@@ -156,16 +187,7 @@ fn medledger_two_hospitals(blocks: usize, data: &[Vec<u8>]) -> f64 {
         {
             scope.spawn(move || {
                 for b in 0..blocks {
-                    let recs: Vec<NewRecord> = data[h * half..(h + 1) * half]
-                        .iter()
-                        .enumerate()
-                        .map(|(i, p)| NewRecord {
-                            patient: s.patients[(b + i) % s.patients.len()].id(),
-                            category,
-                            content_type: "application/octet-stream",
-                            payload: p,
-                        })
-                        .collect();
+                    let recs = s.records(b, &data[h * half..(h + 1) * half], category);
                     ledger.append_batch(author, &recs).expect("append");
                 }
                 done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -175,7 +197,7 @@ fn medledger_two_hospitals(blocks: usize, data: &[Vec<u8>]) -> f64 {
             loop {
                 let finished = done.load(std::sync::atomic::Ordering::SeqCst) == 2;
                 if ledger.pending_count().expect("pending") > 0 {
-                    ledger.commit_block(&[&s.validators[0], &s.validators[1]]).expect("commit");
+                    s.commit(ledger);
                 } else if finished {
                     break;
                 } else {
@@ -184,10 +206,7 @@ fn medledger_two_hospitals(blocks: usize, data: &[Vec<u8>]) -> f64 {
             }
         });
     });
-    let rate = (blocks * half * 2) as f64 / t.elapsed().as_secs_f64();
-    drop(ledger);
-    let _ = std::fs::remove_dir_all(&dir);
-    rate
+    rate_then_clean(blocks * half * 2, t, ledger, &dir)
 }
 
 /// Single-signed durable append: BLOCK transactions per block.
@@ -196,25 +215,12 @@ fn medledger_single(blocks: usize, data: &[Vec<u8>]) -> f64 {
     let (ledger, s) = setup(&dir);
     let t = Instant::now();
     for b in 0..blocks {
-        for (i, p) in data.iter().enumerate() {
-            ledger
-                .append_record(
-                    &s.hospital,
-                    NewRecord {
-                        patient: s.patients[(b + i) % s.patients.len()].id(),
-                        category: "lab",
-                        content_type: "application/octet-stream",
-                        payload: p,
-                    },
-                )
-                .expect("append");
+        for r in s.records(b, data, "lab") {
+            ledger.append_record(&s.hospital, r).expect("append");
         }
-        ledger.commit_block(&[&s.validators[0], &s.validators[1]]).expect("commit");
+        s.commit(&ledger);
     }
-    let rate = (blocks * BLOCK) as f64 / t.elapsed().as_secs_f64();
-    drop(ledger);
-    let _ = std::fs::remove_dir_all(&dir);
-    rate
+    rate_then_clean(blocks * BLOCK, t, ledger, &dir)
 }
 
 /// SQLite, WAL, synchronous=FULL, BLOCK rows per transaction.
@@ -232,17 +238,17 @@ fn sqlite(blocks: usize, data: &[Vec<u8>]) -> f64 {
     for b in 0..blocks {
         let tx = conn.transaction().expect("tx");
         {
-            let mut st = tx.prepare_cached("INSERT INTO records (patient, body) VALUES (?1, ?2)").expect("prep");
+            let mut st = tx
+                .prepare_cached("INSERT INTO records (patient, body) VALUES (?1, ?2)")
+                .expect("prep");
             for (i, p) in data.iter().enumerate() {
-                st.execute(rusqlite::params![((b + i) % 10) as i64, p]).expect("insert");
+                st.execute(rusqlite::params![((b + i) % 10) as i64, p])
+                    .expect("insert");
             }
         }
         tx.commit().expect("commit");
     }
-    let rate = (blocks * BLOCK) as f64 / t.elapsed().as_secs_f64();
-    drop(conn);
-    let _ = std::fs::remove_dir_all(&dir);
-    rate
+    rate_then_clean(blocks * BLOCK, t, conn, &dir)
 }
 
 /// One core's limit for the per-record crypto of a batch-signed append:
@@ -283,7 +289,11 @@ fn fsync_cost() -> Duration {
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -292,23 +302,12 @@ fn open_at_scale(records: usize, data: &[Vec<u8>]) -> (f64, f64, u64, f64) {
     let dir = tmp("scale");
     let (ledger, s) = setup(&dir);
     let t = Instant::now();
-    for b in 0..records / BLOCK {
-        let recs: Vec<NewRecord> = data
-            .iter()
-            .enumerate()
-            .map(|(i, p)| NewRecord {
-                patient: s.patients[(b + i) % s.patients.len()].id(),
-                category: "lab",
-                content_type: "application/octet-stream",
-                payload: p,
-            })
-            .collect();
-        ledger.append_batch(&s.hospital, &recs).expect("append");
-        ledger.commit_block(&[&s.validators[0], &s.validators[1]]).expect("commit");
-    }
+    append_batches(&ledger, &s, records / BLOCK, data);
     let build = t.elapsed().as_secs_f64();
     drop(ledger);
-    let file_len = std::fs::metadata(dir.join("ledger.log")).map(|m| m.len()).unwrap_or(0);
+    let file_len = std::fs::metadata(dir.join("ledger.log"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     let before = rss_bytes();
     let t = Instant::now();
     let (ledger, report) = Ledger::open_dir(&dir).expect("open");
@@ -336,7 +335,11 @@ fn main() {
         println!("{only}: {rate:.0} records/s");
         return;
     }
-    let (blocks, runs, scale) = if quick { (5, 1, 20_000) } else { (30, 3, 1_000_000) };
+    let (blocks, runs, scale) = if quick {
+        (5, 1, 20_000)
+    } else {
+        (30, 3, 1_000_000)
+    };
     let data = payloads(BLOCK);
     let fsync = fsync_cost();
     let limit = crypto_limit(&data);
@@ -355,21 +358,65 @@ fn main() {
     let (batch, piped, single, sql) = (median(batch), median(piped), median(single), median(sql));
     let two = median(two);
     let mb = |r: f64| r * RECORD as f64 / 1e6;
-    println!("## Durable append, 1 KiB records, blocks of {BLOCK} (median of {runs} runs, {blocks} blocks each)\n");
+    println!(
+        "## Durable append, 1 KiB records, blocks of {BLOCK} (median of {runs} runs, {blocks} blocks each)\n"
+    );
     println!("| scenario | records/s | MB/s | vs SQLite | vs one-core crypto limit |");
     println!("|---|---:|---:|---:|---:|");
-    println!("| crypto limit, one core (DEK + AES-256-GCM + SHA3 digest) | {limit:.0} | {:.1} | | 1.00 |", mb(limit));
-    println!("| medledger batch-signed, durable | {batch:.0} | {:.1} | {:.2}x | {:.2} |", mb(batch), batch / sql, batch / limit);
-    println!("| medledger batch-signed, durable, commit overlapped with next block | {piped:.0} | {:.1} | {:.2}x | {:.2} |", mb(piped), piped / sql, piped / limit);
-    println!("| medledger batch-signed, durable, two hospitals importing at once + committer | {two:.0} | {:.1} | {:.2}x | {:.2} |", mb(two), two / sql, two / limit);
-    println!("| medledger single-signed, durable | {single:.0} | {:.1} | {:.2}x | {:.2} |", mb(single), single / sql, single / limit);
-    println!("| SQLite WAL synchronous=FULL, {BLOCK} rows/txn | {sql:.0} | {:.1} | 1.00x | |", mb(sql));
-    println!("| Hypercore 11, batches of 1000 (CRATES.md figure, not measured here) | 108000 | 110.6 | {:.2}x | |", 108000.0 / sql);
-    println!("\nfdatasync of a 1 MiB append: {:.0} µs (median)", fsync.as_secs_f64() * 1e6);
-    println!("medledger batch-signed vs Hypercore figure: {:.2}x", batch / 108000.0);
+    println!(
+        "| crypto limit, one core (DEK + AES-256-GCM + SHA3 digest) | {limit:.0} | {:.1} | | 1.00 |",
+        mb(limit)
+    );
+    println!(
+        "| medledger batch-signed, durable | {batch:.0} | {:.1} | {:.2}x | {:.2} |",
+        mb(batch),
+        batch / sql,
+        batch / limit
+    );
+    println!(
+        "| medledger batch-signed, durable, commit overlapped with next block | {piped:.0} | {:.1} | {:.2}x | {:.2} |",
+        mb(piped),
+        piped / sql,
+        piped / limit
+    );
+    println!(
+        "| medledger batch-signed, durable, two hospitals importing at once + committer | {two:.0} | {:.1} | {:.2}x | {:.2} |",
+        mb(two),
+        two / sql,
+        two / limit
+    );
+    println!(
+        "| medledger single-signed, durable | {single:.0} | {:.1} | {:.2}x | {:.2} |",
+        mb(single),
+        single / sql,
+        single / limit
+    );
+    println!(
+        "| SQLite WAL synchronous=FULL, {BLOCK} rows/txn | {sql:.0} | {:.1} | 1.00x | |",
+        mb(sql)
+    );
+    println!(
+        "| Hypercore 11, batches of 1000 (CRATES.md figure, not measured here) | 108000 | 110.6 | {:.2}x | |",
+        108000.0 / sql
+    );
+    println!(
+        "\nfdatasync of a 1 MiB append: {:.0} µs (median)",
+        fsync.as_secs_f64() * 1e6
+    );
+    println!(
+        "medledger batch-signed vs Hypercore figure: {:.2}x",
+        batch / 108000.0
+    );
     let (build, open, file_len, per_record) = open_at_scale(scale, &data);
-    println!("\n## Open at scale: {scale} records ({} blocks of {BLOCK}), file {:.0} MiB", scale / BLOCK, file_len as f64 / (1 << 20) as f64);
+    println!(
+        "\n## Open at scale: {scale} records ({} blocks of {BLOCK}), file {:.0} MiB",
+        scale / BLOCK,
+        file_len as f64 / (1 << 20) as f64
+    );
     println!("\n| build (append+commit) | open (scan + replay) | memory per record after open |");
     println!("|---:|---:|---:|");
-    println!("| {build:.1} s ({:.0} records/s) | {open:.2} s | {per_record:.0} bytes |", scale as f64 / build);
+    println!(
+        "| {build:.1} s ({:.0} records/s) | {open:.2} s | {per_record:.0} bytes |",
+        scale as f64 / build
+    );
 }
