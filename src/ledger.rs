@@ -498,6 +498,7 @@ impl Ledger {
 
     /// An admin registers a participant (public keys, roles, label).
     pub fn register(&self, admin: &Keypair, participant: Participant) -> Result<()> {
+        let _author = admin.submit_guard()?;
         let seq = self.next_seq(&admin.id())?;
         self.sign_and_submit(
             admin,
@@ -511,6 +512,7 @@ impl Ledger {
 
     /// An admin replaces the validator set from the block after the next.
     pub fn set_validators(&self, admin: &Keypair, set: ValidatorSet) -> Result<()> {
+        let _author = admin.submit_guard()?;
         let seq = self.next_seq(&admin.id())?;
         self.sign_and_submit(
             admin,
@@ -572,6 +574,9 @@ impl Ledger {
         if records.is_empty() {
             return Err(Error::invalid("records", "nothing to append"));
         }
+        // One submission at a time per author: the sequence number chosen
+        // here is the one accepted below.
+        let _author = author.submit_guard()?;
         let (seq, keys, shares) = self.write_keys(author, records)?;
         let me = author.id();
         let seal_one = |i: usize, r: &NewRecord<'_>| -> Result<(RecordHeader, Vec<u8>)> {

@@ -183,3 +183,31 @@ fn unregistered_and_unauthorised_authors_are_rejected() {
     // Replaying an accepted transaction is refused.
     assert_eq!(c.store.block_count().unwrap(), 2);
 }
+
+#[test]
+fn one_author_on_many_threads_never_races_for_a_sequence_number() {
+    let c = std::sync::Arc::new(Consortium::new());
+    let workers: Vec<_> = (0..4)
+        .map(|t| {
+            let c = std::sync::Arc::clone(&c);
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let body = format!("thread {t} record {i}");
+                    c.ledger
+                        .append_record(&c.hospital_a, c.record("lab", body.as_bytes()))
+                        .unwrap();
+                    if i % 10 == 0 {
+                        c.commit();
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    c.commit();
+    let report = c.ledger.verify().unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.records, 100);
+}

@@ -78,6 +78,9 @@ pub struct Keypair {
     /// multiplication.
     public: PublicKeys,
     epoch_keys: Mutex<HashMap<EpochRef, AeadKey>>,
+    /// Held from choosing a sequence number to submitting the transaction,
+    /// so threads sharing this keypair never race for the same number.
+    submit_lock: Mutex<()>,
 }
 
 impl fmt::Debug for Keypair {
@@ -105,6 +108,7 @@ impl Keypair {
             encryption,
             public,
             epoch_keys: Mutex::new(HashMap::new()),
+            submit_lock: Mutex::new(()),
         }
     }
 
@@ -233,6 +237,14 @@ impl Keypair {
             ));
         }
         Ok(kp)
+    }
+
+    /// Serialises this keypair's submissions (sequence numbers are per
+    /// author and must not be handed out twice).
+    pub(crate) fn submit_guard(&self) -> crate::Result<std::sync::MutexGuard<'_, ()>> {
+        self.submit_lock
+            .lock()
+            .map_err(|_| crate::Error::System("keypair submit lock poisoned".into()))
     }
 
     /// A cached category key, if this keypair unwrapped it before.
