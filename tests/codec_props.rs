@@ -261,45 +261,6 @@ fn block() -> impl Strategy<Value = Block> {
 // Encoders and decoders under test
 // ---------------------------------------------------------------------------
 
-/// Encodes a signed transaction WITHOUT the encoder's rule checks, from the
-/// public sub-structure encoders. The decoder accepts values the validating
-/// encoder refuses (rules are checked later, docs/FORMAT.md §3.2), so this
-/// is what canonicality is checked against for every decoded value.
-fn raw_encode_tx(stx: &SignedTx) -> Vec<u8> {
-    let mut b = Writer::new();
-    match &stx.tx.body {
-        TxBody::Genesis(g) => {
-            b.text(&g.name);
-            g.validators.encode(&mut b);
-            b.count(g.participants.len());
-            for p in &g.participants {
-                p.encode(&mut b);
-            }
-        }
-        TxBody::Register(p) => p.encode(&mut b),
-        TxBody::Records(r) => {
-            b.count(r.shares.len());
-            for s in &r.shares {
-                s.encode(&mut b);
-            }
-            b.count(r.records.len());
-            for h in &r.records {
-                h.encode(&mut b);
-            }
-        }
-        TxBody::SetValidators(v) => v.encode(&mut b),
-    }
-    let mut w = Writer::new();
-    w.u16(medledger::model::FORMAT_VERSION)
-        .u16(stx.tx.kind as u16)
-        .digest(&stx.tx.author.0)
-        .u64(stx.tx.seq)
-        .u64(stx.tx.timestamp)
-        .bytes(&b.into_bytes())
-        .raw(&stx.signature.0);
-    w.into_bytes()
-}
-
 /// Decodes a whole sub-structure (no trailing bytes).
 fn decode_all<T>(
     bytes: &[u8],
@@ -457,7 +418,7 @@ fn tx_canonical(bytes: &[u8]) -> bool {
         return false;
     };
     assert_eq!(
-        raw_encode_tx(&d),
+        d.encode_unchecked(),
         bytes,
         "decoded tx re-encodes differently"
     );
@@ -513,7 +474,7 @@ proptest! {
     fn signed_tx_round_trip_prefix_flip_trailing(stx in signed_tx(), mask in 1u8.., extra: u8) {
         let enc = stx.encode().unwrap();
         prop_assert_eq!(SignedTx::decode(&enc).unwrap(), stx.clone());
-        prop_assert_eq!(raw_encode_tx(&stx), enc);
+        prop_assert_eq!(stx.encode_unchecked(), enc);
         check_valid(&tx_codec(), &stx, mask, extra);
     }
 

@@ -10,56 +10,17 @@
 
 use std::sync::OnceLock;
 
-use medledger::codec::Writer;
 use medledger::crypto::hash::Digest;
 use medledger::log::block::{Block, BlockHeader};
 use medledger::log::merkle::MerkleLog;
-use medledger::model::{FORMAT_VERSION, RecordId, SignedTx, Tx, TxBody};
+use medledger::model::{RecordId, SignedTx, Tx, TxBody};
 use medledger::{Genesis, Keypair, Ledger, LedgerId, MemoryStore, NewRecord, Roles, Store};
-
-/// Encodes a signed transaction from its parts WITHOUT the encoder's rule
-/// checks (`SignedTx::encode` refuses e.g. a participant whose id does not
-/// match its key, which the decoder accepts by design: rules come later).
-pub fn raw_encode_tx(stx: &SignedTx) -> Vec<u8> {
-    let mut b = Writer::new();
-    match &stx.tx.body {
-        TxBody::Genesis(g) => {
-            b.text(&g.name);
-            g.validators.encode(&mut b);
-            b.count(g.participants.len());
-            for p in &g.participants {
-                p.encode(&mut b);
-            }
-        }
-        TxBody::Register(p) => p.encode(&mut b),
-        TxBody::Records(r) => {
-            b.count(r.shares.len());
-            for s in &r.shares {
-                s.encode(&mut b);
-            }
-            b.count(r.records.len());
-            for h in &r.records {
-                h.encode(&mut b);
-            }
-        }
-        TxBody::SetValidators(v) => v.encode(&mut b),
-    }
-    let mut w = Writer::new();
-    w.u16(FORMAT_VERSION)
-        .u16(stx.tx.kind as u16)
-        .digest(&stx.tx.author.0)
-        .u64(stx.tx.seq)
-        .u64(stx.tx.timestamp)
-        .bytes(&b.into_bytes())
-        .raw(&stx.signature.0);
-    w.into_bytes()
-}
 
 /// Asserts that a decodable transaction re-encodes to exactly its input.
 pub fn assert_tx_canonical(data: &[u8]) -> Option<SignedTx> {
     let stx = SignedTx::decode(data).ok()?;
     assert_eq!(
-        raw_encode_tx(&stx),
+        stx.encode_unchecked(),
         data,
         "decoded transaction re-encodes to other bytes"
     );

@@ -144,14 +144,24 @@ pub struct SignedTx {
 impl Tx {
     /// Encodes everything but the signature.
     pub fn encode_unsigned(&self) -> Result<Vec<u8>> {
+        self.check_encodable()?;
+        let bytes = self.write_unsigned();
+        Writer::check_len("transaction", bytes.len() + SIGNATURE_LEN, MAX_TX_LEN)?;
+        Ok(bytes)
+    }
+
+    /// The byte layout of everything but the signature, without the checks
+    /// of [`Tx::encode_unsigned`]. For tests and fuzzing that need the bytes
+    /// of values the rules (not the decoder) refuse; a value over a format
+    /// limit encodes to bytes the decoder rejects.
+    pub fn encode_unchecked(&self) -> Vec<u8> {
+        self.write_unsigned()
+    }
+
+    fn write_unsigned(&self) -> Vec<u8> {
         let mut body = Writer::new();
-        self.encode_body(&mut body)?;
+        self.write_body(&mut body);
         let body = body.into_bytes();
-        Writer::check_len(
-            "transaction",
-            TX_PREFIX_LEN + body.len() + SIGNATURE_LEN,
-            MAX_TX_LEN,
-        )?;
         let mut w = Writer::with_capacity(TX_PREFIX_LEN + body.len() + SIGNATURE_LEN);
         w.u16(FORMAT_VERSION)
             .u16(self.kind as u16)
@@ -159,10 +169,14 @@ impl Tx {
             .u64(self.seq)
             .u64(self.timestamp)
             .bytes(&body);
-        Ok(w.into_bytes())
+        w.into_bytes()
     }
 
-    fn encode_body(&self, w: &mut Writer) -> Result<()> {
+    /// Fails unless the body matches the kind and every length and value is
+    /// within what the decoder and the structure checks accept, so the
+    /// encoder never signs bytes the decoder would refuse (the writers
+    /// saturate rather than fail).
+    fn check_encodable(&self) -> Result<()> {
         let kind_ok = matches!(
             (&self.kind, &self.body),
             (TxKind::Genesis, TxBody::Genesis(_))
@@ -179,8 +193,6 @@ impl Tx {
                 "does not match the transaction kind",
             ));
         }
-        // Bound every length here, so the encoder never signs bytes the
-        // decoder would refuse (the writers saturate rather than fail).
         match &self.body {
             TxBody::Genesis(g) => {
                 Writer::check_len("genesis.name", g.name.len(), MAX_NAME_LEN)?;
@@ -193,17 +205,8 @@ impl Tx {
                 for p in &g.participants {
                     p.validate()?;
                 }
-                w.text(&g.name);
-                g.validators.encode(w);
-                w.count(g.participants.len());
-                for p in &g.participants {
-                    p.encode(w);
-                }
             }
-            TxBody::Register(p) => {
-                p.validate()?;
-                p.encode(w);
-            }
+            TxBody::Register(p) => p.validate()?,
             TxBody::Records(b) => {
                 Writer::check_len("tx.records", b.records.len(), MAX_RECORDS_PER_TX)?;
                 Writer::check_len("tx.shares", b.shares.len(), MAX_SHARES_PER_TX)?;
@@ -213,6 +216,25 @@ impl Tx {
                 for r in &b.records {
                     r.validate()?;
                 }
+            }
+            TxBody::SetValidators(v) => v.validate()?,
+        }
+        Ok(())
+    }
+
+    /// The body's byte layout (docs/FORMAT.md §3.8).
+    fn write_body(&self, w: &mut Writer) {
+        match &self.body {
+            TxBody::Genesis(g) => {
+                w.text(&g.name);
+                g.validators.encode(w);
+                w.count(g.participants.len());
+                for p in &g.participants {
+                    p.encode(w);
+                }
+            }
+            TxBody::Register(p) => p.encode(w),
+            TxBody::Records(b) => {
                 w.count(b.shares.len());
                 for s in &b.shares {
                     s.encode(w);
@@ -222,12 +244,8 @@ impl Tx {
                     r.encode(w);
                 }
             }
-            TxBody::SetValidators(v) => {
-                v.validate()?;
-                v.encode(w);
-            }
+            TxBody::SetValidators(v) => v.encode(w),
         }
-        Ok(())
     }
 
     /// The bytes the author signs: label, ledger id, unsigned encoding.
@@ -256,6 +274,14 @@ impl SignedTx {
         let mut bytes = self.tx.encode_unsigned()?;
         bytes.extend_from_slice(&self.signature.0);
         Ok(bytes)
+    }
+
+    /// As [`SignedTx::encode`] without the checks (see
+    /// [`Tx::encode_unchecked`]): the byte layout of any decoded value.
+    pub fn encode_unchecked(&self) -> Vec<u8> {
+        let mut bytes = self.tx.encode_unchecked();
+        bytes.extend_from_slice(&self.signature.0);
+        bytes
     }
 
     /// Decodes a signed transaction; rejects unknown versions and kinds,
