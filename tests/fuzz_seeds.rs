@@ -12,30 +12,14 @@ use common::Consortium;
 use medledger::log::block::Block;
 use medledger::log::merkle::MerkleLog;
 use medledger::model::SignedTx;
-use medledger::{
-    KdfParams, Keypair, NewRecord, Store, Validator, ValidatorSet, VerifyOptions, verify_store,
-};
+use medledger::{KdfParams, Keypair, Store, Validator, ValidatorSet, VerifyOptions, verify_store};
 
 /// The chain of tests/tamper.rs plus an amendment: 0 genesis,
 /// 1 registrations, 2 three records, 3 a batch, 4 an amendment and a new
 /// validator set.
 fn chain() -> (Consortium, Vec<Vec<u8>>) {
     let c = Consortium::new();
-    let first = c
-        .ledger
-        .append_record(&c.hospital_a, c.record("lab", b"glucose 5.1 mmol/L"))
-        .unwrap();
-    c.ledger
-        .append_record(&c.hospital_b, c.record("imaging", b"chest x-ray: clear"))
-        .unwrap();
-    c.ledger
-        .append_record(&c.hospital_a, c.record("lab", b"HbA1c 6.2%"))
-        .unwrap();
-    c.commit();
-    let payloads: Vec<Vec<u8>> = (0..3).map(|i| format!("import {i}").into_bytes()).collect();
-    let recs: Vec<NewRecord> = payloads.iter().map(|p| c.record("note", p)).collect();
-    c.ledger.append_batch(&c.hospital_a, &recs).unwrap();
-    c.commit();
+    let first = c.sample_blocks(3);
     c.ledger
         .amend_record(&c.hospital_a, &first, "text/plain", b"glucose 5.2")
         .unwrap();

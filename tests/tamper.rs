@@ -9,9 +9,7 @@ use medledger::log::block::{Block, BlockHeader, HEADER_LEN};
 use medledger::log::merkle::MerkleLog;
 use medledger::model::tx::{RecordsBody, TxKind};
 use medledger::model::{SignedTx, Tx, TxBody};
-use medledger::{
-    FaultKind, Keypair, Ledger, NewRecord, Report, Roles, Store, VerifyOptions, verify_store,
-};
+use medledger::{FaultKind, Keypair, Ledger, Report, Roles, Store, VerifyOptions, verify_store};
 
 /// Offset of the body inside an encoded transaction.
 const TX_BODY: usize = 56;
@@ -20,20 +18,7 @@ const TX_BODY: usize = 56;
 /// (A, B, A), block 3 = a batch of 5 records by A.
 fn setup() -> Consortium {
     let c = Consortium::new();
-    c.ledger
-        .append_record(&c.hospital_a, c.record("lab", b"glucose 5.1 mmol/L"))
-        .unwrap();
-    c.ledger
-        .append_record(&c.hospital_b, c.record("imaging", b"chest x-ray: clear"))
-        .unwrap();
-    c.ledger
-        .append_record(&c.hospital_a, c.record("lab", b"HbA1c 6.2%"))
-        .unwrap();
-    c.commit();
-    let payloads: Vec<Vec<u8>> = (0..5).map(|i| format!("import {i}").into_bytes()).collect();
-    let recs: Vec<NewRecord> = payloads.iter().map(|p| c.record("note", p)).collect();
-    c.ledger.append_batch(&c.hospital_a, &recs).unwrap();
-    c.commit();
+    c.sample_blocks(5);
     assert!(verify(&c).is_ok());
     c
 }

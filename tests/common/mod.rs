@@ -99,6 +99,32 @@ impl Consortium {
             .unwrap()
     }
 
+    /// Two blocks of sample data: three single records (A lab, B imaging,
+    /// A lab), then a batch of `batch` notes by A. Returns the first record.
+    pub fn sample_blocks(&self, batch: usize) -> medledger::RecordId {
+        let first = self
+            .ledger
+            .append_record(&self.hospital_a, self.record("lab", b"glucose 5.1 mmol/L"))
+            .unwrap();
+        self.ledger
+            .append_record(
+                &self.hospital_b,
+                self.record("imaging", b"chest x-ray: clear"),
+            )
+            .unwrap();
+        self.ledger
+            .append_record(&self.hospital_a, self.record("lab", b"HbA1c 6.2%"))
+            .unwrap();
+        self.commit();
+        let payloads: Vec<Vec<u8>> = (0..batch)
+            .map(|i| format!("import {i}").into_bytes())
+            .collect();
+        let recs: Vec<NewRecord> = payloads.iter().map(|p| self.record("note", p)).collect();
+        self.ledger.append_batch(&self.hospital_a, &recs).unwrap();
+        self.commit();
+        first
+    }
+
     pub fn record<'a>(&self, category: &'a str, payload: &'a [u8]) -> NewRecord<'a> {
         NewRecord {
             patient: self.patient.id(),
