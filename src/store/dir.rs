@@ -282,10 +282,10 @@ impl DirStore {
             match f.kind {
                 FrameKind::Block => blocks.push((f.body_offset, f.body_len)),
                 FrameKind::Payload => {
-                    let mut d = [0u8; 32];
-                    file.read_exact_at(&mut d, f.body_offset)
-                        .map_err(|e| io_err("cannot read", &path, e))?;
-                    payloads.insert(Digest(d), (f.body_offset + 32, f.body_len - 32));
+                    // The scan kept the digest: no second read per payload.
+                    if let Some(d) = f.digest {
+                        payloads.insert(d, (f.body_offset + 32, f.body_len - 32));
+                    }
                 }
             }
         }

@@ -118,6 +118,9 @@ pub struct FrameRef {
     pub body_offset: u64,
     /// Body length.
     pub body_len: u32,
+    /// For a payload frame, its ciphertext digest (the first 32 body bytes),
+    /// read while the frame was in the scan window.
+    pub digest: Option<Digest>,
 }
 
 /// The result of scanning a file's frames.
@@ -205,13 +208,24 @@ pub fn scan<S: ScanSource>(src: &mut S, start: u64) -> core::result::Result<Scan
         } else {
             declared + FRAME_OVERHEAD
         };
-        let parsed = parse_frame(src.bytes(pos, want).map_err(ScanError::Io)?);
+        let frame = src.bytes(pos, want).map_err(ScanError::Io)?;
+        let parsed = parse_frame(frame).map(|(kind, body_len, frame_len)| {
+            let digest = match kind {
+                FrameKind::Payload => frame
+                    .get(FRAME_PREFIX..)
+                    .and_then(|b| split_payload(b).ok())
+                    .map(|(d, _)| d),
+                FrameKind::Block => None,
+            };
+            (kind, body_len, frame_len, digest)
+        });
         match parsed {
-            Ok((kind, body_len, frame_len)) => {
+            Ok((kind, body_len, frame_len, digest)) => {
                 pending.push(FrameRef {
                     kind,
                     body_offset: pos + FRAME_PREFIX as u64,
                     body_len,
+                    digest,
                 });
                 pos += frame_len as u64;
                 index += 1;
