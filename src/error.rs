@@ -74,6 +74,16 @@ pub enum Error {
     /// The caller may not perform this operation.
     #[error("access denied: {0}")]
     Denied(String),
+    /// A read refused by the access rules; the attempt was recorded in
+    /// the access log. `reason` says why (no consent, expired, wrong
+    /// purpose, revoked, suspended, erased).
+    #[error("access denied ({reason:?}): {detail}")]
+    AccessDenied {
+        /// Why, as recorded in the access event.
+        reason: crate::model::DenyReason,
+        /// Which reader, record and purpose.
+        detail: String,
+    },
     /// No such record, participant, block or payload.
     #[error("not found: {0}")]
     NotFound(String),

@@ -16,11 +16,13 @@ pub mod verify;
 
 pub use crypto::keypair::{KdfParams, Keypair, PublicKeys};
 pub use error::{Error, Result};
-pub use ledger::{Ledger, NewRecord, Record, RecordInfo, now_ms};
+pub use ledger::{Clock, ErasureReceipt, Ledger, NewRecord, Record, RecordInfo, now_ms};
 pub use log::block::BlockHeader;
 pub use model::validators::Validator;
 pub use model::{
-    Category, Genesis, LedgerId, Participant, ParticipantId, RecordId, Roles, ValidatorSet,
+    Actions, Basis, BreakGlassId, Category, Consent, ConsentId, Decision, DenyReason, Genesis,
+    LedgerId, Participant, ParticipantId, Purpose, Purposes, RecordId, Roles, Scope,
+    ValidatorSet,
 };
 pub use store::{Access, DirStore, OpenReport};
 pub use store::{MemoryStore, Store};

@@ -10,7 +10,9 @@ use crate::log::block::{Block, BlockHeader};
 use crate::log::merkle::MerkleLog;
 use crate::log::state::{ChainState, RuleViolation, SealError, TxPosition, Violation};
 use crate::model::tx::{ciphertext_digest, ledger_id_of};
-use crate::model::{LedgerId, ParticipantId, SignedTx, Tx, TxBody};
+use crate::log::state::TX_TIME_SKEW_MS;
+use crate::model::{LedgerId, ParticipantId, RecordId, SignedTx, Tx, TxBody};
+use std::collections::HashSet;
 use crate::store::Store;
 
 /// What kind of damage verification found.
@@ -113,6 +115,11 @@ pub struct Report {
     pub records: u64,
     /// Payload ciphertexts checked against their digests.
     pub payloads: u64,
+    /// Payloads erased by erase transactions (absent by design).
+    pub erased: u64,
+    /// Erased payloads still present in the vault (an erasure that was not
+    /// carried out on this node).
+    pub erased_still_stored: u64,
     /// Signatures verified (transactions and seals).
     pub signatures: u64,
     /// The first fault, or `None` when everything verified.
@@ -131,8 +138,13 @@ impl fmt::Display for Report {
         match &self.fault {
             None => write!(
                 f,
-                "OK: {} blocks, {} transactions, {} records, {} payloads, {} signatures",
-                self.blocks, self.transactions, self.records, self.payloads, self.signatures
+                "OK: {} blocks, {} transactions, {} records, {} payloads ({} erased), {} signatures",
+                self.blocks,
+                self.transactions,
+                self.records,
+                self.payloads,
+                self.erased,
+                self.signatures
             ),
             Some(fault) => write!(f, "FAULT: {fault} (after {} good blocks)", self.blocks),
         }
@@ -171,8 +183,16 @@ pub(crate) struct Replayed {
     pub head: BlockHeader,
 }
 
-/// A payload a block refers to: (tx index, record index, digest, length).
-type PayloadRef = (usize, usize, Digest, u64);
+/// A payload a block refers to.
+#[derive(Clone, Copy)]
+struct PayloadRef {
+    height: u64,
+    tx_index: usize,
+    record_index: usize,
+    record: RecordId,
+    digest: Digest,
+    len: u64,
+}
 
 /// Verifies everything in `store` from genesis and reports the first fault.
 pub fn verify_store(store: &dyn Store, opts: &VerifyOptions) -> Report {
@@ -273,34 +293,61 @@ fn replay_inner(
         return Err(fault(FaultKind::Truncated, 0, "chain", "no genesis block"));
     }
     let mut replayed: Option<Replayed> = None;
+    // Payloads absent from the vault, reported unless a later erase
+    // transaction explains them; and the records erased so far.
+    let mut missing: Vec<PayloadRef> = Vec::new();
+    let mut erased: HashSet<RecordId> = HashSet::new();
     for height in 0..count {
-        let bytes = store
-            .read_block(height)
-            .map_err(|e| fault(FaultKind::Truncated, height, "block", e.to_string()))?;
-        let decoded = Block::decode(&bytes).map_err(|e| Fault::from_error(&e, height, 0))?;
-        let (mut r, payloads) = match replayed.take() {
-            None => (
-                genesis_block(&decoded.block, &decoded.tx_offsets, report)?,
-                Vec::new(),
-            ),
-            Some(prev) => block(
-                prev,
-                &decoded.block,
-                &decoded.tx_offsets,
-                height,
-                opts,
-                report,
-            )?,
-        };
-        check_seals(&r.state, &decoded.block, height, opts, report)?;
-        if opts.check_payloads {
-            check_payloads(store, &payloads, height, report)?;
+        let step = (|| {
+            let bytes = store
+                .read_block(height)
+                .map_err(|e| fault(FaultKind::Truncated, height, "block", e.to_string()))?;
+            let decoded = Block::decode(&bytes).map_err(|e| Fault::from_error(&e, height, 0))?;
+            let (mut r, payloads) = match replayed.take() {
+                None => (
+                    genesis_block(&decoded.block, &decoded.tx_offsets, report)?,
+                    Vec::new(),
+                ),
+                Some(prev) => block(
+                    prev,
+                    &decoded.block,
+                    &decoded.tx_offsets,
+                    height,
+                    opts,
+                    report,
+                    &mut erased,
+                )?,
+            };
+            check_seals(&r.state, &decoded.block, height, opts, report)?;
+            if opts.check_payloads {
+                check_payloads(store, &payloads, report, &mut missing)?;
+            }
+            r.state.end_block(
+                decoded.block.header.log_size,
+                decoded.block.header.timestamp,
+            );
+            Ok(r)
+        })();
+        match step {
+            Ok(r) => {
+                report.blocks += 1;
+                replayed = Some(r);
+            }
+            Err(f) => return Err(first_missing(&missing, &erased).unwrap_or(f)),
         }
-        r.state.end_block(decoded.block.header.log_size);
-        report.blocks += 1;
-        replayed = Some(r);
+    }
+    if let Some(f) = first_missing(&missing, &erased) {
+        return Err(f);
     }
     let r = replayed.ok_or_else(|| fault(FaultKind::Truncated, 0, "chain", "no blocks"))?;
+    if opts.check_payloads {
+        for rec in r.state.records.values().filter(|r| r.erased.is_some()) {
+            report.erased += 1;
+            if matches!(store.get_payload(&rec.header.ciphertext_digest), Ok(Some(_))) {
+                report.erased_still_stored += 1;
+            }
+        }
+    }
     if let Some((h, hash)) = opts.expected_head {
         if h >= count {
             return Err(fault(
@@ -458,6 +505,7 @@ fn block(
     height: u64,
     opts: &VerifyOptions,
     report: &mut Report,
+    erased: &mut HashSet<RecordId>,
 ) -> Result<(Replayed, Vec<PayloadRef>), Fault> {
     let Replayed {
         mut state,
@@ -536,6 +584,21 @@ fn block(
             }
         };
         let key = state.signer_key(&stx.tx.author).copied();
+        if stx.tx.timestamp > h.timestamp.saturating_add(TX_TIME_SKEW_MS) {
+            rule_fault = Some(
+                fault(
+                    FaultKind::InvalidTransaction,
+                    height,
+                    "tx.timestamp",
+                    format!(
+                        "{} is more than {TX_TIME_SKEW_MS} ms after its block's timestamp {}",
+                        stx.tx.timestamp, h.timestamp
+                    ),
+                )
+                .at_tx(i),
+            );
+            break;
+        }
         if let Err(v) = state.check(&stx) {
             rule_fault = Some(Fault::from_violation(v, height, i));
             break;
@@ -557,14 +620,20 @@ fn block(
             SignedTx::unsigned_part(bytes),
         ));
         signed.push((stx.signature, key));
-        if let TxBody::Records(body) = &stx.tx.body {
-            report.records += body.records.len() as u64;
-            payloads.extend(
-                body.records
-                    .iter()
-                    .enumerate()
-                    .map(|(j, r)| (i, j, r.ciphertext_digest, r.ciphertext_len)),
-            );
+        match &stx.tx.body {
+            TxBody::Records(body) => {
+                report.records += body.records.len() as u64;
+                payloads.extend(body.records.iter().enumerate().map(|(j, r)| PayloadRef {
+                    height,
+                    tx_index: i,
+                    record_index: j,
+                    record: r.id,
+                    digest: r.ciphertext_digest,
+                    len: r.ciphertext_len,
+                }));
+            }
+            TxBody::Erase(ids) => erased.extend(ids.iter().copied()),
+            _ => {}
         }
         let leaf = log.size();
         state.apply(
@@ -669,24 +738,25 @@ fn check_seals(
     }
 }
 
+/// Checks each payload present in the vault against its digest; absent
+/// ones go to `missing` (an erase transaction later may explain them).
 fn check_payloads(
     store: &dyn Store,
     payloads: &[PayloadRef],
-    height: u64,
     report: &mut Report,
+    missing: &mut Vec<PayloadRef>,
 ) -> Result<(), Fault> {
-    for &(i, j, digest, len) in payloads {
-        let at = |kind, msg: &str| {
-            fault(kind, height, "record.ciphertext_digest", msg)
-                .at_tx(i)
-                .at_record(u32::try_from(j).ok())
-        };
+    for p in payloads {
         let ct = store
-            .get_payload(&digest)
-            .map_err(|e| at(FaultKind::PayloadMissing, &e.to_string()))?
-            .ok_or_else(|| at(FaultKind::PayloadMissing, "ciphertext is not in the vault"))?;
-        if ct.len() as u64 != len || !ciphertext_digest(&ct).ct_eq(&digest) {
-            return Err(at(
+            .get_payload(&p.digest)
+            .map_err(|e| payload_fault(p, FaultKind::PayloadMissing, &e.to_string()))?;
+        let Some(ct) = ct else {
+            missing.push(*p);
+            continue;
+        };
+        if ct.len() as u64 != p.len || !ciphertext_digest(&ct).ct_eq(&p.digest) {
+            return Err(payload_fault(
+                p,
                 FaultKind::PayloadTampered,
                 "vault ciphertext does not match the digest on the chain",
             ));
@@ -694,4 +764,24 @@ fn check_payloads(
         report.payloads += 1;
     }
     Ok(())
+}
+
+fn payload_fault(p: &PayloadRef, kind: FaultKind, msg: &str) -> Fault {
+    fault(kind, p.height, "record.ciphertext_digest", msg)
+        .at_tx(p.tx_index)
+        .at_record(u32::try_from(p.record_index).ok())
+}
+
+/// The first absent payload no erase transaction accounts for.
+fn first_missing(missing: &[PayloadRef], erased: &HashSet<RecordId>) -> Option<Fault> {
+    missing
+        .iter()
+        .find(|p| !erased.contains(&p.record))
+        .map(|p| {
+            payload_fault(
+                p,
+                FaultKind::PayloadMissing,
+                "ciphertext is not in the vault and no erase transaction removed it",
+            )
+        })
 }

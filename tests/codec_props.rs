@@ -159,13 +159,20 @@ fn validator_set() -> impl Strategy<Value = ValidatorSet> {
 }
 
 fn genesis() -> impl Strategy<Value = Genesis> {
-    (text(128), validator_set(), vec(participant(), 0..3)).prop_map(
-        |(name, validators, participants)| Genesis {
-            name,
-            validators,
-            participants,
-        },
+    (
+        text(128),
+        validator_set(),
+        any::<u64>(),
+        vec(participant(), 0..3),
     )
+        .prop_map(
+            |(name, validators, max_break_glass_ms, participants)| Genesis {
+                name,
+                validators,
+                max_break_glass_ms,
+                participants,
+            },
+        )
 }
 
 fn shares() -> impl Strategy<Value = Vec<EpochShare>> {

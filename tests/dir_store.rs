@@ -10,7 +10,7 @@ use std::sync::Arc;
 use common::Consortium;
 use medledger::store::file::{Fault, FaultSwitch, FaultyLogFile};
 use medledger::store::{Access, DirStore};
-use medledger::{Error, Ledger, NewRecord, RecordId};
+use medledger::{Error, Ledger, NewRecord, Purpose, RecordId};
 
 fn tempdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("medledger-test-{name}-{}", std::process::id()));
@@ -65,7 +65,7 @@ fn commit_is_durable_across_reopen() {
     assert_eq!(report.payloads, 6);
     assert_eq!(c.ledger.head().unwrap(), head);
     assert_eq!(
-        &*c.ledger.read_record(&c.patient, &ids[4]).unwrap().plaintext,
+        &*c.ledger.read_record(&c.patient, &ids[4], Purpose::Treat).unwrap().plaintext,
         b"lab 2"
     );
     let r = c.ledger.verify().unwrap();
@@ -80,7 +80,7 @@ fn commit_is_durable_across_reopen() {
     drop(c);
     let (c, _) = reopen(&dir);
     assert_eq!(
-        &*c.ledger.read_record(&c.hospital_a, &id).unwrap().plaintext,
+        &*c.ledger.read_record(&c.hospital_a, &id, Purpose::Treat).unwrap().plaintext,
         b"after reopen"
     );
     std::fs::remove_dir_all(&dir).unwrap();
@@ -118,7 +118,7 @@ fn one_writer_many_readers() {
     assert!(ro.verify().unwrap().is_ok());
     assert_eq!(ro2.head().unwrap(), c.ledger.head().unwrap());
     assert!(matches!(
-        ro.read_record(&c.patient, &ids[0]),
+        ro.read_record(&c.patient, &ids[0], Purpose::Treat),
         Err(Error::Denied(_))
     ));
     assert!(ro.record_info(&ids[0]).is_ok());
@@ -172,7 +172,7 @@ fn torn_tail_is_cut_and_reported() {
         assert_eq!(std::fs::metadata(log_path(&dir)).unwrap().len(), len_before);
         assert_eq!(c.ledger.head().unwrap(), head);
         assert_eq!(
-            &*c.ledger.read_record(&c.patient, &ids[5]).unwrap().plaintext,
+            &*c.ledger.read_record(&c.patient, &ids[5], Purpose::Treat).unwrap().plaintext,
             b"img 2"
         );
     }
@@ -360,11 +360,11 @@ fn injected_faults_never_let_memory_run_ahead_of_disk() {
         // The head did not move, the record is not readable, old ones are.
         assert_eq!(c.ledger.head().unwrap(), head, "{fault:?}");
         assert!(matches!(
-            c.ledger.read_record(&c.patient, &pending),
+            c.ledger.read_record(&c.patient, &pending, Purpose::Treat),
             Err(Error::NotFound(_))
         ));
         assert_eq!(
-            &*c.ledger.read_record(&c.patient, &ids[0]).unwrap().plaintext,
+            &*c.ledger.read_record(&c.patient, &ids[0], Purpose::Treat).unwrap().plaintext,
             b"lab 0"
         );
         // Further writes are refused until reopened.
@@ -412,7 +412,7 @@ fn concurrent_readers_with_one_writer() {
                 let mut n = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) || n < 50 {
                     let id = &ids[(usize::try_from(n).unwrap() + t) % ids.len()];
-                    let r = c.ledger.read_record(&c.patient, id).unwrap();
+                    let r = c.ledger.read_record(&c.patient, id, Purpose::Treat).unwrap();
                     assert!(r.plaintext.starts_with(b"lab ") || r.plaintext.starts_with(b"img "));
                     n += 1;
                 }

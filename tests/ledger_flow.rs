@@ -4,7 +4,7 @@
 mod common;
 
 use common::Consortium;
-use medledger::{Error, Ledger, NewRecord, Store};
+use medledger::{Error, Ledger, NewRecord, Purpose, Store};
 
 #[test]
 fn append_read_amend_verify_reopen() {
@@ -18,25 +18,25 @@ fn append_read_amend_verify_reopen() {
         .unwrap();
     // Not readable before it is committed.
     assert!(matches!(
-        c.ledger.read_record(&c.patient, &id),
+        c.ledger.read_record(&c.patient, &id, Purpose::Treat),
         Err(Error::NotFound(_))
     ));
     c.commit();
-    let r = c.ledger.read_record(&c.patient, &id).unwrap();
+    let r = c.ledger.read_record(&c.patient, &id, Purpose::Treat).unwrap();
     assert_eq!(&*r.plaintext, b"{\"resourceType\":\"Observation\"}");
     assert_eq!(r.info.author, c.hospital_a.id());
-    let r = c.ledger.read_record(&c.hospital_a, &id).unwrap();
+    let r = c.ledger.read_record(&c.hospital_a, &id, Purpose::Treat).unwrap();
     assert_eq!(r.info.header.version, 1);
     // Debug never prints the plaintext.
     assert!(!format!("{r:?}").contains("Observation"));
 
     // Another hospital and another patient are refused.
     assert!(matches!(
-        c.ledger.read_record(&c.hospital_b, &id),
+        c.ledger.read_record(&c.hospital_b, &id, Purpose::Treat),
         Err(Error::Denied(_))
     ));
     assert!(matches!(
-        c.ledger.read_record(&c.other_patient, &id),
+        c.ledger.read_record(&c.other_patient, &id, Purpose::Treat),
         Err(Error::Denied(_))
     ));
 
@@ -47,11 +47,11 @@ fn append_read_amend_verify_reopen() {
         .unwrap();
     c.commit();
     assert_eq!(
-        &*c.ledger.read_record(&c.patient, &v2).unwrap().plaintext,
+        &*c.ledger.read_record(&c.patient, &v2, Purpose::Treat).unwrap().plaintext,
         b"corrected"
     );
     assert_eq!(
-        &*c.ledger.read_record(&c.patient, &id).unwrap().plaintext,
+        &*c.ledger.read_record(&c.patient, &id, Purpose::Treat).unwrap().plaintext,
         b"{\"resourceType\":\"Observation\"}"
     );
     assert_eq!(c.ledger.versions(&id).unwrap(), vec![id, v2]);
@@ -79,7 +79,7 @@ fn append_read_amend_verify_reopen() {
     assert_eq!(ids.len(), 200);
     for (i, id) in ids.iter().enumerate() {
         assert_eq!(
-            &*c.ledger.read_record(&c.patient, id).unwrap().plaintext,
+            &*c.ledger.read_record(&c.patient, id, Purpose::Treat).unwrap().plaintext,
             payloads[i].as_slice()
         );
     }
@@ -96,7 +96,7 @@ fn append_read_amend_verify_reopen() {
     assert_eq!(reopened.head().unwrap(), head);
     assert_eq!(reopened.id(), c.ledger.id());
     assert_eq!(
-        &*reopened.read_record(&c.patient, &ids[7]).unwrap().plaintext,
+        &*reopened.read_record(&c.patient, &ids[7], Purpose::Treat).unwrap().plaintext,
         b"result 7"
     );
 }
@@ -119,7 +119,7 @@ fn second_hospital_needs_the_patients_key_for_an_existing_category() {
     ));
     c.commit();
     assert_eq!(
-        &*c.ledger.read_record(&c.patient, &img).unwrap().plaintext,
+        &*c.ledger.read_record(&c.patient, &img, Purpose::Treat).unwrap().plaintext,
         b"b"
     );
 }

@@ -9,7 +9,9 @@ use medledger::log::block::{Block, BlockHeader, HEADER_LEN};
 use medledger::log::merkle::MerkleLog;
 use medledger::model::tx::{RecordsBody, TxKind};
 use medledger::model::{SignedTx, Tx, TxBody};
-use medledger::{FaultKind, Keypair, Ledger, Report, Roles, Store, VerifyOptions, verify_store};
+use medledger::{
+    FaultKind, Keypair, Ledger, Purpose, Report, Roles, Store, VerifyOptions, verify_store,
+};
 
 /// Offset of the body inside an encoded transaction.
 const TX_BODY: usize = 56;
@@ -249,7 +251,7 @@ fn payload_missing_or_tampered_names_the_record() {
     // Reading it fails closed, naming the digest mismatch.
     assert!(
         c.ledger
-            .read_record(&c.patient, &body.records[3].id)
+            .read_record(&c.patient, &body.records[3].id, Purpose::Treat)
             .is_err()
     );
 

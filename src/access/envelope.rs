@@ -5,6 +5,7 @@ use zeroize::Zeroizing;
 use crate::crypto::aead::{AeadKey, KEY_LEN};
 use crate::crypto::kex;
 use crate::crypto::keypair::Keypair;
+use crate::model::consent::{RecordKeyWrap, SEALED_DEK_LEN};
 use crate::model::record::{SEALED_KEY_LEN, WRAPPED_DEK_LEN, dek_wrap_aad};
 use crate::model::tx::ciphertext_digest;
 use crate::model::{
@@ -70,6 +71,47 @@ pub fn seal_record(
     Ok((header, ciphertext))
 }
 
+/// Unwraps a record's data key with its category key.
+pub fn unwrap_dek(
+    ledger: &LedgerId,
+    header: &RecordHeader,
+    category_key: &AeadKey,
+) -> Result<AeadKey> {
+    let dek = category_key.open(
+        &dek_wrap_aad(ledger, &header.id, header.key_epoch),
+        &header.wrapped_dek,
+        "record data key",
+    )?;
+    key_from(&dek, "record data key")
+}
+
+fn key_from(raw: &[u8], what: &'static str) -> Result<AeadKey> {
+    let bytes: [u8; KEY_LEN] = raw.try_into().map_err(|_| Error::Decrypt(what))?;
+    Ok(AeadKey::from_bytes(bytes))
+}
+
+/// Checks the ciphertext against the header's digest and decrypts it with
+/// the record's data key.
+pub fn open_payload(
+    ledger: &LedgerId,
+    author: &ParticipantId,
+    header: &RecordHeader,
+    dek: &AeadKey,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    if !ciphertext_digest(ciphertext).ct_eq(&header.ciphertext_digest) {
+        return Err(Error::Tampered(format!(
+            "the stored ciphertext of record {} does not match its digest on the chain",
+            header.id
+        )));
+    }
+    dek.open(
+        &header.payload_aad(ledger, author),
+        ciphertext,
+        "record payload",
+    )
+}
+
 /// Checks the ciphertext against the header's digest, unwraps the data key
 /// and decrypts.
 pub fn open_record(
@@ -79,26 +121,38 @@ pub fn open_record(
     category_key: &AeadKey,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
-    if !ciphertext_digest(ciphertext).ct_eq(&header.ciphertext_digest) {
-        return Err(Error::Tampered(format!(
-            "the stored ciphertext of record {} does not match its digest on the chain",
-            header.id
-        )));
-    }
-    let dek = category_key.open(
-        &dek_wrap_aad(ledger, &header.id, header.key_epoch),
-        &header.wrapped_dek,
-        "record data key",
-    )?;
-    let dek: [u8; KEY_LEN] = dek
-        .as_slice()
+    let dek = unwrap_dek(ledger, header, category_key)?;
+    open_payload(ledger, author, header, &dek, ciphertext)
+}
+
+/// Seals a record's data key to one reader (record-level consent).
+pub fn seal_dek(
+    ledger: &LedgerId,
+    record: &RecordId,
+    recipient: &ParticipantId,
+    recipient_enc: &[u8; 32],
+    dek: &AeadKey,
+) -> Result<RecordKeyWrap> {
+    let ctx = RecordKeyWrap::context(ledger, record, recipient);
+    let sealed = kex::seal(recipient_enc, &ctx, dek.as_bytes())?
         .try_into()
-        .map_err(|_| Error::Decrypt("record data key"))?;
-    AeadKey::from_bytes(dek).open(
-        &header.payload_aad(ledger, author),
-        ciphertext,
-        "record payload",
-    )
+        .map_err(|_| Error::System("sealed data key has an unexpected size".into()))?;
+    Ok(RecordKeyWrap {
+        record: *record,
+        sealed,
+    })
+}
+
+/// Opens a record's data key sealed to `reader` by a record-level consent.
+pub fn open_dek(
+    ledger: &LedgerId,
+    reader: &Keypair,
+    record: &RecordId,
+    sealed: &[u8; SEALED_DEK_LEN],
+) -> Result<AeadKey> {
+    let ctx = RecordKeyWrap::context(ledger, record, &reader.id());
+    let raw = kex::open(reader.encryption_secret(), &ctx, sealed, "record data key")?;
+    key_from(&raw, "record data key")
 }
 
 /// Seals a category key of `epoch` to each reader `(id, X25519 public key)`.
@@ -144,11 +198,7 @@ pub fn open_epoch_key(
     }
     let ctx = EpochShare::wrap_context(ledger, patient, category, epoch, &reader.id());
     let raw = kex::open(reader.encryption_secret(), &ctx, sealed, "category key")?;
-    let bytes: [u8; KEY_LEN] = raw
-        .as_slice()
-        .try_into()
-        .map_err(|_| Error::Decrypt("category key"))?;
-    let key = AeadKey::from_bytes(bytes);
+    let key = key_from(&raw, "category key")?;
     reader.cache_epoch_key(cache_key, key.clone());
     Ok(key)
 }

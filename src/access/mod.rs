@@ -1,5 +1,4 @@
-//! Encryption of records under the key hierarchy, and (with the
-//! access-control release) consent evaluation.
+//! Encryption of records under the key hierarchy, and the read decision.
 //!
 //! Key hierarchy (docs/FORMAT.md §4): each record has a fresh data key (DEK)
 //! that encrypts its payload; the DEK is wrapped under the category key of
@@ -8,3 +7,4 @@
 //! operation, not one per record.
 
 pub mod envelope;
+pub mod policy;

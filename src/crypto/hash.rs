@@ -14,35 +14,43 @@ use sha3::{Digest as _, Sha3_256};
 /// Length of every digest and id in bytes.
 pub const DIGEST_LEN: usize = 32;
 
-/// The domain labels of format version 1. Each hashed or signed input
+/// The domain labels of format version 2. Each hashed or signed input
 /// starts with exactly one of these (see docs/FORMAT.md §2).
 pub mod label {
     /// Ledger id: hash of the encoded genesis transaction.
-    pub const LEDGER_ID: &str = "medledger/v1/ledger-id";
+    pub const LEDGER_ID: &str = "medledger/v2/ledger-id";
     /// Participant id: hash of the participant's first Ed25519 public key.
-    pub const PARTICIPANT_ID: &str = "medledger/v1/participant-id";
+    pub const PARTICIPANT_ID: &str = "medledger/v2/participant-id";
     /// Record id: hash of (ledger, author, sequence, index in transaction).
-    pub const RECORD_ID: &str = "medledger/v1/record-id";
+    pub const RECORD_ID: &str = "medledger/v2/record-id";
     /// Associated data binding a payload ciphertext to its record.
-    pub const RECORD_AAD: &str = "medledger/v1/record-aad";
+    pub const RECORD_AAD: &str = "medledger/v2/record-aad";
     /// Digest of a payload ciphertext (nonce ‖ ciphertext ‖ tag).
-    pub const CIPHERTEXT: &str = "medledger/v1/ciphertext";
+    pub const CIPHERTEXT: &str = "medledger/v2/ciphertext";
     /// Associated data of a data key wrapped under a category key.
-    pub const DEK_WRAP: &str = "medledger/v1/dek-wrap";
+    pub const DEK_WRAP: &str = "medledger/v2/dek-wrap";
     /// Associated data of a category key sealed to a reader.
-    pub const EPOCH_KEY_WRAP: &str = "medledger/v1/epoch-key-wrap";
+    pub const EPOCH_KEY_WRAP: &str = "medledger/v2/epoch-key-wrap";
     /// HKDF info prefix of the X25519 sealed box.
-    pub const SEALED_BOX: &str = "medledger/v1/sealed-box";
+    pub const SEALED_BOX: &str = "medledger/v2/sealed-box";
     /// Transaction signing input.
-    pub const TX: &str = "medledger/v1/tx";
+    pub const TX: &str = "medledger/v2/tx";
     /// Block header hash.
-    pub const BLOCK: &str = "medledger/v1/block";
+    pub const BLOCK: &str = "medledger/v2/block";
     /// Validator signature input over a block header hash.
-    pub const SEAL: &str = "medledger/v1/seal";
+    pub const SEAL: &str = "medledger/v2/seal";
     /// Hash of a validator set.
-    pub const VALIDATOR_SET: &str = "medledger/v1/validator-set";
+    pub const VALIDATOR_SET: &str = "medledger/v2/validator-set";
     /// Associated data of an exported (passphrase-encrypted) secret key.
-    pub const KEY_FILE: &str = "medledger/v1/key-file";
+    pub const KEY_FILE: &str = "medledger/v2/key-file";
+    /// Consent id: hash of (ledger, granting author, sequence).
+    pub const CONSENT_ID: &str = "medledger/v2/consent-id";
+    /// Break-glass id: hash of (ledger, provider, sequence).
+    pub const BREAK_GLASS_ID: &str = "medledger/v2/break-glass-id";
+    /// Associated data of a record data key sealed to a grantee.
+    pub const RECORD_KEY_WRAP: &str = "medledger/v2/record-key-wrap";
+    /// Signing input of an erasure receipt.
+    pub const ERASURE_RECEIPT: &str = "medledger/v2/erasure-receipt";
 }
 
 /// A SHA3-256 output: ids, digests, header hashes and Merkle hashes.

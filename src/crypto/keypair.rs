@@ -140,6 +140,7 @@ impl Keypair {
             enc_key: public.enc,
             roles,
             label: label.to_owned(),
+            escrow_opt_out: false,
         }
     }
 

@@ -465,6 +465,7 @@ pub unsafe extern "C" fn medledger_ledger_register(
             enc_key,
             roles: roles_from_c(roles, "roles")?,
             label: label.to_owned(),
+            escrow_opt_out: false,
         };
         ledger.inner.register(&admin.inner, participant)?;
         Ok(())
@@ -609,6 +610,7 @@ pub unsafe extern "C" fn medledger_ledger_read_record(
     ledger: *const medledger_ledger,
     reader: *const medledger_keypair,
     record_id: *const u8,
+    purpose: *const c_char,
     out_plaintext: *mut *mut medledger_buffer,
 ) -> medledger_status {
     guard(|| {
@@ -618,10 +620,13 @@ pub unsafe extern "C" fn medledger_ledger_read_record(
         let reader = unsafe { try_ref(reader, "reader") }?;
         // SAFETY: as above.
         let id = unsafe { try_32(record_id, "record_id") }?;
+        // SAFETY: as above.
+        let purpose = unsafe { try_str(purpose, MEDLEDGER_MAX_TEXT_LEN, "purpose") }?;
+        let purpose = crate::model::Purpose::from_code(purpose)?;
         let out = out_ptr(out_plaintext, "out_plaintext")?;
         let record = ledger
             .inner
-            .read_record(&reader.inner, &RecordId(Digest(id)))?;
+            .read_record(&reader.inner, &RecordId(Digest(id)), purpose)?;
         let buffer = medledger_buffer::new(record.plaintext).into_raw();
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { write_out(out, buffer) };

@@ -123,7 +123,7 @@ pub(crate) fn status_of(e: &Error) -> medledger_status {
         Error::WrongPassphrase => MEDLEDGER_ERR_WRONG_PASSPHRASE,
         Error::Proof(_) => MEDLEDGER_ERR_BAD_PROOF,
         Error::Rejected(_) => MEDLEDGER_ERR_REJECTED,
-        Error::Denied(_) => MEDLEDGER_ERR_ACCESS_DENIED,
+        Error::Denied(_) | Error::AccessDenied { .. } => MEDLEDGER_ERR_ACCESS_DENIED,
         Error::NotFound(_) => MEDLEDGER_ERR_NOT_FOUND,
         Error::MissingQuorum { .. } => MEDLEDGER_ERR_MISSING_QUORUM,
         Error::Corrupt(_) => MEDLEDGER_ERR_CORRUPT,

@@ -8,8 +8,8 @@
 //!        | log_root 32 | validator_set_hash 32
 //! Seal   = validator_index u16 | Ed25519 signature 64
 //! ```
-//! A validator signs `u8 len ‖ "medledger/v1/seal" ‖ header_hash`, where
-//! `header_hash = tagged_hash("medledger/v1/block", header bytes)`.
+//! A validator signs `u8 len ‖ "medledger/v2/seal" ‖ header_hash`, where
+//! `header_hash = tagged_hash("medledger/v2/block", header bytes)`.
 
 use crate::Result;
 use crate::codec::{Reader, Writer};

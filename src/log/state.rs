@@ -2,17 +2,26 @@
 //! order. The sequencer runs these rules before accepting a transaction and
 //! the verifier replays them, so both reach the same verdict (one home).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::crypto::hash::Digest;
+use crate::log::access::{Adjust, EpochsAfter};
 use crate::crypto::sign::{BatchItem, CheckedKey, check_public_key, verify_batch};
 use crate::log::block::{BlockHeader, Seal};
+use crate::model::consent::SEALED_DEK_LEN;
 use crate::model::record::SEALED_KEY_LEN;
 use crate::model::tx::RecordsBody;
 use crate::model::{
-    Category, Genesis, LedgerId, Participant, ParticipantId, RecordHeader, RecordId, Roles,
-    SignedTx, TxBody, TxKind, ValidatorSet,
+    BreakGlass, BreakGlassId, Category, Consent, ConsentId, Decision, Genesis,
+    LedgerId, Participant, ParticipantId, Purpose, RecordHeader, RecordId, Roles, SignedTx,
+    TxBody, TxKind, ValidatorSet,
 };
+
+/// How far a transaction's timestamp may lag behind the previous block's
+/// (clock skew between an author and the sequencer), in ms. Consent
+/// periods and break-glass windows are evaluated at transaction time, so
+/// this bounds how far an author can backdate an access.
+pub const TX_TIME_SKEW_MS: u64 = 5 * 60 * 1000;
 
 /// Why the rules refused a transaction.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -40,7 +49,7 @@ pub struct RuleViolation {
     pub message: String,
 }
 
-fn violation(kind: Violation, field: &'static str, message: impl Into<String>) -> RuleViolation {
+pub(crate) fn violation(kind: Violation, field: &'static str, message: impl Into<String>) -> RuleViolation {
     RuleViolation {
         kind,
         record_index: None,
@@ -49,7 +58,7 @@ fn violation(kind: Violation, field: &'static str, message: impl Into<String>) -
     }
 }
 
-fn at_record(mut v: RuleViolation, index: usize) -> RuleViolation {
+pub(crate) fn at_record(mut v: RuleViolation, index: usize) -> RuleViolation {
     v.record_index = u32::try_from(index).ok();
     v
 }
@@ -63,6 +72,8 @@ pub struct ParticipantState {
     pub key: CheckedKey,
     /// Last sequence number used (0 = none yet).
     pub last_seq: u64,
+    /// Suspended by an admin: may only record denied reads.
+    pub suspended: bool,
 }
 
 /// Where a transaction sits in the chain.
@@ -89,6 +100,68 @@ pub struct RecordState {
     pub record_index: u32,
     /// The amendment that replaced it, if any.
     pub superseded_by: Option<RecordId>,
+    /// The erase transaction that removed its payload, if any.
+    pub erased: Option<TxPosition>,
+}
+
+/// A consent on the chain.
+#[derive(Clone, Debug)]
+pub struct ConsentState {
+    /// Its id.
+    pub id: ConsentId,
+    /// The consent.
+    pub consent: Consent,
+    /// Who granted it (the patient or a guardian).
+    pub granted_by: ParticipantId,
+    /// When (transaction time, ms).
+    pub granted_at: u64,
+    /// Where.
+    pub position: TxPosition,
+    /// When it was revoked (transaction time, ms), if it was.
+    pub revoked_at: Option<u64>,
+}
+
+/// A break-glass declaration on the chain.
+#[derive(Clone, Debug)]
+pub struct BreakGlassState {
+    /// Its id.
+    pub id: BreakGlassId,
+    /// The declaring provider.
+    pub provider: ParticipantId,
+    /// The declaration.
+    pub declaration: BreakGlass,
+    /// Start of the window (transaction time, ms).
+    pub opened_at: u64,
+    /// Where.
+    pub position: TxPosition,
+}
+
+impl BreakGlassState {
+    /// True when `t` is inside the window.
+    pub fn active_at(&self, t: u64) -> bool {
+        t >= self.opened_at && t < self.opened_at.saturating_add(self.declaration.duration_ms)
+    }
+}
+
+/// One recorded read attempt.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct AccessEntry {
+    /// Who tried to read.
+    pub reader: ParticipantId,
+    /// Whose record.
+    pub patient: ParticipantId,
+    /// The record version.
+    pub record: RecordId,
+    /// Its category.
+    pub category: Category,
+    /// The stated purpose.
+    pub purpose: Purpose,
+    /// The decision.
+    pub decision: Decision,
+    /// Transaction time, ms.
+    pub time: u64,
+    /// Where the event is.
+    pub position: TxPosition,
 }
 
 /// Key of a sealed category key: (patient, category, epoch, reader).
@@ -107,6 +180,32 @@ pub struct ChainState {
     pub epochs: HashMap<(ParticipantId, Category), u32>,
     /// Sealed category keys.
     pub wraps: HashMap<WrapKey, [u8; SEALED_KEY_LEN]>,
+    /// Recipients of the current epoch per (patient, category).
+    pub epoch_recipients: HashMap<(ParticipantId, Category), BTreeSet<ParticipantId>>,
+    /// Categories with an epoch, per patient.
+    pub categories: HashMap<ParticipantId, BTreeSet<Category>>,
+    /// Data keys of single record versions sealed to record-level grantees.
+    pub record_keys: HashMap<(RecordId, ParticipantId), [u8; SEALED_DEK_LEN]>,
+    /// Active guardians per patient.
+    pub guardians: HashMap<ParticipantId, BTreeSet<ParticipantId>>,
+    /// Registered custodians (emergency key escrow), in registration order.
+    pub custodians: Vec<ParticipantId>,
+    /// Consents by id.
+    pub consents: HashMap<ConsentId, ConsentState>,
+    /// Consent ids per patient, in grant order.
+    pub consents_by_patient: HashMap<ParticipantId, Vec<ConsentId>>,
+    /// Break-glass declarations by id.
+    pub break_glass: HashMap<BreakGlassId, BreakGlassState>,
+    /// Declaration ids per (provider, patient), in order.
+    pub break_glass_by_pair: HashMap<(ParticipantId, ParticipantId), Vec<BreakGlassId>>,
+    /// Every recorded read attempt, in log order.
+    pub access_log: Vec<AccessEntry>,
+    /// Indexes into `access_log` per patient.
+    pub access_by_patient: HashMap<ParticipantId, Vec<usize>>,
+    /// Longest break-glass window, ms (from genesis).
+    pub max_break_glass_ms: u64,
+    /// Timestamp of the last ended block.
+    pub head_timestamp: u64,
     /// Validator set sealing the next block.
     pub validators: ValidatorSet,
     /// Its hash.
@@ -138,6 +237,7 @@ impl ChainState {
                 info: p.clone(),
                 key,
                 last_seq: 0,
+                suspended: false,
             };
             if participants.insert(p.id, st).is_some() {
                 return Err(violation(
@@ -164,6 +264,24 @@ impl ChainState {
             records: HashMap::new(),
             epochs: HashMap::new(),
             wraps: HashMap::new(),
+            epoch_recipients: HashMap::new(),
+            categories: HashMap::new(),
+            record_keys: HashMap::new(),
+            guardians: HashMap::new(),
+            custodians: genesis
+                .participants
+                .iter()
+                .filter(|p| p.roles.contains(Roles::CUSTODIAN))
+                .map(|p| p.id)
+                .collect(),
+            consents: HashMap::new(),
+            consents_by_patient: HashMap::new(),
+            break_glass: HashMap::new(),
+            break_glass_by_pair: HashMap::new(),
+            access_log: Vec::new(),
+            access_by_patient: HashMap::new(),
+            max_break_glass_ms: genesis.max_break_glass_ms,
+            head_timestamp: 0,
             validators_hash: genesis.validators.hash(),
             validators: genesis.validators.clone(),
             validator_keys: Vec::new(),
@@ -184,10 +302,12 @@ impl ChainState {
         self.participants.get(id)
     }
 
-    /// Ends a block whose last leaf is `log_size - 1`: validator sets
-    /// installed by its transactions take effect; sets installed by later
-    /// (still pending) transactions wait for their own block.
-    pub fn end_block(&mut self, log_size: u64) {
+    /// Ends a block whose last leaf is `log_size - 1` and whose timestamp
+    /// is `timestamp`: validator sets installed by its transactions take
+    /// effect; sets installed by later (still pending) transactions wait
+    /// for their own block.
+    pub fn end_block(&mut self, log_size: u64, timestamp: u64) {
+        self.head_timestamp = self.head_timestamp.max(timestamp);
         let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.next_validators)
             .into_iter()
             .partition(|(leaf, _)| *leaf < log_size);
@@ -216,6 +336,23 @@ impl ChainState {
                 format!("author {} is not registered", t.author),
             )
         })?;
+        if t.timestamp.saturating_add(TX_TIME_SKEW_MS) < self.head_timestamp {
+            return Err(violation(
+                Violation::Invalid,
+                "tx.timestamp",
+                format!(
+                    "{} is more than {TX_TIME_SKEW_MS} ms before the previous block ({})",
+                    t.timestamp, self.head_timestamp
+                ),
+            ));
+        }
+        if author.suspended && t.kind != TxKind::AccessEvents {
+            return Err(violation(
+                Violation::Unauthorised,
+                "tx.author",
+                format!("{} is suspended", t.author),
+            ));
+        }
         let expected = author.last_seq.saturating_add(1);
         if t.seq < expected {
             return Err(violation(
@@ -250,7 +387,16 @@ impl ChainState {
                 }
                 self.check_validator_set(v, "validators")
             }
-            TxBody::Records(b) => self.check_records(t.kind, author, t.seq, b),
+            TxBody::Records(b) => self.check_records(t.kind, author, t.seq, t.timestamp, b),
+            TxBody::Update(u) => self.check_update(author, u),
+            TxBody::ShareKeys(shares) => self
+                .check_shares(&t.author, shares, t.timestamp, Adjust::None)
+                .map(|_| ()),
+            TxBody::Grant(g) => self.check_grant(&t.author, g, t.timestamp),
+            TxBody::Revoke(r) => self.check_revoke(&t.author, r, t.timestamp),
+            TxBody::BreakGlass(b) => self.check_break_glass(author, b),
+            TxBody::Access(events) => self.check_access(&t.author, events, t.timestamp),
+            TxBody::Erase(records) => self.check_erase(&t.author, records),
         }
     }
 
@@ -266,31 +412,57 @@ impl ChainState {
             TxBody::Genesis(_) => {}
             TxBody::Register(p) => {
                 if let Ok(key) = check_public_key(&p.sign_key) {
+                    if p.roles.contains(Roles::CUSTODIAN) {
+                        self.custodians.push(p.id);
+                    }
                     self.participants.insert(
                         p.id,
                         ParticipantState {
                             info: p,
                             key,
                             last_seq: 0,
+                            suspended: false,
                         },
                     );
                 }
             }
             TxBody::SetValidators(v) => self.next_validators.push((position.leaf, v)),
-            TxBody::Records(b) => {
-                for s in &b.shares {
-                    let cur = self
-                        .epochs
-                        .entry((s.patient, s.category.clone()))
-                        .or_insert(0);
-                    *cur = (*cur).max(s.epoch);
-                    for w in &s.wraps {
-                        self.wraps.insert(
-                            (s.patient, s.category.clone(), s.epoch, w.recipient),
-                            w.sealed,
-                        );
+            TxBody::Update(u) => self.apply_update(&u),
+            TxBody::ShareKeys(shares) => self.apply_shares(&shares),
+            TxBody::Grant(g) => self.apply_grant(g, t.author, t.seq, t.timestamp, position),
+            TxBody::Revoke(r) => {
+                if let Some(c) = self.consents.get_mut(&r.consent) {
+                    c.revoked_at = Some(t.timestamp);
+                }
+                self.apply_shares(&r.shares);
+            }
+            TxBody::BreakGlass(b) => {
+                let id = BreakGlassId::derive(&self.ledger_id, &t.author, t.seq);
+                self.break_glass_by_pair
+                    .entry((t.author, b.patient))
+                    .or_default()
+                    .push(id);
+                self.break_glass.insert(
+                    id,
+                    BreakGlassState {
+                        id,
+                        provider: t.author,
+                        declaration: b,
+                        opened_at: t.timestamp,
+                        position,
+                    },
+                );
+            }
+            TxBody::Access(events) => self.apply_access(events, t.author, t.timestamp, position),
+            TxBody::Erase(records) => {
+                for id in records {
+                    if let Some(r) = self.records.get_mut(&id) {
+                        r.erased = Some(position);
                     }
                 }
+            }
+            TxBody::Records(b) => {
+                self.apply_shares(&b.shares);
                 self.records.reserve(b.records.len());
                 for (i, r) in b.records.into_iter().enumerate() {
                     if let Some(prev) = r.amends.and_then(|p| self.records.get_mut(&p)) {
@@ -304,6 +476,7 @@ impl ChainState {
                             position,
                             record_index: u32::try_from(i).unwrap_or(u32::MAX),
                             superseded_by: None,
+                            erased: None,
                         },
                     );
                 }
@@ -373,6 +546,7 @@ impl ChainState {
         kind: TxKind,
         author: &ParticipantState,
         seq: u64,
+        t: u64,
         b: &RecordsBody,
     ) -> Result<(), RuleViolation> {
         let a = author.info.id;
@@ -388,78 +562,97 @@ impl ChainState {
                 format!("{kind:?} must carry one new record, one amendment, or a non-empty batch"),
             ));
         }
-        // Epochs as they stand after this transaction's shares.
-        let mut opened: HashMap<(ParticipantId, &Category), u32> = HashMap::new();
-        for s in &b.shares {
-            let key = (s.patient, &s.category);
-            if opened.contains_key(&key) {
-                return Err(violation(
-                    Violation::Invalid,
-                    "epoch_share",
-                    "two shares for one patient and category",
-                ));
-            }
-            self.check_patient(&s.patient, "epoch_share.patient")?;
-            let cur = self
-                .epochs
-                .get(&(s.patient, s.category.clone()))
-                .copied()
-                .unwrap_or(0);
-            let may_open = cur == 0 || a == s.patient;
-            if s.epoch != cur.saturating_add(1) || !may_open {
-                return Err(violation(
-                    Violation::Unauthorised,
-                    "epoch_share.epoch",
-                    format!(
-                        "epoch {} for ({}, {}) cannot be opened by {a} (current epoch {cur}; \
-                         only the patient starts later epochs)",
-                        s.epoch, s.patient, s.category
-                    ),
-                ));
-            }
-            if !s.wraps.iter().any(|w| w.recipient == s.patient) {
-                return Err(violation(
-                    Violation::Invalid,
-                    "epoch_share.wraps",
-                    "a new epoch must be sealed to the patient",
-                ));
-            }
-            let mut seen = HashSet::new();
-            for w in &s.wraps {
-                if !seen.insert(w.recipient) || !self.participants.contains_key(&w.recipient) {
-                    return Err(violation(
-                        Violation::Invalid,
-                        "epoch_share.wraps",
-                        format!("recipient {} is unregistered or listed twice", w.recipient),
-                    ));
-                }
-            }
-            opened.insert(key, s.epoch);
-        }
+        let epochs = self.check_shares(&a, &b.shares, t, Adjust::None)?;
         let mut superseded_here = HashSet::new();
+        let mut fresh: HashSet<(ParticipantId, &Category)> = HashSet::new();
         for (i, r) in b.records.iter().enumerate() {
-            self.check_record(a, seq, i, r, &opened, &mut superseded_here)
+            self.check_record(a, seq, i, r, &mut superseded_here)
                 .map_err(|v| at_record(v, i))?;
-        }
-        // Only the patient opens an epoch without writing under it; anyone
-        // else opens one only for the record that needs it.
-        for s in &b.shares {
-            let used = b
-                .records
-                .iter()
-                .any(|r| r.patient == s.patient && r.category == s.category);
-            if a != s.patient && !used {
-                return Err(violation(
-                    Violation::Unauthorised,
-                    "epoch_share",
-                    "an epoch may be opened by its patient, or with a record that uses it",
+            let pair = (r.patient, &r.category);
+            if fresh.insert(pair) {
+                self.check_write_epoch(&a, r, t, &epochs)
+                    .map_err(|v| at_record(v, i))?;
+            } else if epochs.get(&pair).map(|e| e.0) != Some(r.key_epoch) {
+                return Err(at_record(
+                    violation(
+                        Violation::Invalid,
+                        "record.key_epoch",
+                        "records of one patient and category in one transaction use one epoch",
+                    ),
+                    i,
                 ));
             }
         }
         Ok(())
     }
 
-    fn check_patient(&self, id: &ParticipantId, field: &'static str) -> Result<(), RuleViolation> {
+    /// The first record of (patient, category) in a transaction: the
+    /// author may write it, and the epoch it uses is the current one and
+    /// not stale (every holder of its key is still entitled).
+    fn check_write_epoch<'a>(
+        &self,
+        author: &ParticipantId,
+        r: &'a RecordHeader,
+        t: u64,
+        epochs: &EpochsAfter<'a>,
+    ) -> Result<(), RuleViolation> {
+        let action = if r.amends.is_some() {
+            crate::model::Actions::AMEND
+        } else {
+            crate::model::Actions::APPEND
+        };
+        if !self.may_write(author, &r.patient, &r.category, action, t) {
+            return Err(violation(
+                Violation::Unauthorised,
+                "tx.author",
+                format!(
+                    "{author} may not write {} records of {}: needs to be the patient, a \
+                     guardian, or to hold an active consent to {} them",
+                    r.category,
+                    r.patient,
+                    if r.amends.is_some() { "amend" } else { "append" }
+                ),
+            ));
+        }
+        let (epoch, recipients) = match epochs.get(&(r.patient, &r.category)) {
+            Some((e, rec)) => (*e, rec.clone()),
+            None => (
+                self.epochs
+                    .get(&(r.patient, r.category.clone()))
+                    .copied()
+                    .unwrap_or(0),
+                self.epoch_recipients
+                    .get(&(r.patient, r.category.clone()))
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        };
+        if epoch == 0 || r.key_epoch != epoch {
+            return Err(violation(
+                Violation::Invalid,
+                "record.key_epoch",
+                format!(
+                    "record uses epoch {} but the current epoch is {epoch}",
+                    r.key_epoch
+                ),
+            ));
+        }
+        let entitled = self.entitled(&r.patient, &r.category, t, Adjust::None);
+        if let Some(x) = recipients.iter().find(|x| !entitled.contains(x)) {
+            return Err(violation(
+                Violation::Invalid,
+                "record.key_epoch",
+                format!(
+                    "epoch {epoch} of ({}, {}) is stale: {x} holds its key but is no longer \
+                     entitled; open a new epoch",
+                    r.patient, r.category
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_patient(&self, id: &ParticipantId, field: &'static str) -> Result<(), RuleViolation> {
         match self.participants.get(id) {
             Some(p) if p.info.roles.contains(Roles::PATIENT) => Ok(()),
             _ => Err(violation(
@@ -476,7 +669,6 @@ impl ChainState {
         seq: u64,
         index: usize,
         r: &RecordHeader,
-        opened: &HashMap<(ParticipantId, &Category), u32>,
         superseded_here: &mut HashSet<RecordId>,
     ) -> Result<(), RuleViolation> {
         r.validate()
@@ -490,32 +682,6 @@ impl ChainState {
             ));
         }
         self.check_patient(&r.patient, "record.patient")?;
-        let is_provider = self
-            .participants
-            .get(&author)
-            .is_some_and(|p| p.info.roles.contains(Roles::PROVIDER));
-        if !is_provider && author != r.patient {
-            return Err(violation(
-                Violation::Unauthorised,
-                "tx.author",
-                "only providers (or the patient, for their own record) may append records",
-            ));
-        }
-        let epoch = opened
-            .get(&(r.patient, &r.category))
-            .copied()
-            .or_else(|| self.epochs.get(&(r.patient, r.category.clone())).copied())
-            .unwrap_or(0);
-        if epoch == 0 || r.key_epoch != epoch {
-            return Err(violation(
-                Violation::Invalid,
-                "record.key_epoch",
-                format!(
-                    "record uses epoch {} but the current epoch is {epoch}",
-                    r.key_epoch
-                ),
-            ));
-        }
         if let Some(prev_id) = r.amends {
             let prev = self.records.get(&prev_id).ok_or_else(|| {
                 violation(

@@ -30,7 +30,7 @@ impl Roles {
     pub const ADMIN: Roles = Roles(1 << 5);
     /// Holds an institution's emergency key escrow.
     pub const CUSTODIAN: Roles = Roles(1 << 6);
-    /// Every role bit defined by format version 1.
+    /// Every role bit defined by format version 2.
     pub const ALL: Roles = Roles(0x7f);
 
     /// True when every bit of `other` is set.
@@ -78,6 +78,9 @@ pub struct Participant {
     pub roles: Roles,
     /// Operator-facing label, no personal data.
     pub label: String,
+    /// A patient who opted out of emergency key escrow: no custodian
+    /// receives their category keys, so break-glass cannot reach them.
+    pub escrow_opt_out: bool,
 }
 
 impl Participant {
@@ -101,6 +104,12 @@ impl Participant {
         if self.label.len() > MAX_LABEL_LEN {
             return Err(Error::invalid("participant.label", "longer than 128 bytes"));
         }
+        if self.escrow_opt_out && !self.roles.contains(Roles::PATIENT) {
+            return Err(Error::invalid(
+                "participant.escrow_opt_out",
+                "only a patient can opt out of escrow",
+            ));
+        }
         Ok(())
     }
 
@@ -110,7 +119,8 @@ impl Participant {
             .raw(&self.sign_key)
             .raw(&self.enc_key)
             .u16(self.roles.0)
-            .text(&self.label);
+            .text(&self.label)
+            .u8(u8::from(self.escrow_opt_out));
     }
 
     /// Decodes one participant.
@@ -121,6 +131,11 @@ impl Participant {
             enc_key: r.fixed("participant.enc_key")?,
             roles: Roles(r.u16("participant.roles")?),
             label: r.text(MAX_LABEL_LEN, "participant.label")?.to_owned(),
+            escrow_opt_out: match r.u8("participant.escrow_opt_out")? {
+                0 => false,
+                1 => true,
+                _ => return Err(r.error("participant.escrow_opt_out", "flag must be 0 or 1")),
+            },
         })
     }
 }

@@ -5,15 +5,19 @@
 //!          | body_len u32 | body | signature 64
 //! ```
 //! The signature is Ed25519 over
-//! `u8 len ‖ "medledger/v1/tx" ‖ ledger_id ‖ (all bytes before the signature)`.
+//! `u8 len ‖ "medledger/v2/tx" ‖ ledger_id ‖ (all bytes before the signature)`.
 
 use crate::codec::{Reader, Writer};
 use crate::crypto::hash::{Digest, label};
 use crate::crypto::sign::{SIGNATURE_LEN, Signature, SigningKey};
+use crate::model::consent::{
+    AccessEvent, BreakGlass, Consent, ConsentId, MAX_ACCESS_EVENTS, MAX_ERASE_RECORDS,
+    ParticipantUpdate, RecordKeyWrap,
+};
 use crate::model::participant::Participant;
 use crate::model::record::{EpochShare, MAX_WRAPS, RecordHeader};
 use crate::model::validators::ValidatorSet;
-use crate::model::{FORMAT_VERSION, LedgerId, ParticipantId, check_version};
+use crate::model::{FORMAT_VERSION, LedgerId, ParticipantId, RecordId, check_version};
 use crate::{Error, Result};
 
 /// Largest encoded transaction, 32 MiB.
@@ -26,6 +30,8 @@ pub const MAX_SHARES_PER_TX: usize = 100_000;
 pub const MAX_GENESIS_PARTICIPANTS: usize = 4096;
 /// Longest consortium name in bytes.
 pub const MAX_NAME_LEN: usize = 128;
+/// Default longest break-glass window: 24 hours.
+pub const DEFAULT_MAX_BREAK_GLASS_MS: u64 = 24 * 3600 * 1000;
 /// Fixed bytes before the body: version, kind, author, seq, time, body length.
 pub const TX_PREFIX_LEN: usize = 2 + 2 + 32 + 8 + 8 + 4;
 
@@ -37,12 +43,26 @@ pub enum TxKind {
     Genesis = 0x0000,
     /// An admin registers a participant.
     RegisterParticipant = 0x0001,
+    /// Suspend or reinstate a participant, appoint or remove a guardian.
+    UpdateParticipant = 0x0002,
     /// One new record.
     AppendRecord = 0x0010,
     /// One new version of an existing record.
     AmendRecord = 0x0011,
     /// Many records under one signature (bulk import).
     BatchAppend = 0x0012,
+    /// Seal current or new category-key epochs to readers.
+    ShareKeys = 0x0020,
+    /// The patient (or a guardian) grants a consent.
+    GrantConsent = 0x0021,
+    /// The patient (or a guardian) revokes a consent.
+    RevokeConsent = 0x0022,
+    /// A provider declares an emergency for a patient.
+    BreakGlass = 0x0023,
+    /// Read attempts, permitted or denied, by the transaction's author.
+    AccessEvents = 0x0024,
+    /// Erase record payloads from the vault.
+    Erase = 0x0025,
     /// Replace the validator set from the next block on.
     SetValidators = 0x0030,
 }
@@ -54,9 +74,16 @@ impl TxKind {
         Ok(match v {
             0x0000 => TxKind::Genesis,
             0x0001 => TxKind::RegisterParticipant,
+            0x0002 => TxKind::UpdateParticipant,
             0x0010 => TxKind::AppendRecord,
             0x0011 => TxKind::AmendRecord,
             0x0012 => TxKind::BatchAppend,
+            0x0020 => TxKind::ShareKeys,
+            0x0021 => TxKind::GrantConsent,
+            0x0022 => TxKind::RevokeConsent,
+            0x0023 => TxKind::BreakGlass,
+            0x0024 => TxKind::AccessEvents,
+            0x0025 => TxKind::Erase,
             0x0030 => TxKind::SetValidators,
             other => return Err(Error::UnsupportedKind(other)),
         })
@@ -70,6 +97,8 @@ pub struct Genesis {
     pub name: String,
     /// The validators of block 0 onwards.
     pub validators: ValidatorSet,
+    /// Longest break-glass window a provider may declare, in ms.
+    pub max_break_glass_ms: u64,
     /// Founding participants: at least one admin, and every validator.
     pub participants: Vec<Participant>,
 }
@@ -90,6 +119,7 @@ impl Genesis {
         Ok(Genesis {
             name: name.to_owned(),
             validators: ValidatorSet::new(threshold, validators)?,
+            max_break_glass_ms: DEFAULT_MAX_BREAK_GLASS_MS,
             participants: founders,
         })
     }
@@ -104,6 +134,28 @@ pub struct RecordsBody {
     pub records: Vec<RecordHeader>,
 }
 
+/// A consent grant with the key material it hands over: the grantee's
+/// copies of the covered categories' keys, and of the data keys of the
+/// record versions a record-level consent lists.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GrantBody {
+    /// The consent.
+    pub consent: Consent,
+    /// Category-key shares (current epochs, or new ones).
+    pub shares: Vec<EpochShare>,
+    /// Data keys of the listed record versions, sealed to the grantee.
+    pub record_keys: Vec<RecordKeyWrap>,
+}
+
+/// A revocation, with the new epochs that shut the grantee out.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RevokeBody {
+    /// The consent revoked.
+    pub consent: ConsentId,
+    /// New epochs of the categories the consent covered.
+    pub shares: Vec<EpochShare>,
+}
+
 /// A transaction body, one variant per kind family.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum TxBody {
@@ -111,6 +163,20 @@ pub enum TxBody {
     Genesis(Genesis),
     /// [`TxKind::RegisterParticipant`].
     Register(Participant),
+    /// [`TxKind::UpdateParticipant`].
+    Update(ParticipantUpdate),
+    /// [`TxKind::ShareKeys`].
+    ShareKeys(Vec<EpochShare>),
+    /// [`TxKind::GrantConsent`].
+    Grant(GrantBody),
+    /// [`TxKind::RevokeConsent`].
+    Revoke(RevokeBody),
+    /// [`TxKind::BreakGlass`].
+    BreakGlass(BreakGlass),
+    /// [`TxKind::AccessEvents`].
+    Access(Vec<AccessEvent>),
+    /// [`TxKind::Erase`].
+    Erase(Vec<RecordId>),
     /// [`TxKind::AppendRecord`], [`TxKind::AmendRecord`], [`TxKind::BatchAppend`].
     Records(RecordsBody),
     /// [`TxKind::SetValidators`].
@@ -186,6 +252,13 @@ impl Tx {
                     TxBody::Records(_)
                 )
                 | (TxKind::SetValidators, TxBody::SetValidators(_))
+                | (TxKind::UpdateParticipant, TxBody::Update(_))
+                | (TxKind::ShareKeys, TxBody::ShareKeys(_))
+                | (TxKind::GrantConsent, TxBody::Grant(_))
+                | (TxKind::RevokeConsent, TxBody::Revoke(_))
+                | (TxKind::BreakGlass, TxBody::BreakGlass(_))
+                | (TxKind::AccessEvents, TxBody::Access(_))
+                | (TxKind::Erase, TxBody::Erase(_))
         );
         if !kind_ok {
             return Err(Error::invalid(
@@ -209,15 +282,31 @@ impl Tx {
             TxBody::Register(p) => p.validate()?,
             TxBody::Records(b) => {
                 Writer::check_len("tx.records", b.records.len(), MAX_RECORDS_PER_TX)?;
-                Writer::check_len("tx.shares", b.shares.len(), MAX_SHARES_PER_TX)?;
-                for s in &b.shares {
-                    Writer::check_len("epoch_share.wraps", s.wraps.len(), MAX_WRAPS)?;
-                }
+                check_shares_len(&b.shares)?;
                 for r in &b.records {
                     r.validate()?;
                 }
             }
             TxBody::SetValidators(v) => v.validate()?,
+            TxBody::Update(_) => {}
+            TxBody::ShareKeys(shares) => check_shares_len(shares)?,
+            TxBody::Grant(g) => {
+                g.consent.validate()?;
+                check_shares_len(&g.shares)?;
+                Writer::check_len(
+                    "grant.record_keys",
+                    g.record_keys.len(),
+                    crate::model::consent::MAX_CONSENT_RECORDS,
+                )?;
+            }
+            TxBody::Revoke(r) => check_shares_len(&r.shares)?,
+            TxBody::BreakGlass(b) => b.validate()?,
+            TxBody::Access(events) => {
+                Writer::check_len("access.events", events.len(), MAX_ACCESS_EVENTS)?
+            }
+            TxBody::Erase(records) => {
+                Writer::check_len("erase.records", records.len(), MAX_ERASE_RECORDS)?
+            }
         }
         Ok(())
     }
@@ -228,6 +317,7 @@ impl Tx {
             TxBody::Genesis(g) => {
                 w.text(&g.name);
                 g.validators.encode(w);
+                w.u64(g.max_break_glass_ms);
                 w.count(g.participants.len());
                 for p in &g.participants {
                     p.encode(w);
@@ -235,16 +325,40 @@ impl Tx {
             }
             TxBody::Register(p) => p.encode(w),
             TxBody::Records(b) => {
-                w.count(b.shares.len());
-                for s in &b.shares {
-                    s.encode(w);
-                }
+                write_shares(w, &b.shares);
                 w.count(b.records.len());
                 for r in &b.records {
                     r.encode(w);
                 }
             }
             TxBody::SetValidators(v) => v.encode(w),
+            TxBody::Update(u) => u.encode(w),
+            TxBody::ShareKeys(shares) => write_shares(w, shares),
+            TxBody::Grant(g) => {
+                g.consent.encode(w);
+                write_shares(w, &g.shares);
+                w.count(g.record_keys.len());
+                for k in &g.record_keys {
+                    w.digest(&k.record.0).raw(&k.sealed);
+                }
+            }
+            TxBody::Revoke(r) => {
+                w.digest(&r.consent.0);
+                write_shares(w, &r.shares);
+            }
+            TxBody::BreakGlass(b) => b.encode(w),
+            TxBody::Access(events) => {
+                w.count(events.len());
+                for e in events {
+                    e.encode(w);
+                }
+            }
+            TxBody::Erase(records) => {
+                w.count(records.len());
+                for r in records {
+                    w.digest(&r.0);
+                }
+            }
         }
     }
 
@@ -333,6 +447,7 @@ fn decode_body(kind: TxKind, r: &mut Reader<'_>) -> Result<TxBody> {
         TxKind::Genesis => {
             let name = r.text(MAX_NAME_LEN, "genesis.name")?.to_owned();
             let validators = ValidatorSet::decode(r)?;
+            let max_break_glass_ms = r.u64("genesis.max_break_glass")?;
             let n = r.count(MAX_GENESIS_PARTICIPANTS, 100, "genesis.participants")?;
             let mut participants = Vec::with_capacity(n);
             for _ in 0..n {
@@ -341,16 +456,13 @@ fn decode_body(kind: TxKind, r: &mut Reader<'_>) -> Result<TxBody> {
             TxBody::Genesis(Genesis {
                 name,
                 validators,
+                max_break_glass_ms,
                 participants,
             })
         }
         TxKind::RegisterParticipant => TxBody::Register(Participant::decode(r)?),
         TxKind::AppendRecord | TxKind::AmendRecord | TxKind::BatchAppend => {
-            let n = r.count(MAX_SHARES_PER_TX, 43, "tx.shares")?;
-            let mut shares = Vec::with_capacity(n);
-            for _ in 0..n {
-                shares.push(EpochShare::decode(r)?);
-            }
+            let shares = read_shares(r)?;
             let n = r.count(MAX_RECORDS_PER_TX, 178, "tx.records")?;
             let mut records = Vec::with_capacity(n);
             for _ in 0..n {
@@ -359,7 +471,75 @@ fn decode_body(kind: TxKind, r: &mut Reader<'_>) -> Result<TxBody> {
             TxBody::Records(RecordsBody { shares, records })
         }
         TxKind::SetValidators => TxBody::SetValidators(ValidatorSet::decode(r)?),
+        TxKind::UpdateParticipant => TxBody::Update(ParticipantUpdate::decode(r)?),
+        TxKind::ShareKeys => TxBody::ShareKeys(read_shares(r)?),
+        TxKind::GrantConsent => {
+            let consent = Consent::decode(r)?;
+            let shares = read_shares(r)?;
+            let n = r.count(
+                crate::model::consent::MAX_CONSENT_RECORDS,
+                32 + crate::model::consent::SEALED_DEK_LEN,
+                "grant.record_keys",
+            )?;
+            let mut record_keys = Vec::with_capacity(n);
+            for _ in 0..n {
+                record_keys.push(RecordKeyWrap {
+                    record: RecordId(r.digest("grant.record_keys.record")?),
+                    sealed: r.fixed("grant.record_keys.sealed")?,
+                });
+            }
+            TxBody::Grant(GrantBody {
+                consent,
+                shares,
+                record_keys,
+            })
+        }
+        TxKind::RevokeConsent => TxBody::Revoke(RevokeBody {
+            consent: ConsentId(r.digest("revoke.consent")?),
+            shares: read_shares(r)?,
+        }),
+        TxKind::BreakGlass => TxBody::BreakGlass(BreakGlass::decode(r)?),
+        TxKind::AccessEvents => {
+            let n = r.count(MAX_ACCESS_EVENTS, 34, "access.events")?;
+            let mut events = Vec::with_capacity(n);
+            for _ in 0..n {
+                events.push(AccessEvent::decode(r)?);
+            }
+            TxBody::Access(events)
+        }
+        TxKind::Erase => {
+            let n = r.count(MAX_ERASE_RECORDS, 32, "erase.records")?;
+            let mut records = Vec::with_capacity(n);
+            for _ in 0..n {
+                records.push(RecordId(r.digest("erase.records")?));
+            }
+            TxBody::Erase(records)
+        }
     })
+}
+
+fn check_shares_len(shares: &[EpochShare]) -> Result<()> {
+    Writer::check_len("tx.shares", shares.len(), MAX_SHARES_PER_TX)?;
+    for s in shares {
+        Writer::check_len("epoch_share.wraps", s.wraps.len(), MAX_WRAPS)?;
+    }
+    Ok(())
+}
+
+fn write_shares(w: &mut Writer, shares: &[EpochShare]) {
+    w.count(shares.len());
+    for s in shares {
+        s.encode(w);
+    }
+}
+
+fn read_shares(r: &mut Reader<'_>) -> Result<Vec<EpochShare>> {
+    let n = r.count(MAX_SHARES_PER_TX, 43, "tx.shares")?;
+    let mut shares = Vec::with_capacity(n);
+    for _ in 0..n {
+        shares.push(EpochShare::decode(r)?);
+    }
+    Ok(shares)
 }
 
 /// Ledger id of a genesis transaction's encoding.

@@ -119,4 +119,8 @@ impl Store for MemoryStore {
     fn get_payload(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
         Ok(self.read()?.vault.get(digest).cloned())
     }
+
+    fn erase_payload(&self, digest: &Digest) -> Result<bool> {
+        Ok(self.write()?.vault.remove(digest).is_some())
+    }
 }

@@ -8,7 +8,30 @@
     clippy::indexing_slicing
 )]
 
-use medledger::{Genesis, Keypair, Ledger, MemoryStore, NewRecord, Roles};
+use medledger::{
+    Actions, Consent, Genesis, Keypair, Ledger, MemoryStore, NewRecord, ParticipantId, Purpose,
+    Purposes, Roles, Scope,
+};
+
+/// A year in ms.
+pub const YEAR_MS: u64 = 365 * 24 * 3600 * 1000;
+
+/// A treating relationship: `grantee` may read, append and amend every
+/// category of `patient`'s record for treatment, for a year from `now`.
+pub fn treating(patient: ParticipantId, grantee: ParticipantId, now: u64) -> Consent {
+    Consent {
+        patient,
+        grantee,
+        actions: Actions::ALL,
+        purposes: Purposes::of(&[Purpose::Treat]),
+        scope: Scope {
+            all_categories: true,
+            ..Scope::default()
+        },
+        not_before: now.saturating_sub(1000),
+        not_after: now + YEAR_MS,
+    }
+}
 
 pub struct Consortium {
     pub admin: Keypair,
@@ -19,6 +42,14 @@ pub struct Consortium {
     pub other_patient: Keypair,
     pub store: MemoryStore,
     pub ledger: Ledger,
+}
+
+/// Gives the ledger two of the validator keys, so audited reads and
+/// erasures commit their own blocks.
+fn attach(ledger: &Ledger) {
+    ledger
+        .attach_validators(vec![std::sync::Arc::new(kp(2)), std::sync::Arc::new(kp(3))])
+        .unwrap();
 }
 
 fn kp(n: u8) -> Keypair {
@@ -46,6 +77,7 @@ impl Consortium {
 
     /// Reattaches to an existing ledger (e.g. after reopening a directory).
     pub fn with_ledger(ledger: Ledger) -> Self {
+        attach(&ledger);
         let (admin, validators, hospital_a, hospital_b, patient, other_patient) = Self::keys();
         Consortium {
             admin,
@@ -78,6 +110,15 @@ impl Consortium {
                 .register(&admin, k.participant(roles, label))
                 .unwrap();
         }
+        // Both patients are treated at both hospitals.
+        for p in [&patient, &other_patient] {
+            for h in [&hospital_a, &hospital_b] {
+                ledger
+                    .grant(p, &treating(p.id(), h.id(), ledger.now()))
+                    .unwrap();
+            }
+        }
+        attach(&ledger);
         let c = Consortium {
             admin,
             validators,

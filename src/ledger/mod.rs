@@ -7,20 +7,26 @@
 //! readers run concurrently; writers serialise on a short critical section
 //! (encryption and signing happen outside it).
 
+mod consent;
+mod disclose;
+
+pub use disclose::ErasureReceipt;
+
 use core::fmt;
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
 
-use crate::access::envelope::{RecordDraft, open_epoch_key, open_record, seal_record, share_epoch};
+use crate::access::envelope::{RecordDraft, open_epoch_key, seal_record, share_epoch};
 use crate::crypto::aead::AeadKey;
 use crate::crypto::hash::Digest;
 use crate::crypto::keypair::Keypair;
 use crate::log::block::{Block, BlockHeader, Seal};
 use crate::log::merkle::{MerkleHasher, MerkleLog};
-use crate::log::state::{ChainState, SealError, TxPosition};
+use crate::log::access::Adjust;
+use crate::log::state::{ChainState, SealError, TX_TIME_SKEW_MS, TxPosition};
 use crate::model::tx::{RecordsBody, ledger_id_of};
 use crate::model::{
     Category, EpochShare, Genesis, LedgerId, Participant, ParticipantId, RecordHeader, RecordId,
@@ -74,6 +80,8 @@ pub struct RecordInfo {
     pub leaf: u64,
     /// The amendment that replaced this version, if any.
     pub superseded_by: Option<RecordId>,
+    /// Its payload was erased.
+    pub erased: bool,
 }
 
 /// A decrypted record. `Debug` never prints the plaintext.
@@ -110,8 +118,27 @@ struct PreparedTx {
 /// its records (written with the block).
 struct PendingTx {
     bytes: Vec<u8>,
+    timestamp: u64,
     payloads: Vec<(Digest, Vec<u8>)>,
 }
+
+/// A source of time in ms since the Unix epoch (the wall clock by default;
+/// tests substitute a manual one).
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// Keys this node holds on behalf of its institution.
+#[derive(Default)]
+struct NodeKeys {
+    /// Validators sealing blocks here: reads and erasures that must be
+    /// durable commit the pending block themselves (group commit).
+    validators: Vec<Arc<Keypair>>,
+    /// The institution's custodian: releases escrowed keys to providers
+    /// under an active break-glass declaration.
+    custodian: Option<Arc<Keypair>>,
+}
+
+/// How long a disclosure waits for a block sealed elsewhere.
+const COMMIT_WAIT: Duration = Duration::from_secs(30);
 
 struct Inner {
     state: ChainState,
@@ -132,6 +159,10 @@ pub struct Ledger {
     /// One committer at a time, from proposal to moving the head.
     commit_lock: Mutex<()>,
     inner: RwLock<Inner>,
+    clock: Clock,
+    node: RwLock<NodeKeys>,
+    /// Signalled after each commit (waiters hold the mutex while checking).
+    committed: (Mutex<()>, Condvar),
 }
 
 impl fmt::Debug for Ledger {
@@ -243,6 +274,9 @@ impl Ledger {
                 head: header,
                 pending: Vec::new(),
             }),
+            clock: Arc::new(now_ms),
+            node: RwLock::new(NodeKeys::default()),
+            committed: (Mutex::new(()), Condvar::new()),
         })
     }
 
@@ -323,6 +357,9 @@ impl Ledger {
                 head: r.head,
                 pending: Vec::new(),
             }),
+            clock: Arc::new(now_ms),
+            node: RwLock::new(NodeKeys::default()),
+            committed: (Mutex::new(()), Condvar::new()),
         })
     }
 
@@ -341,6 +378,105 @@ impl Ledger {
     /// The ledger id (hash of genesis).
     pub fn id(&self) -> LedgerId {
         self.id
+    }
+
+    /// Replaces the clock (ms since the Unix epoch) used for transaction
+    /// and block timestamps, and so for consent periods and break-glass
+    /// windows. For tests and simulations; the default is the wall clock.
+    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Ledger {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The current time of this ledger's clock, ms.
+    pub fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    /// Gives this node validator keys to seal blocks with: a read that must
+    /// record its disclosure, or an erasure, commits the pending block
+    /// itself with them (concurrent callers share one commit). Without
+    /// them such calls wait for a block sealed elsewhere. Each key must be
+    /// in the validator set when it is used.
+    pub fn attach_validators(&self, validators: Vec<Arc<Keypair>>) -> Result<()> {
+        self.node_write()?.validators = validators;
+        Ok(())
+    }
+
+    /// Gives this node its institution's custodian key (a participant with
+    /// the custodian role): it releases category keys escrowed to it to
+    /// providers reading under an active break-glass declaration.
+    pub fn attach_custodian(&self, custodian: Arc<Keypair>) -> Result<()> {
+        let registered = self
+            .read()?
+            .state
+            .participant(&custodian.id())
+            .is_some_and(|p| p.info.roles.contains(crate::model::Roles::CUSTODIAN));
+        if !registered {
+            return Err(Error::invalid(
+                "custodian",
+                "is not a registered participant with the custodian role",
+            ));
+        }
+        self.node_write()?.custodian = Some(custodian);
+        Ok(())
+    }
+
+    fn node_write(&self) -> Result<RwLockWriteGuard<'_, NodeKeys>> {
+        self.node
+            .write()
+            .map_err(|_| Error::System("node key lock poisoned".into()))
+    }
+
+    /// The attached (validators, custodian).
+    #[allow(clippy::type_complexity)]
+    fn node_keys(&self) -> Result<(Vec<Arc<Keypair>>, Option<Arc<Keypair>>)> {
+        let n = self
+            .node
+            .read()
+            .map_err(|_| Error::System("node key lock poisoned".into()))?;
+        Ok((n.validators.clone(), n.custodian.clone()))
+    }
+
+    /// Returns once the transaction at `leaf` is in a committed block:
+    /// commits the pending block with this node's validator keys if it has
+    /// any, otherwise waits (up to 30 s) for a commit made elsewhere.
+    fn await_commit(&self, leaf: u64) -> Result<()> {
+        let deadline = std::time::Instant::now() + COMMIT_WAIT;
+        loop {
+            let (validators, _) = self.node_keys()?;
+            if !validators.is_empty() {
+                let _commit = self.commit_guard()?;
+                if self.read()?.head.log_size > leaf {
+                    return Ok(());
+                }
+                let header = self.propose_locked()?;
+                let set = self.validators()?;
+                let refs: Vec<&Keypair> = validators.iter().map(|k| k.as_ref()).collect();
+                let seals = seal_with(&set, &header, &refs)?;
+                self.commit_locked(&header, seals, SealOrigin::MadeHere)?;
+                continue;
+            }
+            let (lock, cv) = &self.committed;
+            let guard = lock
+                .lock()
+                .map_err(|_| Error::System("commit signal poisoned".into()))?;
+            if self.read()?.head.log_size > leaf {
+                return Ok(());
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(Error::System(format!(
+                    "transaction {leaf} was not committed within {} s and this node holds no \
+                     validator keys (attach_validators)",
+                    COMMIT_WAIT.as_secs()
+                )));
+            }
+            drop(
+                cv.wait_timeout(guard, left)
+                    .map_err(|_| Error::System("commit signal poisoned".into()))?,
+            );
+        }
     }
 
     /// The last committed block header.
@@ -433,6 +569,19 @@ impl Ledger {
                 p.stx.tx.author
             )));
         }
+        // The sequencer's clock bounds transaction time, so the block this
+        // transaction lands in can always be given a timestamp the
+        // verifier accepts (docs/FORMAT.md §5.2).
+        let now = self.now();
+        let ts = p.stx.tx.timestamp;
+        if ts > now.saturating_add(TX_TIME_SKEW_MS)
+            || ts.saturating_add(TX_TIME_SKEW_MS) < now.max(inner.head.timestamp)
+        {
+            return Err(Error::Rejected(format!(
+                "tx.timestamp: {ts} is more than {TX_TIME_SKEW_MS} ms away from the \
+                 sequencer's time {now}"
+            )));
+        }
         inner.state.check(&p.stx).map_err(rejected)?;
         let leaf = inner.log.size();
         let position = TxPosition {
@@ -446,14 +595,18 @@ impl Ledger {
         // its block, so a committed block never lacks its payloads.
         inner.pending.push(PendingTx {
             bytes: p.bytes,
+            timestamp: ts,
             payloads: p.payloads,
         });
         Ok(leaf)
     }
 
     fn next_seq(&self, author: &ParticipantId) -> Result<u64> {
-        self.read()?
-            .state
+        self.next_seq_in(&self.read()?.state, author)
+    }
+
+    fn next_seq_in(&self, state: &ChainState, author: &ParticipantId) -> Result<u64> {
+        state
             .participant(author)
             .map(|p| p.last_seq.saturating_add(1))
             .ok_or_else(|| Error::Rejected(format!("tx.author: {author} is not registered")))
@@ -462,10 +615,12 @@ impl Ledger {
     /// Builds, signs and accepts a transaction of `author`. The signature is
     /// made here with the author's key, so instead of verifying it the
     /// ledger checks that this key is the author's registered one.
+    #[allow(clippy::too_many_arguments)]
     fn sign_and_submit(
         &self,
         author: &Keypair,
         seq: u64,
+        timestamp: u64,
         kind: TxKind,
         body: TxBody,
         payloads: Vec<(Digest, Vec<u8>)>,
@@ -477,7 +632,7 @@ impl Ledger {
             kind,
             author: author.id(),
             seq,
-            timestamp: now_ms(),
+            timestamp,
             body,
         };
         let bytes = tx.sign(&self.id, author.signing_key())?;
@@ -503,6 +658,7 @@ impl Ledger {
         self.sign_and_submit(
             admin,
             seq,
+            self.now(),
             TxKind::RegisterParticipant,
             TxBody::Register(participant),
             Vec::new(),
@@ -517,6 +673,7 @@ impl Ledger {
         self.sign_and_submit(
             admin,
             seq,
+            self.now(),
             TxKind::SetValidators,
             TxBody::SetValidators(set),
             Vec::new(),
@@ -577,7 +734,8 @@ impl Ledger {
         // One submission at a time per author: the sequence number chosen
         // here is the one accepted below.
         let _author = author.submit_guard()?;
-        let (seq, keys, shares) = self.write_keys(author, records)?;
+        let t = self.now();
+        let (seq, keys, shares) = self.write_keys(author, records, t)?;
         let me = author.id();
         let seal_one = |i: usize, r: &NewRecord<'_>| -> Result<(RecordHeader, Vec<u8>)> {
             let category = Category::new(r.category)?;
@@ -608,17 +766,21 @@ impl Ledger {
             shares,
             records: headers,
         });
-        self.sign_and_submit(author, seq, kind, body, payloads)?;
+        self.sign_and_submit(author, seq, t, kind, body, payloads)?;
         Ok(ids)
     }
 
-    /// The sequence number and category keys `author` writes with; opens
-    /// epoch 1 for (patient, category) pairs that have no key yet.
+    /// The sequence number and category keys `author` writes with at time
+    /// `t`. Where the author holds the current key of (patient, category)
+    /// and the epoch is not stale, it is used; otherwise (no epoch yet, a
+    /// holder no longer entitled, or the author not holding it) a new
+    /// epoch is opened, sealed to exactly the entitled readers.
     #[allow(clippy::type_complexity)]
     fn write_keys(
         &self,
         author: &Keypair,
         records: &[NewRecord<'_>],
+        t: u64,
     ) -> Result<(
         u64,
         HashMap<(ParticipantId, Category), (u32, AeadKey)>,
@@ -634,46 +796,56 @@ impl Ledger {
         let mut keys = HashMap::new();
         let mut shares = Vec::new();
         for r in records {
-            let category = Category::new(r.category)?;
-            let pair = (r.patient, category);
+            let pair = (r.patient, Category::new(r.category)?);
             if keys.contains_key(&pair) {
                 continue;
             }
-            let (patient, category) = (&pair.0, &pair.1);
-            let epoch = inner.state.epochs.get(&pair).copied().unwrap_or(0);
-            let entry = if epoch == 0 {
-                let patient_keys = inner
-                    .state
-                    .participant(patient)
-                    .ok_or_else(|| Error::NotFound(format!("patient {patient}")))?;
-                let mut readers = vec![(*patient, patient_keys.info.enc_key)];
-                if me != *patient {
-                    readers.push((me, author.public().enc));
-                }
-                let key = AeadKey::generate();
-                shares.push(share_epoch(
-                    &self.id, *patient, category, 1, &key, &readers,
-                )?);
-                (1, key)
-            } else {
-                let sealed = inner
-                    .state
-                    .wraps
-                    .get(&(*patient, category.clone(), epoch, me))
-                    .ok_or_else(|| {
-                        Error::Denied(format!(
-                            "{me} holds no key for ({patient}, {category}) epoch {epoch}; \
-                         the patient must share it"
-                        ))
-                    })?;
-                (
-                    epoch,
-                    open_epoch_key(&self.id, author, patient, category, epoch, sealed)?,
-                )
-            };
-            keys.insert(pair, entry);
+            let (epoch, key, share) =
+                self.current_or_new_epoch(&inner.state, author, &pair.0, &pair.1, t, Adjust::None, false)?;
+            shares.extend(share);
+            keys.insert(pair, (epoch, key));
         }
         Ok((seq, keys, shares))
+    }
+
+    /// The category key `holder` uses for (patient, category) at time `t`:
+    /// the current one when it holds it, the epoch is not stale under
+    /// `adjust` and `rotate` is false; otherwise a new key for the next
+    /// epoch, with the share that seals it to exactly the entitled readers.
+    #[allow(clippy::too_many_arguments)]
+    fn current_or_new_epoch(
+        &self,
+        state: &ChainState,
+        holder: &Keypair,
+        patient: &ParticipantId,
+        category: &Category,
+        t: u64,
+        adjust: Adjust<'_>,
+        rotate: bool,
+    ) -> Result<(u32, AeadKey, Option<EpochShare>)> {
+        let pair = (*patient, category.clone());
+        let epoch = state.epochs.get(&pair).copied().unwrap_or(0);
+        let entitled = state.entitled(patient, category, t, adjust);
+        let stale = state
+            .epoch_recipients
+            .get(&pair)
+            .is_some_and(|h| h.iter().any(|x| !entitled.contains(x)));
+        let mine = state.wraps.get(&(*patient, category.clone(), epoch, holder.id()));
+        if let (false, false, Some(sealed)) = (rotate, stale, mine) {
+            let key = open_epoch_key(&self.id, holder, patient, category, epoch, sealed)?;
+            return Ok((epoch, key, None));
+        }
+        let mut readers = Vec::with_capacity(entitled.len());
+        for id in &entitled {
+            let p = state
+                .participant(id)
+                .ok_or_else(|| Error::NotFound(format!("participant {id}")))?;
+            readers.push((*id, p.info.enc_key));
+        }
+        let next = epoch.saturating_add(1);
+        let key = AeadKey::generate();
+        let share = share_epoch(&self.id, *patient, category, next, &key, &readers)?;
+        Ok((next, key, Some(share)))
     }
 
     // ---- blocks -----------------------------------------------------------
@@ -699,7 +871,12 @@ impl Ledger {
             ledger_id: self.id,
             height: inner.head.height.saturating_add(1),
             prev_hash: inner.head.hash(),
-            timestamp: now_ms().max(inner.head.timestamp),
+            // Late enough for every pending transaction's time (§5.2).
+            timestamp: inner
+                .pending
+                .iter()
+                .map(|p| p.timestamp.saturating_sub(TX_TIME_SKEW_MS))
+                .fold(self.now().max(inner.head.timestamp), u64::max),
             first_leaf: inner.head.log_size,
             tx_count: u32::try_from(inner.pending.len())
                 .map_err(|_| Error::invalid("block", "too many pending transactions"))?,
@@ -767,9 +944,11 @@ impl Ledger {
         let mut txs = Vec::with_capacity(taken.len());
         let mut payloads = Vec::new();
         let mut counts = Vec::with_capacity(taken.len());
+        let mut stamps = Vec::with_capacity(taken.len());
         for p in taken {
             txs.push(p.bytes);
             counts.push(p.payloads.len());
+            stamps.push(p.timestamp);
             payloads.extend(p.payloads);
         }
         let block = Block {
@@ -787,8 +966,10 @@ impl Ledger {
                 .txs
                 .into_iter()
                 .zip(counts)
-                .map(|(bytes, n)| PendingTx {
+                .zip(stamps)
+                .map(|((bytes, n), timestamp)| PendingTx {
                     bytes,
+                    timestamp,
                     payloads: rest.by_ref().take(n).collect(),
                 })
                 .collect();
@@ -796,8 +977,14 @@ impl Ledger {
             inner.pending = back;
             return Err(e);
         }
-        inner.state.end_block(header.log_size);
+        inner.state.end_block(header.log_size, header.timestamp);
         inner.head = block.header;
+        drop(inner);
+        // Waiters check the head while holding this mutex, so taking it
+        // here orders the notification after their check.
+        let (lock, cv) = &self.committed;
+        drop(lock.lock());
+        cv.notify_all();
         Ok(())
     }
 
@@ -824,13 +1011,7 @@ impl Ledger {
             .get(id)
             .filter(|r| r.position.leaf < inner.head.log_size)
             .ok_or_else(|| Error::NotFound(format!("committed record {id}")))?;
-        Ok(RecordInfo {
-            header: r.header.clone(),
-            author: r.author,
-            height: r.position.height,
-            leaf: r.position.leaf,
-            superseded_by: r.superseded_by,
-        })
+        Ok(info_of(r))
     }
 
     /// All versions of a record, oldest first.
@@ -853,57 +1034,6 @@ impl Ledger {
         Ok(out)
     }
 
-    /// Decrypts a committed record for `reader`. In this release the
-    /// patient and the record's author may read; consent-based access
-    /// arrives with the access-control release. Fails closed.
-    pub fn read_record(&self, reader: &Keypair, id: &RecordId) -> Result<Record> {
-        if self.read_only {
-            return Err(Error::Denied(
-                "a read-only open never releases plaintext (it cannot record the disclosure)"
-                    .into(),
-            ));
-        }
-        let info = self.record_info(id)?;
-        let me = reader.id();
-        if me != info.header.patient && me != info.author {
-            return Err(Error::Denied(format!(
-                "{me} is neither the patient nor the author of record {id}"
-            )));
-        }
-        let h = &info.header;
-        let (sealed, ciphertext) = {
-            let inner = self.read()?;
-            let sealed = inner
-                .state
-                .wraps
-                .get(&(h.patient, h.category.clone(), h.key_epoch, me))
-                .copied()
-                .ok_or_else(|| {
-                    Error::Denied(format!(
-                        "{me} holds no key for ({}, {}) epoch {}",
-                        h.patient, h.category, h.key_epoch
-                    ))
-                })?;
-            let ct = self
-                .store
-                .get_payload(&h.ciphertext_digest)?
-                .ok_or_else(|| {
-                    Error::NotFound(format!("ciphertext of record {id} in the vault"))
-                })?;
-            (sealed, ct)
-        };
-        let key = open_epoch_key(
-            &self.id,
-            reader,
-            &h.patient,
-            &h.category,
-            h.key_epoch,
-            &sealed,
-        )?;
-        let plaintext = open_record(&self.id, &info.author, h, &key, &ciphertext)?;
-        Ok(Record { info, plaintext })
-    }
-
     // ---- verification -------------------------------------------------------
 
     /// Verifies the stored chain from genesis (default options).
@@ -923,6 +1053,17 @@ impl Ledger {
             return Err(Error::invalid("size", "beyond the committed log"));
         }
         inner.log.root_at(size)
+    }
+}
+
+fn info_of(r: &crate::log::state::RecordState) -> RecordInfo {
+    RecordInfo {
+        header: r.header.clone(),
+        author: r.author,
+        height: r.position.height,
+        leaf: r.position.leaf,
+        superseded_by: r.superseded_by,
+        erased: r.erased.is_some(),
     }
 }
 

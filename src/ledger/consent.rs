@@ -1,0 +1,361 @@
+//! Patient control: consents, key sharing, break-glass, guardians and
+//! suspension.
+
+use crate::access::envelope::{open_epoch_key, seal_dek, unwrap_dek};
+use crate::crypto::keypair::Keypair;
+use crate::ledger::Ledger;
+use crate::log::access::Adjust;
+use crate::log::state::ChainState;
+use crate::model::tx::{GrantBody, RevokeBody};
+use crate::model::{
+    BreakGlass, BreakGlassId, Category, Consent, ConsentId, EpochShare, ParticipantChange,
+    ParticipantId, ParticipantUpdate, Purpose, TxBody, TxKind,
+};
+use crate::{Error, Result};
+
+impl Ledger {
+    /// The patient (or a guardian, signing with `author`) grants `consent`.
+    /// Categories and record ids in its scope are sorted here. The grantee
+    /// receives the key of each covered category once (not one per record)
+    /// and, for a record-level consent, the data key of each listed
+    /// version. Returns the consent id.
+    pub fn grant(&self, author: &Keypair, consent: &Consent) -> Result<ConsentId> {
+        let mut c = consent.clone();
+        c.scope.categories.sort();
+        c.scope.categories.dedup();
+        c.scope.records.sort();
+        c.scope.records.dedup();
+        c.validate()?;
+        let _author = author.submit_guard()?;
+        let t = self.now();
+        let (seq, body) = {
+            let inner = self.read()?;
+            let state = &inner.state;
+            let seq = self.next_seq_in(state, &author.id())?;
+            let grantee = state
+                .participant(&c.grantee)
+                .ok_or_else(|| Error::NotFound(format!("grantee {}", c.grantee)))?
+                .info
+                .enc_key;
+            let mut shares = Vec::new();
+            for cat in covered_categories(state, &c) {
+                let pair = (c.patient, cat.clone());
+                if state.epochs.get(&pair).copied().unwrap_or(0) == 0
+                    || state
+                        .epoch_recipients
+                        .get(&pair)
+                        .is_some_and(|h| h.contains(&c.grantee))
+                {
+                    continue;
+                }
+                shares.push(self.share_to(state, author, &c, &cat, grantee, t)?);
+            }
+            let mut record_keys = Vec::with_capacity(c.scope.records.len());
+            for id in &c.scope.records {
+                let rec = state
+                    .records
+                    .get(id)
+                    .ok_or_else(|| Error::NotFound(format!("record {id}")))?;
+                let h = &rec.header;
+                let sealed = state
+                    .wraps
+                    .get(&(h.patient, h.category.clone(), h.key_epoch, author.id()))
+                    .ok_or_else(|| {
+                        Error::Denied(format!(
+                            "{} holds no key for ({}, {}) epoch {}",
+                            author.id(),
+                            h.patient,
+                            h.category,
+                            h.key_epoch
+                        ))
+                    })?;
+                let key =
+                    open_epoch_key(&self.id, author, &h.patient, &h.category, h.key_epoch, sealed)?;
+                let dek = unwrap_dek(&self.id, h, &key)?;
+                record_keys.push(seal_dek(&self.id, id, &c.grantee, &grantee, &dek)?);
+            }
+            (
+                seq,
+                GrantBody {
+                    consent: c,
+                    shares,
+                    record_keys,
+                },
+            )
+        };
+        self.sign_and_submit(
+            author,
+            seq,
+            t,
+            TxKind::GrantConsent,
+            TxBody::Grant(body),
+            Vec::new(),
+        )?;
+        Ok(ConsentId::derive(&self.id, &author.id(), seq))
+    }
+
+    /// The share that gives the grantee of `c` the key of `category`: a
+    /// wrap of the current key when the author holds it and the epoch is
+    /// not stale, otherwise a new epoch for everyone entitled.
+    fn share_to(
+        &self,
+        state: &ChainState,
+        author: &Keypair,
+        c: &Consent,
+        category: &Category,
+        grantee_enc: [u8; 32],
+        t: u64,
+    ) -> Result<EpochShare> {
+        let (epoch, key, share) = self.current_or_new_epoch(
+            state,
+            author,
+            &c.patient,
+            category,
+            t,
+            Adjust::Grant(c),
+            false,
+        )?;
+        match share {
+            Some(s) => Ok(s),
+            None => crate::access::envelope::share_epoch(
+                &self.id,
+                c.patient,
+                category,
+                epoch,
+                &key,
+                &[(c.grantee, grantee_enc)],
+            ),
+        }
+    }
+
+    /// The patient (or a guardian) revokes a consent. The ledger refuses the
+    /// grantee from this transaction on, and every category the consent
+    /// covered moves to a new epoch sealed to the remaining entitled
+    /// readers, so records appended afterwards are unreadable to the
+    /// grantee even with the raw chain and vault. Costs one new key per
+    /// category, whatever the number of records. Records the grantee could
+    /// read before stay readable to it from its own copies: revocation
+    /// cannot take back what was disclosed.
+    pub fn revoke(&self, author: &Keypair, consent: &ConsentId) -> Result<()> {
+        let _author = author.submit_guard()?;
+        let t = self.now();
+        let (seq, shares) = {
+            let inner = self.read()?;
+            let state = &inner.state;
+            let seq = self.next_seq_in(state, &author.id())?;
+            let c = state
+                .consents
+                .get(consent)
+                .ok_or_else(|| Error::NotFound(format!("consent {consent}")))?;
+            let mut shares = Vec::new();
+            for cat in covered_categories(state, &c.consent) {
+                if state
+                    .epochs
+                    .get(&(c.consent.patient, cat.clone()))
+                    .is_some_and(|e| *e > 0)
+                {
+                    let (_, _, share) = self.current_or_new_epoch(
+                        state,
+                        author,
+                        &c.consent.patient,
+                        &cat,
+                        t,
+                        Adjust::Revoke(consent),
+                        true,
+                    )?;
+                    shares.extend(share);
+                }
+            }
+            (seq, shares)
+        };
+        self.sign_and_submit(
+            author,
+            seq,
+            t,
+            TxKind::RevokeConsent,
+            TxBody::Revoke(RevokeBody {
+                consent: *consent,
+                shares,
+            }),
+            Vec::new(),
+        )
+        .map(|_| ())
+    }
+
+    /// The patient (or a guardian) brings the key holders of every category
+    /// of `patient` up to date: entitled readers missing from a current
+    /// epoch receive its key (e.g. a guardian appointed later), and stale
+    /// epochs (a holder no longer entitled: revoked, expired, suspended)
+    /// move to a new epoch. Returns the number of shares made (0: nothing
+    /// to do, no transaction).
+    pub fn share_keys(&self, author: &Keypair, patient: &ParticipantId) -> Result<usize> {
+        let _author = author.submit_guard()?;
+        let t = self.now();
+        let (seq, shares) = {
+            let inner = self.read()?;
+            let state = &inner.state;
+            let seq = self.next_seq_in(state, &author.id())?;
+            let mut shares = Vec::new();
+            let categories: Vec<Category> = state
+                .categories
+                .get(patient)
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            for cat in categories {
+                let pair = (*patient, cat.clone());
+                let entitled = state.entitled(patient, &cat, t, Adjust::None);
+                let holders = state.epoch_recipients.get(&pair).cloned().unwrap_or_default();
+                if holders == entitled {
+                    continue;
+                }
+                let (epoch, key, share) = self.current_or_new_epoch(
+                    state,
+                    author,
+                    patient,
+                    &cat,
+                    t,
+                    Adjust::None,
+                    false,
+                )?;
+                if let Some(s) = share {
+                    shares.push(s);
+                    continue;
+                }
+                let mut readers = Vec::new();
+                for id in entitled.difference(&holders) {
+                    let p = state
+                        .participant(id)
+                        .ok_or_else(|| Error::NotFound(format!("participant {id}")))?;
+                    readers.push((*id, p.info.enc_key));
+                }
+                shares.push(crate::access::envelope::share_epoch(
+                    &self.id, *patient, &cat, epoch, &key, &readers,
+                )?);
+            }
+            (seq, shares)
+        };
+        if shares.is_empty() {
+            return Ok(0);
+        }
+        let n = shares.len();
+        self.sign_and_submit(
+            author,
+            seq,
+            t,
+            TxKind::ShareKeys,
+            TxBody::ShareKeys(shares),
+            Vec::new(),
+        )?;
+        Ok(n)
+    }
+
+    /// A provider declares an emergency for `patient` (HIPAA emergency
+    /// access): for `duration_ms` (at most the consortium maximum) it may
+    /// read the patient's records for purpose `reason` (`ETREAT` or `BTG`),
+    /// the keys released by its institution's custodian. Every such read is
+    /// recorded and flagged for review. Refused when the patient opted out
+    /// of escrow.
+    pub fn break_glass(
+        &self,
+        provider: &Keypair,
+        patient: &ParticipantId,
+        reason: Purpose,
+        justification: &str,
+        duration_ms: u64,
+    ) -> Result<BreakGlassId> {
+        let decl = BreakGlass {
+            patient: *patient,
+            reason,
+            justification: justification.to_owned(),
+            duration_ms,
+        };
+        decl.validate()?;
+        let _author = provider.submit_guard()?;
+        let seq = self.next_seq(&provider.id())?;
+        self.sign_and_submit(
+            provider,
+            seq,
+            self.now(),
+            TxKind::BreakGlass,
+            TxBody::BreakGlass(decl),
+            Vec::new(),
+        )?;
+        Ok(BreakGlassId::derive(&self.id, &provider.id(), seq))
+    }
+
+    /// An admin, or the patient, appoints `guardian` (a registered
+    /// participant with the guardian role) to act for `patient`. The
+    /// guardian receives the keys of existing categories with the next
+    /// share ([`Ledger::share_keys`]) or the next new epoch.
+    pub fn add_guardian(
+        &self,
+        author: &Keypair,
+        patient: &ParticipantId,
+        guardian: &ParticipantId,
+    ) -> Result<()> {
+        self.update_participant(author, *patient, ParticipantChange::AddGuardian(*guardian))
+    }
+
+    /// An admin, or the patient, removes a guardian. The categories it held
+    /// keys of become stale: the next write moves each to a new epoch.
+    pub fn remove_guardian(
+        &self,
+        author: &Keypair,
+        patient: &ParticipantId,
+        guardian: &ParticipantId,
+    ) -> Result<()> {
+        self.update_participant(
+            author,
+            *patient,
+            ParticipantChange::RemoveGuardian(*guardian),
+        )
+    }
+
+    /// An admin suspends a participant: it may no longer submit
+    /// transactions (except recording its own denied reads), its reads are
+    /// denied (`Suspended`), and the epochs it holds keys of become stale.
+    pub fn suspend(&self, admin: &Keypair, participant: &ParticipantId) -> Result<()> {
+        self.update_participant(admin, *participant, ParticipantChange::Suspend)
+    }
+
+    /// An admin lifts a suspension.
+    pub fn reinstate(&self, admin: &Keypair, participant: &ParticipantId) -> Result<()> {
+        self.update_participant(admin, *participant, ParticipantChange::Reinstate)
+    }
+
+    fn update_participant(
+        &self,
+        author: &Keypair,
+        participant: ParticipantId,
+        change: ParticipantChange,
+    ) -> Result<()> {
+        let _author = author.submit_guard()?;
+        let seq = self.next_seq(&author.id())?;
+        self.sign_and_submit(
+            author,
+            seq,
+            self.now(),
+            TxKind::UpdateParticipant,
+            TxBody::Update(ParticipantUpdate {
+                participant,
+                change,
+            }),
+            Vec::new(),
+        )
+        .map(|_| ())
+    }
+}
+
+/// The categories a consent covers that the patient has keys for.
+fn covered_categories(state: &ChainState, c: &Consent) -> Vec<Category> {
+    state
+        .categories
+        .get(&c.patient)
+        .into_iter()
+        .flatten()
+        .filter(|cat| c.scope.covers_category(cat))
+        .cloned()
+        .collect()
+}
