@@ -1,8 +1,8 @@
-//! Golden vectors pinning format version 1 (docs/FORMAT.md §7).
+//! Golden vectors pinning format version 2 (docs/FORMAT.md §7).
 //!
 //! Every value here is computed from fixed inputs (fixed seeds, fixed
 //! timestamps, fixed nonces; Ed25519 is deterministic) and compared with
-//! `tests/vectors/format_v1.json`. A change to any hashed, signed or stored
+//! `tests/vectors/format_v2.json`. A change to any hashed, signed or stored
 //! byte fails this test: that is a format change and needs a new version.
 //! After an intended change to a *new* version, regenerate with
 //! `MEDLEDGER_UPDATE_GOLDEN=1 cargo test --test golden`.
@@ -22,7 +22,14 @@ use medledger::crypto::sign::Signature;
 use medledger::log::block::{Block, BlockHeader};
 use medledger::log::merkle::{MerkleHasher, Sha3Hasher};
 use medledger::model::record::{RecordHeader, dek_wrap_aad};
-use medledger::model::tx::{RecordsBody, TxKind, ciphertext_digest, ledger_id_of};
+use medledger::model::consent::RecordKeyWrap;
+use medledger::model::tx::{
+    GrantBody, RecordsBody, RevokeBody, TX_PREFIX_LEN, TxKind, ciphertext_digest, ledger_id_of,
+};
+use medledger::model::{
+    AccessEvent, Actions, Basis, BreakGlass, BreakGlassId, Consent, ConsentId, Decision,
+    DenyReason, ParticipantChange, ParticipantUpdate, Purpose, Purposes, Scope,
+};
 use medledger::model::{
     Category, EpochShare, Genesis, LedgerId, ParticipantId, RecordId, SignedTx, Tx, TxBody,
 };
@@ -40,7 +47,7 @@ fn h(bytes: &[u8]) -> String {
 }
 
 fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/format_v1.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/format_v2.json")
 }
 
 /// All pass vectors: name → hex (or another pinned string).
@@ -188,6 +195,143 @@ fn compute() -> (BTreeMap<String, String>, Vec<FailVector>) {
     let setv_bytes = setv.sign(&ledger, admin.signing_key()).unwrap();
     put("pass_tx_set_validators", h(&setv_bytes));
 
+    // Access control (format version 2).
+    let consent = Consent {
+        patient: patient.id(),
+        grantee: hosp.id(),
+        actions: Actions::READ.with(Actions::APPEND),
+        purposes: Purposes::of(&[Purpose::Treat, Purpose::EmergencyTreat]),
+        scope: Scope {
+            all_categories: false,
+            categories: vec![category.clone()],
+            records: vec![],
+        },
+        not_before: T0,
+        not_after: T0 + 86_400_000,
+    };
+    let grant = Tx {
+        kind: TxKind::GrantConsent,
+        author: patient.id(),
+        seq: 1,
+        timestamp: T0 + 5,
+        body: TxBody::Grant(GrantBody {
+            consent,
+            shares: vec![EpochShare {
+                patient: patient.id(),
+                category: category.clone(),
+                epoch: 1,
+                wraps: vec![medledger::model::KeyWrap {
+                    recipient: hosp.id(),
+                    sealed: [6; 80],
+                }],
+            }],
+            record_keys: vec![],
+        }),
+    };
+    let grant_bytes = grant.sign(&ledger, patient.signing_key()).unwrap();
+    put("pass_tx_grant", h(&grant_bytes));
+    let consent_id = ConsentId::derive(&ledger, &patient.id(), 1);
+    put("pass_consent_id", consent_id.to_hex());
+    let revoke = Tx {
+        kind: TxKind::RevokeConsent,
+        author: patient.id(),
+        seq: 2,
+        timestamp: T0 + 6,
+        body: TxBody::Revoke(RevokeBody {
+            consent: consent_id,
+            shares: vec![],
+        }),
+    };
+    put(
+        "pass_tx_revoke",
+        h(&revoke.sign(&ledger, patient.signing_key()).unwrap()),
+    );
+    let bg = Tx {
+        kind: TxKind::BreakGlass,
+        author: hosp.id(),
+        seq: 3,
+        timestamp: T0 + 7,
+        body: TxBody::BreakGlass(BreakGlass {
+            patient: patient.id(),
+            reason: Purpose::EmergencyTreat,
+            justification: "unconscious in ED".into(),
+            duration_ms: 900_000,
+        }),
+    };
+    put("pass_tx_break_glass", h(&bg.sign(&ledger, hosp.signing_key()).unwrap()));
+    let bg_id = BreakGlassId::derive(&ledger, &hosp.id(), 3);
+    put("pass_break_glass_id", bg_id.to_hex());
+    let access = Tx {
+        kind: TxKind::AccessEvents,
+        author: hosp.id(),
+        seq: 4,
+        timestamp: T0 + 8,
+        body: TxBody::Access(vec![
+            AccessEvent {
+                record: rid,
+                purpose: Purpose::Treat,
+                decision: Decision::Permit(Basis::Consent(consent_id)),
+            },
+            AccessEvent {
+                record: rid,
+                purpose: Purpose::EmergencyTreat,
+                decision: Decision::Permit(Basis::BreakGlass(bg_id)),
+            },
+            AccessEvent {
+                record: rid,
+                purpose: Purpose::Payment,
+                decision: Decision::Deny(DenyReason::WrongPurpose),
+            },
+        ]),
+    };
+    let access_bytes = access.sign(&ledger, hosp.signing_key()).unwrap();
+    put("pass_tx_access_events", h(&access_bytes));
+    let erase = Tx {
+        kind: TxKind::Erase,
+        author: patient.id(),
+        seq: 3,
+        timestamp: T0 + 9,
+        body: TxBody::Erase(vec![rid]),
+    };
+    put(
+        "pass_tx_erase",
+        h(&erase.sign(&ledger, patient.signing_key()).unwrap()),
+    );
+    let update = Tx {
+        kind: TxKind::UpdateParticipant,
+        author: admin.id(),
+        seq: 3,
+        timestamp: T0 + 9,
+        body: TxBody::Update(ParticipantUpdate {
+            participant: patient.id(),
+            change: ParticipantChange::AddGuardian(val2.id()),
+        }),
+    };
+    put(
+        "pass_tx_update_participant",
+        h(&update.sign(&ledger, admin.signing_key()).unwrap()),
+    );
+    put(
+        "pass_record_key_wrap_context",
+        h(&RecordKeyWrap::context(&ledger, &rid, &hosp.id())),
+    );
+    let receipt = medledger::ErasureReceipt {
+        ledger,
+        record: rid,
+        ciphertext_digest: Digest([9; 32]),
+        leaf: 12,
+        height: 3,
+        erased_at: T0 + 9,
+        signer: val1.id(),
+        signature: Signature([0; 64]),
+    };
+    let msg = receipt.signing_message();
+    put("pass_erasure_receipt_message", h(&msg));
+    put(
+        "pass_erasure_receipt_signature",
+        h(&val1.signing_key().sign(&msg).0),
+    );
+
     let header0 = BlockHeader {
         ledger_id: ledger,
         height: 1,
@@ -232,11 +376,19 @@ fn compute() -> (BTreeMap<String, String>, Vec<FailVector>) {
     b.push(0);
     fail("fail_tx_trailing_byte", b, "decode:tx");
     let mut b = append_bytes.clone();
-    b[0] = 2;
-    fail("fail_tx_version_2", b, "unsupported_version");
+    b[0] = 1;
+    fail("fail_tx_version_1", b, "unsupported_version");
     let mut b = append_bytes.clone();
-    b[2] = 0x21; // grant consent: reserved in version 1
+    b[2] = 0x40; // deploy rule: reserved in version 2
     fail("fail_tx_reserved_kind", b, "unsupported_kind");
+    let mut b = access_bytes.clone();
+    // The first event's decision tag (after prefix, count, record, purpose).
+    b[TX_PREFIX_LEN + 4 + 32 + 1] = 0x7f;
+    fail("fail_tx_access_unknown_decision", b, "decode:access.decision");
+    let mut b = grant_bytes.clone();
+    // The consent's all_categories flag (after patient, grantee, actions, purposes).
+    b[TX_PREFIX_LEN + 32 + 32 + 1 + 1] = 2;
+    fail("fail_tx_grant_bad_flag", b, "decode:consent.all_categories");
     let mut b = append_bytes.clone();
     b[2] = 0x99;
     b[3] = 0x7f;
@@ -280,10 +432,10 @@ fn error_name(e: &Error) -> String {
 }
 
 #[test]
-fn format_v1_golden_vectors() {
+fn format_v2_golden_vectors() {
     let (pass, fails) = compute();
     let doc = json!({
-        "_comment": "medledger format version 1 golden vectors; see tests/golden.rs and docs/FORMAT.md §7. Keys: Keypair::from_seeds([n;32],[n+100;32]) with n = 1 admin, 2 and 3 validators, 4 hospital, 5 patient. pass_* are hex encodings or hashes; fail_* must be refused with `error`.",
+        "_comment": "medledger format version 2 golden vectors; see tests/golden.rs and docs/FORMAT.md §7. Keys: Keypair::from_seeds([n;32],[n+100;32]) with n = 1 admin, 2 and 3 validators, 4 hospital, 5 patient. pass_* are hex encodings or hashes; fail_* must be refused with `error`.",
         "pass": pass,
         "fail": fails.iter().map(|(n, hx, e)| json!({"name": n, "hex": hx, "error": e})).collect::<Vec<_>>(),
     });

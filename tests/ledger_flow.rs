@@ -4,7 +4,7 @@
 mod common;
 
 use common::Consortium;
-use medledger::{Error, Ledger, NewRecord, Purpose, Store};
+use medledger::{DenyReason, Error, Ledger, NewRecord, Purpose, Store};
 
 #[test]
 fn append_read_amend_verify_reopen() {
@@ -30,15 +30,21 @@ fn append_read_amend_verify_reopen() {
     // Debug never prints the plaintext.
     assert!(!format!("{r:?}").contains("Observation"));
 
-    // Another hospital and another patient are refused.
-    assert!(matches!(
-        c.ledger.read_record(&c.hospital_b, &id, Purpose::Treat),
-        Err(Error::Denied(_))
-    ));
-    assert!(matches!(
-        c.ledger.read_record(&c.other_patient, &id, Purpose::Treat),
-        Err(Error::Denied(_))
-    ));
+    // A clinic without consent and another patient are refused, saying why.
+    let clinic = medledger::Keypair::generate();
+    c.ledger
+        .register(&c.admin, clinic.participant(medledger::Roles::PROVIDER, "clinic"))
+        .unwrap();
+    c.commit();
+    for reader in [&clinic, &c.other_patient] {
+        assert!(matches!(
+            c.ledger.read_record(reader, &id, Purpose::Treat),
+            Err(Error::AccessDenied {
+                reason: DenyReason::NoConsent,
+                ..
+            })
+        ));
+    }
 
     // Amend: new version, old one kept.
     let v2 = c
@@ -93,6 +99,7 @@ fn append_read_amend_verify_reopen() {
     // Reopen from the same store: same head, records readable.
     let head = c.ledger.head().unwrap();
     let reopened = Ledger::open(Box::new(c.store.clone())).unwrap();
+    common::attach(&reopened);
     assert_eq!(reopened.head().unwrap(), head);
     assert_eq!(reopened.id(), c.ledger.id());
     assert_eq!(
@@ -102,25 +109,40 @@ fn append_read_amend_verify_reopen() {
 }
 
 #[test]
-fn second_hospital_needs_the_patients_key_for_an_existing_category() {
+fn consented_providers_share_one_epoch_and_others_cannot_write() {
     let c = Consortium::new();
-    c.ledger
+    let a = c
+        .ledger
         .append_record(&c.hospital_a, c.record("lab", b"a"))
         .unwrap();
-    // B opens its own category for the patient fine...
-    let img = c
+    // B holds a treating consent: A opened the lab epoch sealed to B too,
+    // so B writes under the same epoch without any new share.
+    let b = c
         .ledger
-        .append_record(&c.hospital_b, c.record("imaging", b"b"))
+        .append_record(&c.hospital_b, c.record("lab", b"b"))
         .unwrap();
-    // ...but cannot write under A's lab key without the patient sharing it.
-    assert!(matches!(
-        c.ledger.append_record(&c.hospital_b, c.record("lab", b"c")),
-        Err(Error::Denied(_))
-    ));
     c.commit();
+    let (ea, eb) = (
+        c.ledger.record_info(&a).unwrap().header.key_epoch,
+        c.ledger.record_info(&b).unwrap().header.key_epoch,
+    );
+    assert_eq!((ea, eb), (1, 1));
     assert_eq!(
-        &*c.ledger.read_record(&c.patient, &img, Purpose::Treat).unwrap().plaintext,
+        &*c.ledger.read_record(&c.hospital_a, &b, Purpose::Treat).unwrap().plaintext,
         b"b"
+    );
+    // A provider without an append consent cannot write for the patient.
+    let clinic = medledger::Keypair::generate();
+    c.ledger
+        .register(&c.admin, clinic.participant(medledger::Roles::PROVIDER, "clinic"))
+        .unwrap();
+    let err = c
+        .ledger
+        .append_record(&clinic, c.record("lab", b"c"))
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Rejected(m) if m.contains("may not")),
+        "{err}"
     );
 }
 

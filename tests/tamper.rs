@@ -346,7 +346,7 @@ fn validly_signed_but_unauthorised_transaction_is_reported() {
         kind: TxKind::RegisterParticipant,
         author: c.hospital_a.id(),
         seq: a_seq + 1,
-        timestamp: 1,
+        timestamp: medledger::now_ms(),
         body: TxBody::Register(intruder.participant(Roles::ADMIN, "rogue admin")),
     };
     let bytes = tx.sign(&c.ledger.id(), c.hospital_a.signing_key()).unwrap();
@@ -379,7 +379,7 @@ fn record_with_a_wrong_key_epoch_is_an_invalid_transaction() {
         kind: TxKind::AppendRecord,
         author: c.hospital_a.id(),
         seq: 4,
-        timestamp: 1,
+        timestamp: medledger::now_ms(),
         body: TxBody::Records(RecordsBody {
             shares: vec![],
             records: vec![rec],

@@ -564,15 +564,16 @@ impl ChainState {
         }
         let epochs = self.check_shares(&a, &b.shares, t, Adjust::None)?;
         let mut superseded_here = HashSet::new();
-        let mut fresh: HashSet<(ParticipantId, &Category)> = HashSet::new();
+        // The epoch of the first record of each (patient, category).
+        let mut first: HashMap<(ParticipantId, &Category), u32> = HashMap::new();
         for (i, r) in b.records.iter().enumerate() {
             self.check_record(a, seq, i, r, &mut superseded_here)
                 .map_err(|v| at_record(v, i))?;
             let pair = (r.patient, &r.category);
-            if fresh.insert(pair) {
-                self.check_write_epoch(&a, r, t, &epochs)
-                    .map_err(|v| at_record(v, i))?;
-            } else if epochs.get(&pair).map(|e| e.0) != Some(r.key_epoch) {
+            if let Some(e) = first.get(&pair) {
+                if *e == r.key_epoch {
+                    continue;
+                }
                 return Err(at_record(
                     violation(
                         Violation::Invalid,
@@ -582,6 +583,9 @@ impl ChainState {
                     i,
                 ));
             }
+            self.check_write_epoch(&a, r, t, &epochs)
+                .map_err(|v| at_record(v, i))?;
+            first.insert(pair, r.key_epoch);
         }
         Ok(())
     }

@@ -471,7 +471,7 @@ mod tests {
         bad[0] = b'X';
         assert!(decode_header(&bad).is_err());
         let mut bad = h.clone();
-        bad[8] = 2;
+        bad[8] = 1;
         assert!(matches!(
             decode_header(&bad),
             Err(Error::UnsupportedVersion { .. })

@@ -46,7 +46,7 @@ pub struct Consortium {
 
 /// Gives the ledger two of the validator keys, so audited reads and
 /// erasures commit their own blocks.
-fn attach(ledger: &Ledger) {
+pub fn attach(ledger: &Ledger) {
     ledger
         .attach_validators(vec![std::sync::Arc::new(kp(2)), std::sync::Arc::new(kp(3))])
         .unwrap();
