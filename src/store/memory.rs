@@ -71,7 +71,8 @@ impl MemoryStore {
         }
     }
 
-    /// Removes a ciphertext from the vault.
+    /// Removes a ciphertext from the vault behind the ledger's back (tamper
+    /// tests: a payload missing without an erasure).
     pub fn remove_payload(&self, digest: &Digest) -> Option<Vec<u8>> {
         self.write().ok().and_then(|mut c| c.vault.remove(digest))
     }
@@ -118,5 +119,9 @@ impl Store for MemoryStore {
 
     fn get_payload(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
         Ok(self.read()?.vault.get(digest).cloned())
+    }
+
+    fn erase_payload(&self, digest: &Digest) -> Result<bool> {
+        Ok(self.write()?.vault.remove(digest).is_some())
     }
 }

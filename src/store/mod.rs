@@ -31,4 +31,11 @@ pub trait Store: Send + Sync {
     fn append_block(&self, encoded: &[u8], payloads: &[(Digest, Vec<u8>)]) -> Result<()>;
     /// Fetches a committed ciphertext, `None` when absent.
     fn get_payload(&self, digest: &Digest) -> Result<Option<Vec<u8>>>;
+    /// Erases a committed ciphertext from the vault: afterwards `get_payload`
+    /// returns `None` and the ciphertext bytes are no longer on the medium
+    /// (overwritten, for stores that persist). Returns `true` when a payload was
+    /// present and is now erased, `false` when it was absent (already erased or
+    /// never stored). Durable before it returns. Serialised with `append_block`
+    /// by the caller (one committer at a time).
+    fn erase_payload(&self, digest: &Digest) -> Result<bool>;
 }
