@@ -437,3 +437,303 @@ fn concurrent_readers_with_one_writer() {
     drop(c);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// ---- erasure (Store API, raw bytes) -----------------------------------------
+
+use medledger::Store;
+use medledger::crypto::hash::Digest;
+
+/// A ciphertext no other test data contains: bytes of a xorshift stream
+/// seeded by `seed`.
+fn ciphertext(seed: u64, len: usize) -> (Digest, Vec<u8>) {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let ct: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[3]
+        })
+        .collect();
+    (medledger::model::tx::ciphertext_digest(&ct), ct)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn on_disk(dir: &Path, ct: &[u8]) -> bool {
+    contains(&std::fs::read(log_path(dir)).unwrap(), ct)
+}
+
+/// Payloads as the store takes them: (digest, ciphertext).
+type Payloads = Vec<(Digest, Vec<u8>)>;
+
+/// A store in `dir`: genesis, block 1 with payloads 1 and 2, block 2 with
+/// payload 3. Returns the blocks and the payloads.
+fn raw_store(dir: &Path) -> (DirStore, Vec<Vec<u8>>, Payloads) {
+    let blocks: Vec<Vec<u8>> = (0..3u8).map(|h| vec![h; 100 + usize::from(h)]).collect();
+    let p: Payloads = (1..=3).map(|i| ciphertext(i, 300)).collect();
+    let s = DirStore::create(dir, medledger::LedgerId(Digest([5; 32])), &blocks[0]).unwrap();
+    s.append_block(&blocks[1], &p[..2]).unwrap();
+    s.append_block(&blocks[2], &p[2..]).unwrap();
+    (s, blocks, p)
+}
+
+fn open_raw_faulty(dir: &Path) -> (DirStore, FaultSwitch) {
+    let switch = FaultSwitch::default();
+    let s2 = switch.clone();
+    let store = DirStore::open_with(dir, Access::Write, move |f| {
+        Box::new(FaultyLogFile::new(f, s2))
+    })
+    .unwrap();
+    (store, switch)
+}
+
+fn assert_blocks(s: &DirStore, blocks: &[Vec<u8>]) {
+    assert_eq!(s.block_count().unwrap(), blocks.len() as u64);
+    for (h, b) in blocks.iter().enumerate() {
+        assert_eq!(&s.read_block(h as u64).unwrap(), b, "block {h}");
+    }
+}
+
+#[test]
+fn erase_overwrites_the_ciphertext_and_stays_erased() {
+    let dir = tempdir("erase");
+    let (s, mut blocks, p) = raw_store(&dir);
+    assert!(on_disk(&dir, &p[0].1));
+    let len_before = std::fs::metadata(log_path(&dir)).unwrap().len();
+    assert!(s.erase_payload(&p[0].0).unwrap());
+    assert_eq!(s.get_payload(&p[0].0).unwrap(), None);
+    assert!(!on_disk(&dir, &p[0].1), "ciphertext still in ledger.log");
+    // Only a tombstone was appended; the others are untouched.
+    assert_eq!(
+        std::fs::metadata(log_path(&dir)).unwrap().len(),
+        len_before + 57
+    );
+    assert!(on_disk(&dir, &p[1].1) && on_disk(&dir, &p[2].1));
+    assert_eq!(s.get_payload(&p[1].0).unwrap().as_ref(), Some(&p[1].1));
+    // Absent: already erased, or never stored.
+    assert!(!s.erase_payload(&p[0].0).unwrap());
+    assert!(!s.erase_payload(&Digest([0xee; 32])).unwrap());
+    // Blocks after an erasure.
+    let p4 = ciphertext(4, 300);
+    blocks.push(vec![3; 77]);
+    s.append_block(&blocks[3], std::slice::from_ref(&p4))
+        .unwrap();
+    assert_blocks(&s, &blocks);
+    drop(s);
+
+    for access in [Access::ReadOnly, Access::Write] {
+        let s = DirStore::open(&dir, access).unwrap();
+        let r = s.open_report().clone();
+        assert_eq!((r.blocks, r.payloads, r.bytes_cut), (4, 3, 0), "{r:?}");
+        assert_eq!((r.erased, r.erasures_finished), (1, 0), "{r:?}");
+        assert_eq!(s.get_payload(&p[0].0).unwrap(), None);
+        assert_eq!(s.get_payload(&p4.0).unwrap().as_ref(), Some(&p4.1));
+        assert_blocks(&s, &blocks);
+    }
+    // Erase the payload of the newest block, then keep appending.
+    let s = DirStore::open(&dir, Access::Write).unwrap();
+    assert!(s.erase_payload(&p4.0).unwrap());
+    blocks.push(vec![4; 10]);
+    s.append_block(&blocks[4], &[]).unwrap();
+    drop(s);
+    let s = DirStore::open(&dir, Access::Write).unwrap();
+    assert_eq!(s.open_report().erased, 2);
+    assert_eq!(s.open_report().payloads, 2);
+    assert_eq!(s.get_payload(&p4.0).unwrap(), None);
+    assert!(!on_disk(&dir, &p4.1));
+    assert_blocks(&s, &blocks);
+    // Read-only stores refuse to erase.
+    let ro = DirStore::open(&dir, Access::ReadOnly).unwrap();
+    assert!(matches!(ro.erase_payload(&p[1].0), Err(Error::Denied(_))));
+    drop((s, ro));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn erase_removes_every_copy_and_a_ciphertext_can_come_back() {
+    let dir = tempdir("erase-copies");
+    let (s, _, p) = raw_store(&dir);
+    // The same ciphertext committed again, twice in one block.
+    s.append_block(b"block 3", &[p[1].clone(), p[1].clone()])
+        .unwrap();
+    assert!(s.erase_payload(&p[1].0).unwrap());
+    assert!(!on_disk(&dir, &p[1].1));
+    assert_eq!(s.get_payload(&p[1].0).unwrap(), None);
+    drop(s);
+    let s = DirStore::open(&dir, Access::Write).unwrap();
+    assert_eq!(s.open_report().erased, 3);
+    assert_eq!(s.get_payload(&p[1].0).unwrap(), None);
+    // Committed again after its erasure: served (and kept on reopen).
+    s.append_block(b"block 4", std::slice::from_ref(&p[1]))
+        .unwrap();
+    drop(s);
+    let s = DirStore::open(&dir, Access::Write).unwrap();
+    assert_eq!(s.get_payload(&p[1].0).unwrap().as_ref(), Some(&p[1].1));
+    assert!(s.erase_payload(&p[1].0).unwrap());
+    drop(s);
+    let s = DirStore::open(&dir, Access::ReadOnly).unwrap();
+    assert_eq!(s.open_report().erased, 4);
+    assert_eq!(s.get_payload(&p[1].0).unwrap(), None);
+    assert!(!on_disk(&dir, &p[1].1));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_erasure_cut_short_is_finished_by_the_next_writer() {
+    // (skip, fault): where the erasure stops. The tombstone is the first
+    // write and the first sync; the overwrite is the second of each.
+    let half = (300 + 32 + 5) / 2;
+    for (skip, fault) in [
+        (1, Fault::FailWrite),        // after the tombstone, before the overwrite
+        (1, Fault::ShortWrite(1)),    // only the kind byte overwritten
+        (1, Fault::ShortWrite(half)), // half the zero body
+        (1, Fault::FailSync),         // overwrite written, its sync failed
+    ] {
+        let dir = tempdir("erase-cut");
+        let (s, blocks, p) = raw_store(&dir);
+        drop(s);
+        let (s, switch) = open_raw_faulty(&dir);
+        switch.arm_after(skip, fault);
+        let e = s.erase_payload(&p[0].0).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("finished when the ledger is reopened"),
+            "{e}"
+        );
+        // The tombstone is durable: the payload is no longer served.
+        assert_eq!(s.get_payload(&p[0].0).unwrap(), None);
+        assert_eq!(s.get_payload(&p[1].0).unwrap().as_ref(), Some(&p[1].1));
+        // Like a failed commit, a failed erasure stops the writer.
+        let again = s.append_block(b"more", &[]).unwrap_err();
+        assert!(again.to_string().contains("reopen"), "{again}");
+        assert!(
+            s.erase_payload(&p[1].0)
+                .unwrap_err()
+                .to_string()
+                .contains("reopen")
+        );
+        drop(s);
+        // The end of the ciphertext, which a torn overwrite did not reach.
+        let ct_end = &p[0].1[236..];
+        let unfinished = fault != Fault::FailSync;
+        assert_eq!(on_disk(&dir, ct_end), unfinished, "{fault:?}");
+
+        // A read-only open neither writes nor serves it.
+        let before = std::fs::read(log_path(&dir)).unwrap();
+        let ro = DirStore::open(&dir, Access::ReadOnly).unwrap();
+        assert_eq!(
+            (ro.open_report().erased, ro.open_report().erasures_finished),
+            (1, 0)
+        );
+        assert_eq!(ro.get_payload(&p[0].0).unwrap(), None);
+        assert_blocks(&ro, &blocks);
+        drop(ro);
+        assert!(
+            std::fs::read(log_path(&dir)).unwrap() == before,
+            "{fault:?}"
+        );
+
+        // A writer finishes it, and says so.
+        let s = DirStore::open(&dir, Access::Write).unwrap();
+        let r = s.open_report().clone();
+        assert_eq!(r.erasures_finished, u64::from(unfinished), "{fault:?}");
+        assert_eq!((r.erased, r.payloads, r.bytes_cut), (1, 2, 0), "{r:?}");
+        assert!(!on_disk(&dir, ct_end), "{fault:?}");
+        assert_eq!(s.get_payload(&p[0].0).unwrap(), None);
+        assert_blocks(&s, &blocks);
+        s.append_block(b"after", &[ciphertext(9, 50)]).unwrap();
+        drop(s);
+        let s = DirStore::open(&dir, Access::Write).unwrap();
+        assert_eq!(s.open_report().erasures_finished, 0);
+        assert_eq!(s.open_report().erased, 1);
+        assert_eq!(s.block_count().unwrap(), 4);
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn a_tombstone_that_failed_is_either_whole_or_cut() {
+    for fault in [Fault::FailWrite, Fault::ShortWrite(20), Fault::FailSync] {
+        let dir = tempdir("erase-tomb");
+        let (s, blocks, p) = raw_store(&dir);
+        drop(s);
+        let (s, switch) = open_raw_faulty(&dir);
+        switch.arm(fault);
+        let e = s.erase_payload(&p[0].0).unwrap_err();
+        assert!(e.to_string().contains("cannot record the erasure"), "{e}");
+        // Not acknowledged: still served by this handle.
+        assert_eq!(s.get_payload(&p[0].0).unwrap().as_ref(), Some(&p[0].1));
+        drop(s);
+        let s = DirStore::open(&dir, Access::Write).unwrap();
+        let r = s.open_report().clone();
+        match fault {
+            // The tombstone reached the file (only its sync failed): the
+            // erasure was committed, and the open finishes it.
+            Fault::FailSync => {
+                assert_eq!((r.erased, r.erasures_finished), (1, 1), "{r:?}");
+                assert_eq!(s.get_payload(&p[0].0).unwrap(), None);
+                assert!(!on_disk(&dir, &p[0].1));
+            }
+            _ => {
+                assert_eq!((r.erased, r.erasures_finished), (0, 0), "{r:?}");
+                assert_eq!(r.bytes_cut, if fault == Fault::FailWrite { 0 } else { 20 });
+                assert_eq!(s.get_payload(&p[0].0).unwrap().as_ref(), Some(&p[0].1));
+            }
+        }
+        assert_blocks(&s, &blocks);
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn damage_that_no_tombstone_names_is_refused_as_before() {
+    let dir = tempdir("erase-damage");
+    let (s, _, p) = raw_store(&dir);
+    drop(s);
+    let before = std::fs::read(log_path(&dir)).unwrap();
+    let s = DirStore::open(&dir, Access::Write).unwrap();
+    assert!(s.erase_payload(&p[0].0).unwrap());
+    drop(s);
+    let after = std::fs::read(log_path(&dir)).unwrap();
+    let open_err = |bytes: &[u8]| {
+        std::fs::write(log_path(&dir), bytes).unwrap();
+        match DirStore::open(&dir, Access::Write) {
+            Err(Error::Corrupt(f)) => f,
+            other => panic!("{other:?}"),
+        }
+    };
+    // A flipped byte in the ciphertext of payload 2: the same refusal with
+    // and without a tombstone (for payload 1) in the file.
+    let at = before.windows(64).position(|w| w == &p[1].1[..64]).unwrap() + 10;
+    let (mut bad_before, mut bad_after) = (before.clone(), after.clone());
+    bad_before[at] ^= 0x20;
+    bad_after[at] ^= 0x20;
+    let (e1, e2) = (open_err(&bad_before), open_err(&bad_after));
+    assert_eq!(e1.to_string(), e2.to_string());
+    assert_eq!(e1.location, e2.location);
+    assert!(
+        e2.message.contains("checksum mismatch in payload frame"),
+        "{e2}"
+    );
+    assert!(e2.message.contains(&p[1].0.to_hex()[..16]), "{e2}");
+    // The erased frame without its tombstone: refused, not taken as erased.
+    let e = open_err(&after[..after.len() - 57]);
+    assert!(
+        e.message.contains("erased frame that no tombstone names"),
+        "{e}"
+    );
+    assert!(e.message.contains("in erased frame"), "{e}");
+    // The file was left alone by the refusals.
+    assert_eq!(
+        std::fs::read(log_path(&dir)).unwrap(),
+        &after[..after.len() - 57]
+    );
+    std::fs::write(log_path(&dir), &after).unwrap();
+    assert!(DirStore::open(&dir, Access::Write).is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

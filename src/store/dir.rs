@@ -8,22 +8,28 @@
 //! Payloads submitted with pending transactions are staged in memory and
 //! written, with their block, by one `append` and one `fdatasync` when the
 //! block commits (group commit). On open the file is scanned: complete,
-//! checksummed frames up to the last block frame are kept; a torn tail is
-//! cut and reported; damage before the tail is refused with its location.
+//! checksummed frames up to the last block (or tombstone) frame are kept; a
+//! torn tail is cut and reported; damage before the tail is refused with its
+//! location.
+//!
+//! Erasing a payload appends and syncs a tombstone, then overwrites the
+//! payload frame in place with zeros (an erased frame) and syncs again; an
+//! open finishes an erasure a crash interrupted.
 //! See docs/FORMAT.md §8 for the layout and the hazard analysis.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use crate::crypto::hash::Digest;
 use crate::model::LedgerId;
 use crate::store::Store;
 use crate::store::file::{FsLogFile, LogFile};
 use crate::store::frame::{
-    FRAME_PREFIX, FrameKind, HEADER_LEN, ScanError, ScanSource, decode_header, encode_header,
-    push_frame, scan,
+    ERASE_FROM, FRAME_OVERHEAD, FRAME_PREFIX, FrameKind, HEADER_LEN, ScanError, ScanSource,
+    TOMBSTONE_BODY, decode_header, encode_header, erased_overwrite, push_frame, scan,
+    tombstone_body,
 };
 use crate::{Error, Result};
 
@@ -48,6 +54,13 @@ pub struct OpenReport {
     /// Complete frames in that tail (payloads of the block that never
     /// committed), also cut.
     pub frames_cut: u64,
+    /// Payload frames erased (named by a tombstone): their ciphertexts are
+    /// not served, including those whose erasure a crash interrupted.
+    pub erased: u64,
+    /// Erasures a crash interrupted (tombstone durable, payload frame not yet
+    /// overwritten) that this open finished. Always 0 on a read-only open,
+    /// which leaves them for the next writer.
+    pub erasures_finished: u64,
 }
 
 /// How to open a directory.
@@ -83,6 +96,64 @@ struct Index {
     blocks: Vec<(u64, u32)>,
     /// Payload digest → (ciphertext offset, ciphertext length).
     payloads: HashMap<Digest, (u64, u32)>,
+    /// Further frames holding a digest that `payloads` already has (the same
+    /// ciphertext supplied twice): served from `payloads`, erased with it.
+    copies: HashMap<Digest, Vec<(u64, u32)>>,
+}
+
+impl Index {
+    fn add_payload(&mut self, digest: Digest, at: (u64, u32)) {
+        match self.payloads.entry(digest) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.copies.entry(digest).or_default().push(at);
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(at);
+            }
+        }
+    }
+
+    /// Forgets the frame of `digest` at `at` (a tombstone names it).
+    fn remove_payload(&mut self, digest: &Digest, at: (u64, u32)) {
+        if self.payloads.get(digest) == Some(&at) {
+            self.payloads.remove(digest);
+            if let Some(next) = self.copies.get_mut(digest).and_then(Vec::pop) {
+                self.payloads.insert(*digest, next);
+            }
+        } else if let Some(c) = self.copies.get_mut(digest) {
+            c.retain(|x| *x != at);
+        }
+        if self.copies.get(digest).is_some_and(Vec::is_empty) {
+            self.copies.remove(digest);
+        }
+    }
+
+    /// Every frame holding `digest`.
+    fn locations(&self, digest: &Digest) -> Vec<(u64, u32)> {
+        let mut all: Vec<(u64, u32)> = self.payloads.get(digest).copied().into_iter().collect();
+        all.extend(self.copies.get(digest).into_iter().flatten().copied());
+        all
+    }
+
+    /// Forgets every frame holding `digest`.
+    fn forget(&mut self, digest: &Digest) {
+        self.payloads.remove(digest);
+        self.copies.remove(digest);
+    }
+}
+
+/// Ciphertext location → (frame offset, frame body length), and back.
+const CT_IN_FRAME: u64 = (FRAME_PREFIX + 32) as u64;
+
+fn frame_of(ct: (u64, u32)) -> Option<(u64, u32)> {
+    Some((ct.0.checked_sub(CT_IN_FRAME)?, ct.1.checked_add(32)?))
+}
+
+fn ciphertext_of(frame: (u64, u32)) -> (u64, u32) {
+    (
+        frame.0.saturating_add(CT_IN_FRAME),
+        frame.1.saturating_sub(32),
+    )
 }
 
 struct WriterState {
@@ -206,7 +277,7 @@ impl DirStore {
         let mut opts = OpenOptions::new();
         opts.read(true);
         if access == Access::Write {
-            opts.append(true);
+            opts.write(true);
         }
         let file = opts.open(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::NotFound(format!(
@@ -244,8 +315,9 @@ impl DirStore {
                 // Name the payload when the damaged frame says it is one (its
                 // digest is the vault key the chain refers to).
                 let mut prefix = [0u8; FRAME_PREFIX + 32];
+                let kind = |k: FrameKind| Some(k as u8);
                 let what = match file.read_exact_at(&mut prefix, d.offset) {
-                    Ok(()) if prefix.get(8) == Some(&(FrameKind::Payload as u8)) => format!(
+                    Ok(()) if prefix.get(8).copied() == kind(FrameKind::Payload) => format!(
                         "payload frame (ciphertext digest {}…)",
                         prefix
                             .get(FRAME_PREFIX..FRAME_PREFIX + 8)
@@ -254,8 +326,14 @@ impl DirStore {
                             .map(|b| format!("{b:02x}"))
                             .collect::<String>()
                     ),
-                    Ok(()) if prefix.get(8) == Some(&(FrameKind::Block as u8)) => {
+                    Ok(()) if prefix.get(8).copied() == kind(FrameKind::Block) => {
                         format!("block frame (block {})", d.blocks_before)
+                    }
+                    Ok(()) if prefix.get(8).copied() == kind(FrameKind::Tombstone) => {
+                        "tombstone frame".to_owned()
+                    }
+                    Ok(()) if prefix.get(8).copied() == kind(FrameKind::Erased) => {
+                        "erased frame".to_owned()
                     }
                     _ => "frame".to_owned(),
                 };
@@ -276,29 +354,48 @@ impl DirStore {
                 })));
             }
         };
-        let mut blocks = Vec::new();
-        let mut payloads = HashMap::new();
+        let mut index = Index::default();
         for f in &scanned.frames {
-            match f.kind {
-                FrameKind::Block => blocks.push((f.body_offset, f.body_len)),
-                FrameKind::Payload => {
-                    // The scan kept the digest: no second read per payload.
-                    if let Some(d) = f.digest {
-                        payloads.insert(d, (f.body_offset + 32, f.body_len - 32));
-                    }
+            match (f.kind, f.digest, f.erases) {
+                (FrameKind::Block, _, _) => index.blocks.push((f.body_offset, f.body_len)),
+                // The scan kept the digest: no second read per payload.
+                (FrameKind::Payload, Some(d), _) => {
+                    index.add_payload(d, (f.body_offset + 32, f.body_len.saturating_sub(32)));
                 }
+                // Tombstones follow the frames they name: whatever the frame
+                // now holds, its ciphertext is not served.
+                (FrameKind::Tombstone, Some(d), Some(frame)) => {
+                    index.remove_payload(&d, ciphertext_of(frame));
+                }
+                _ => {}
             }
         }
-        if access == Access::Write && scanned.tail_bytes > 0 {
-            file.truncate(scanned.keep_len)
-                .map_err(|e| io_err("cannot cut the torn tail of", &path, e))?;
+        let mut erasures_finished = 0;
+        if access == Access::Write {
+            // Finish the erasures a crash interrupted: their tombstones are
+            // durable, so they were committed.
+            for &(at, len) in &scanned.unfinished {
+                file.write_at(&erased_overwrite(len)?, at + ERASE_FROM)
+                    .map_err(|e| io_err("cannot finish an erasure in", &path, e))?;
+                erasures_finished += 1;
+            }
+            if erasures_finished > 0 {
+                file.sync_data()
+                    .map_err(|e| io_err("cannot finish an erasure in", &path, e))?;
+            }
+            if scanned.tail_bytes > 0 {
+                file.truncate(scanned.keep_len)
+                    .map_err(|e| io_err("cannot cut the torn tail of", &path, e))?;
+            }
         }
         let report = OpenReport {
-            blocks: blocks.len() as u64,
-            payloads: payloads.len() as u64,
+            blocks: index.blocks.len() as u64,
+            payloads: index.payloads.len() as u64,
             file_len: scanned.keep_len,
             bytes_cut: scanned.tail_bytes,
             frames_cut: scanned.tail_frames,
+            erased: scanned.erased,
+            erasures_finished,
         };
         Ok(DirStore {
             path: dir.to_path_buf(),
@@ -306,7 +403,7 @@ impl DirStore {
             access,
             _lock: lock,
             ledger_id,
-            index: RwLock::new(Index { blocks, payloads }),
+            index: RwLock::new(index),
             writer: Mutex::new(WriterState {
                 end: scanned.keep_len,
                 failed: None,
@@ -340,6 +437,30 @@ impl DirStore {
             .read()
             .map_err(|_| Error::System("store index lock poisoned".into()))
     }
+
+    fn index_mut(&self) -> Result<std::sync::RwLockWriteGuard<'_, Index>> {
+        self.index
+            .write()
+            .map_err(|_| Error::System("store index lock poisoned".into()))
+    }
+
+    /// The writer, when this store may write: not read-only, no earlier
+    /// failed write or sync.
+    fn writer(&self) -> Result<MutexGuard<'_, WriterState>> {
+        if self.access == Access::ReadOnly {
+            return Err(Error::Denied("ledger opened read-only".into()));
+        }
+        let w = self
+            .writer
+            .lock()
+            .map_err(|_| Error::System("store writer lock poisoned".into()))?;
+        if let Some(why) = &w.failed {
+            return Err(Error::System(format!(
+                "an earlier write failed ({why}); reopen the ledger to recover"
+            )));
+        }
+        Ok(w)
+    }
 }
 
 impl Store for DirStore {
@@ -360,18 +481,7 @@ impl Store for DirStore {
     }
 
     fn append_block(&self, encoded: &[u8], payloads: &[(Digest, Vec<u8>)]) -> Result<()> {
-        if self.access == Access::ReadOnly {
-            return Err(Error::Denied("ledger opened read-only".into()));
-        }
-        let mut w = self
-            .writer
-            .lock()
-            .map_err(|_| Error::System("store writer lock poisoned".into()))?;
-        if let Some(why) = &w.failed {
-            return Err(Error::System(format!(
-                "an earlier write failed ({why}); reopen the ledger to recover"
-            )));
-        }
+        let mut w = self.writer()?;
         let bytes: usize = payloads.iter().map(|(_, c)| c.len() + 45).sum();
         let mut out = Vec::with_capacity(bytes + encoded.len() + 13);
         let mut placed = Vec::with_capacity(payloads.len());
@@ -394,12 +504,11 @@ impl Store for DirStore {
             return Err(io_err("cannot commit block to", &self.path, e));
         }
         w.end += out.len() as u64;
-        let mut index = self
-            .index
-            .write()
-            .map_err(|_| Error::System("store index lock poisoned".into()))?;
+        let mut index = self.index_mut()?;
         index.blocks.push((block_offset, block_len));
-        index.payloads.extend(placed);
+        for (d, at) in placed {
+            index.add_payload(d, at);
+        }
         Ok(())
     }
 
@@ -410,14 +519,72 @@ impl Store for DirStore {
     }
 
     fn get_payload(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
-        let Some((off, len)) = self.index()?.payloads.get(digest).copied() else {
+        let Some(at) = self.index()?.payloads.get(digest).copied() else {
             return Ok(None);
         };
-        let mut buf = vec![0u8; len as usize];
+        let mut buf = vec![0u8; at.1 as usize];
         self.file
-            .read_exact_at(&mut buf, off)
+            .read_exact_at(&mut buf, at.0)
             .map_err(|e| io_err("cannot read", &self.path, e))?;
+        // An erasure forgets the payload before it overwrites the frame: if
+        // this read may have met the overwrite, the payload is gone.
+        if self.index()?.payloads.get(digest) != Some(&at) {
+            return Ok(None);
+        }
         Ok(Some(buf))
+    }
+
+    fn erase_payload(&self, digest: &Digest) -> Result<bool> {
+        let mut w = self.writer()?;
+        let frames = self
+            .index()?
+            .locations(digest)
+            .into_iter()
+            .map(|ct| {
+                frame_of(ct)
+                    .ok_or_else(|| Error::System("payload index out of step with the file".into()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if frames.is_empty() {
+            return Ok(false);
+        }
+        let mut tombstones = Vec::with_capacity(frames.len() * (TOMBSTONE_BODY + FRAME_OVERHEAD));
+        let mut overwrites = Vec::with_capacity(frames.len());
+        for &(at, len) in &frames {
+            push_frame(
+                &mut tombstones,
+                FrameKind::Tombstone,
+                &[&tombstone_body(digest, at, len)],
+            )?;
+            overwrites.push((at + ERASE_FROM, erased_overwrite(len)?));
+        }
+        // 1. The tombstones, durable: from here the erasure is committed (an
+        // open finishes it).
+        if let Err(e) = self
+            .file
+            .append(&tombstones)
+            .and_then(|()| self.file.sync_data())
+        {
+            w.failed = Some(e.to_string());
+            return Err(io_err("cannot record the erasure in", &self.path, e));
+        }
+        w.end += tombstones.len() as u64;
+        // 2. No longer served (before any byte of it is overwritten).
+        self.index_mut()?.forget(digest);
+        // 3. The ciphertext overwritten in place, durable.
+        let overwritten = overwrites
+            .iter()
+            .try_for_each(|(at, bytes)| self.file.write_at(bytes, *at))
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = overwritten {
+            w.failed = Some(e.to_string());
+            return Err(Error::System(format!(
+                "cannot overwrite an erased payload in {}: {e}; the erasure is recorded \
+                 and is finished when the ledger is reopened",
+                self.path.display()
+            )));
+        }
+        Ok(true)
     }
 }
 

@@ -14,6 +14,15 @@
 //! The sync marker lets recovery tell a torn tail from damage in the middle:
 //! after a bad frame, a later valid frame (found by its marker) proves the
 //! bad one was not the last write, so the file is refused rather than cut.
+//!
+//! Erasure appends a *tombstone* (synced like a block, and like a block it
+//! ends the committed part of the file), then overwrites the payload frame
+//! it names in place as an *erased* frame: same marker and length, kind 4,
+//! zero body, valid checksum. A payload frame that a later tombstone names
+//! may therefore be found intact, half overwritten or erased; any other
+//! damaged or erased frame is refused as before (docs/FORMAT.md §8.6).
+
+use std::collections::HashSet;
 
 use crate::codec::{Reader, Writer};
 use crate::crypto::hash::Digest;
@@ -33,6 +42,12 @@ pub const FRAME_OVERHEAD: usize = FRAME_PREFIX + 4;
 /// Largest frame body: a block or a payload frame (digest + ciphertext).
 pub const MAX_FRAME_BODY: usize = crate::log::block::MAX_BLOCK_LEN;
 
+/// Length of a tombstone frame's body: digest, frame offset, body length.
+pub const TOMBSTONE_BODY: usize = 32 + 8 + 4;
+/// Where, inside a frame, erasure starts overwriting: after the sync marker
+/// and the length, which it leaves as they are.
+pub const ERASE_FROM: u64 = 4 + 4;
+
 /// What a frame holds.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -41,6 +56,11 @@ pub enum FrameKind {
     Block = 1,
     /// A payload: `digest 32 | ciphertext`.
     Payload = 2,
+    /// A tombstone: `digest 32 | frame offset u64 | body length u32` of a
+    /// payload frame being erased (see [`tombstone_body`]).
+    Tombstone = 3,
+    /// An erased payload frame: the payload frame's length, all-zero body.
+    Erased = 4,
 }
 
 impl FrameKind {
@@ -48,9 +68,54 @@ impl FrameKind {
         match v {
             1 => Some(FrameKind::Block),
             2 => Some(FrameKind::Payload),
+            3 => Some(FrameKind::Tombstone),
+            4 => Some(FrameKind::Erased),
             _ => None,
         }
     }
+}
+
+/// The body of a tombstone for the payload frame starting at file offset
+/// `frame_offset` (its sync marker) whose body is `body_len` bytes.
+pub fn tombstone_body(digest: &Digest, frame_offset: u64, body_len: u32) -> [u8; TOMBSTONE_BODY] {
+    let mut b = [0u8; TOMBSTONE_BODY];
+    let (d, rest) = b.split_at_mut(32);
+    let (off, len) = rest.split_at_mut(8);
+    d.copy_from_slice(&digest.0);
+    off.copy_from_slice(&frame_offset.to_le_bytes());
+    len.copy_from_slice(&body_len.to_le_bytes());
+    b
+}
+
+/// Decodes a tombstone body: (digest, frame offset, body length).
+fn decode_tombstone(body: &[u8]) -> Option<(Digest, u64, u32)> {
+    let d: [u8; 32] = body.get(..32)?.try_into().ok()?;
+    let off: [u8; 8] = body.get(32..40)?.try_into().ok()?;
+    let len: [u8; 4] = body.get(40..TOMBSTONE_BODY)?.try_into().ok()?;
+    Some((Digest(d), u64::from_le_bytes(off), u32::from_le_bytes(len)))
+}
+
+/// The bytes that turn a payload frame of body length `body_len` into an
+/// erased frame, written at the frame's offset + [`ERASE_FROM`]: kind 4,
+/// `body_len` zero bytes, the checksum over (length, kind, zero body).
+pub fn erased_overwrite(body_len: u32) -> Result<Vec<u8>> {
+    let n = usize::try_from(body_len)
+        .ok()
+        .filter(|n| *n <= MAX_FRAME_BODY)
+        .ok_or_else(|| Error::invalid("frame", "body larger than the format limit"))?;
+    let mut out = vec![0u8; n + 5];
+    if let Some(k) = out.first_mut() {
+        *k = FrameKind::Erased as u8;
+    }
+    let sum = crc(
+        &body_len.to_le_bytes(),
+        FrameKind::Erased as u8,
+        &[out.get(1..=n).unwrap_or_default()],
+    );
+    if let Some(c) = out.get_mut(n + 1..) {
+        c.copy_from_slice(&sum.to_le_bytes());
+    }
+    Ok(out)
 }
 
 /// Encodes the file header.
@@ -119,23 +184,48 @@ pub struct FrameRef {
     /// Body length.
     pub body_len: u32,
     /// For a payload frame, its ciphertext digest (the first 32 body bytes),
-    /// read while the frame was in the scan window.
+    /// read while the frame was in the scan window; for a tombstone, the
+    /// digest of the payload it erases.
     pub digest: Option<Digest>,
+    /// For a tombstone, the payload frame it erases: (frame offset, body
+    /// length).
+    pub erases: Option<(u64, u32)>,
 }
 
 /// The result of scanning a file's frames.
 #[derive(Debug, Default)]
 pub struct Scan {
-    /// Valid frames, in file order, up to and including the last block frame.
+    /// Valid frames, in file order, up to and including the last block or
+    /// tombstone frame.
     pub frames: Vec<FrameRef>,
     /// File length that keeps exactly `frames` (the end of the last block
-    /// frame, or the header when there is none).
+    /// or tombstone frame, or the header when there is none).
     pub keep_len: u64,
     /// Bytes after `keep_len`: an unacknowledged tail to cut.
     pub tail_bytes: u64,
     /// Complete, valid frames in that tail (payloads of a block that never
     /// committed).
     pub tail_frames: u64,
+    /// Payload frames named by a tombstone (erased, or being erased).
+    pub erased: u64,
+    /// Those of the `erased` frames not yet overwritten (a crash
+    /// between a tombstone and its overwrite, or during the overwrite):
+    /// still intact, or damaged. A writer finishes them.
+    pub unfinished: Vec<(u64, u32)>,
+}
+
+/// A frame the scan can judge only once the tombstones after it are known:
+/// a complete frame that fails its checks (damage, or a payload frame torn
+/// while being erased), or an erased frame.
+struct Undecided {
+    offset: u64,
+    body_len: u32,
+    /// The frame's kind byte (a torn erasure has 2 or 4).
+    kind_byte: u8,
+    /// True for a complete, valid erased frame.
+    erased: bool,
+    /// How it is refused if no tombstone names it.
+    damage: ScanDamage,
 }
 
 /// Why a scan refused a file: damage that is not a torn tail.
@@ -185,7 +275,10 @@ pub enum ScanError {
 /// Scans frames from `start` to the end of `src`. A frame that is
 /// incomplete or fails its checksum with nothing valid after it is a torn
 /// tail (cut); the same damage followed by a valid frame is corruption and
-/// is refused with its location.
+/// is refused with its location. A complete frame that fails its checks,
+/// and an erased frame, are accepted only when a later tombstone names
+/// them (an erasure, finished or interrupted); otherwise they are refused
+/// as damage, reported at the first such frame.
 pub fn scan<S: ScanSource>(src: &mut S, start: u64) -> core::result::Result<Scan, ScanError> {
     let total = src.total();
     let mut s = Scan {
@@ -194,6 +287,10 @@ pub fn scan<S: ScanSource>(src: &mut S, start: u64) -> core::result::Result<Scan
     };
     let mut pos = start;
     let mut pending: Vec<FrameRef> = Vec::new();
+    // Frames judged once the tombstones after them are known, in file
+    // order, and the frame offsets tombstones name.
+    let mut undecided: Vec<Undecided> = Vec::new();
+    let mut named: HashSet<u64> = HashSet::new();
     let (mut blocks, mut index) = (0u64, 0u64);
     while pos < total {
         let prefix_len = src.bytes(pos, FRAME_PREFIX).map_err(ScanError::Io)?.len();
@@ -210,36 +307,83 @@ pub fn scan<S: ScanSource>(src: &mut S, start: u64) -> core::result::Result<Scan
         };
         let frame = src.bytes(pos, want).map_err(ScanError::Io)?;
         let parsed = parse_frame(frame).map(|(kind, body_len, frame_len)| {
-            let digest = match kind {
-                FrameKind::Payload => frame
-                    .get(FRAME_PREFIX..)
-                    .and_then(|b| split_payload(b).ok())
-                    .map(|(d, _)| d),
-                FrameKind::Block => None,
+            let body = frame.get(FRAME_PREFIX..).unwrap_or_default();
+            let (digest, erases) = match kind {
+                FrameKind::Payload => (split_payload(body).ok().map(|(d, _)| d), None),
+                FrameKind::Tombstone => decode_tombstone(body)
+                    .map_or((None, None), |(d, at, len)| (Some(d), Some((at, len)))),
+                FrameKind::Block | FrameKind::Erased => (None, None),
             };
-            (kind, body_len, frame_len, digest)
+            (kind, body_len, frame_len, digest, erases)
         });
+        let here = |reason| ScanDamage {
+            offset: pos,
+            frame_index: index,
+            blocks_before: blocks,
+            reason,
+        };
         match parsed {
-            Ok((kind, body_len, frame_len, digest)) => {
+            Ok((kind, body_len, frame_len, digest, erases)) => {
+                match (kind, digest, erases) {
+                    (FrameKind::Erased, _, _) => undecided.push(Undecided {
+                        offset: pos,
+                        body_len,
+                        kind_byte: FrameKind::Erased as u8,
+                        erased: true,
+                        damage: here("erased frame that no tombstone names"),
+                    }),
+                    (FrameKind::Tombstone, Some(d), Some((at, len))) => {
+                        let known = Known {
+                            committed: &s.frames,
+                            pending: &pending,
+                            undecided: &undecided,
+                            named: &named,
+                        };
+                        match known.erasure(&d, at, len) {
+                            Ok(finish) => {
+                                named.insert(at);
+                                s.erased += 1;
+                                if finish {
+                                    s.unfinished.push((at, len));
+                                }
+                            }
+                            Err(reason) => {
+                                return Err(ScanError::Damage(
+                                    first_undecided(&undecided, &named)
+                                        .unwrap_or_else(|| here(reason)),
+                                ));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
                 pending.push(FrameRef {
                     kind,
                     body_offset: pos + FRAME_PREFIX as u64,
                     body_len,
                     digest,
+                    erases,
                 });
                 pos += frame_len as u64;
                 index += 1;
-                if kind == FrameKind::Block {
-                    blocks += 1;
+                // A synced tombstone is committed like a block: the tail
+                // after it is what was never acknowledged.
+                if matches!(kind, FrameKind::Block | FrameKind::Tombstone) {
+                    if kind == FrameKind::Block {
+                        blocks += 1;
+                    }
                     s.frames.append(&mut pending);
                     s.keep_len = pos;
                 }
             }
             Err(reason) => {
                 // A frame that is all there — marker, length within the
-                // file — but fails its checksum is damaged committed data
+                // file — but fails its checks is damaged committed data
                 // (appends reach the disk before the file length does), not
-                // a torn write: refuse it rather than cut it.
+                // a torn write: refuse it rather than cut it — unless a
+                // later tombstone names it (a payload frame torn while being
+                // erased). Erasure leaves the marker and length as they
+                // were, so the scan goes on past it by its length.
                 let marker_ok = src
                     .bytes(pos, SYNC.len())
                     .map_err(ScanError::Io)?
@@ -247,6 +391,24 @@ pub fn scan<S: ScanSource>(src: &mut S, start: u64) -> core::result::Result<Scan
                 let complete = prefix_len == FRAME_PREFIX
                     && declared <= MAX_FRAME_BODY
                     && pos + (declared + FRAME_OVERHEAD) as u64 <= total;
+                if marker_ok && complete {
+                    let kind_byte = src
+                        .bytes(pos + 8, 1)
+                        .map_err(ScanError::Io)?
+                        .first()
+                        .copied()
+                        .unwrap_or_default();
+                    undecided.push(Undecided {
+                        offset: pos,
+                        body_len: u32::try_from(declared).unwrap_or(u32::MAX),
+                        kind_byte,
+                        erased: false,
+                        damage: here(reason),
+                    });
+                    pos += (declared + FRAME_OVERHEAD) as u64;
+                    index += 1;
+                    continue;
+                }
                 // A damaged marker or length on an otherwise intact last
                 // frame is damage too: its checksum still matches once the
                 // marker is ignored, or once the length is taken to be
@@ -272,25 +434,97 @@ pub fn scan<S: ScanSource>(src: &mut S, start: u64) -> core::result::Result<Scan
                         u32::try_from(rest_len - FRAME_OVERHEAD).ok(),
                     )
                     .is_ok();
-                if (marker_ok && complete)
-                    || intact_but_marker
+                if intact_but_marker
                     || intact_but_length
                     || later_valid_frame(src, pos + 1).map_err(ScanError::Io)?
                 {
-                    return Err(ScanError::Damage(ScanDamage {
-                        offset: pos,
-                        frame_index: index,
-                        blocks_before: blocks,
-                        reason,
-                    }));
+                    return Err(ScanError::Damage(
+                        first_undecided(&undecided, &named).unwrap_or_else(|| here(reason)),
+                    ));
                 }
                 break;
             }
         }
     }
+    if let Some(d) = first_undecided(&undecided, &named) {
+        return Err(ScanError::Damage(d));
+    }
     s.tail_bytes = total.saturating_sub(s.keep_len);
     s.tail_frames = pending.len() as u64;
     Ok(s)
+}
+
+/// The first frame judged at the end that no tombstone names: the damage
+/// to report.
+fn first_undecided(undecided: &[Undecided], named: &HashSet<u64>) -> Option<ScanDamage> {
+    undecided
+        .iter()
+        .find(|p| !named.contains(&p.offset))
+        .map(|p| p.damage.clone())
+}
+
+/// The frames before a tombstone, to check what it names.
+struct Known<'a> {
+    committed: &'a [FrameRef],
+    pending: &'a [FrameRef],
+    undecided: &'a [Undecided],
+    named: &'a HashSet<u64>,
+}
+
+impl Known<'_> {
+    /// Checks a tombstone for the payload frame at `at` with body length
+    /// `len` and digest `digest`. `Ok(true)` when that erasure is still to
+    /// be finished (the frame is intact or torn), `Ok(false)` when the frame
+    /// is already erased.
+    fn erasure(
+        &self,
+        digest: &Digest,
+        at: u64,
+        len: u32,
+    ) -> core::result::Result<bool, &'static str> {
+        if self.named.contains(&at) {
+            return Err("tombstone names a payload frame an earlier tombstone erases");
+        }
+        if let Ok(i) = self.undecided.binary_search_by_key(&at, |p| p.offset) {
+            let p = self
+                .undecided
+                .get(i)
+                .ok_or("tombstone names no payload frame")?;
+            if p.body_len != len {
+                return Err("tombstone names a frame of another length");
+            }
+            if p.erased {
+                return Ok(false);
+            }
+            // A torn erasure leaves the old kind byte or the new one.
+            if p.kind_byte != FrameKind::Payload as u8 && p.kind_byte != FrameKind::Erased as u8 {
+                return Err("tombstone names a damaged frame that is not a payload frame");
+            }
+            return Ok(true);
+        }
+        let body_offset = at
+            .checked_add(FRAME_PREFIX as u64)
+            .ok_or("tombstone names no payload frame")?;
+        let find = |frames: &[FrameRef]| {
+            frames
+                .binary_search_by_key(&body_offset, |f| f.body_offset)
+                .ok()
+                .and_then(|i| frames.get(i).copied())
+        };
+        let f = find(self.committed)
+            .or_else(|| find(self.pending))
+            .ok_or("tombstone names no payload frame")?;
+        if f.kind != FrameKind::Payload {
+            return Err("tombstone names a frame that is not a payload frame");
+        }
+        if f.body_len != len {
+            return Err("tombstone names a frame of another length");
+        }
+        if f.digest.as_ref() != Some(digest) {
+            return Err("tombstone names a payload frame of another digest");
+        }
+        Ok(true)
+    }
 }
 
 /// True when a valid frame starts anywhere at or after `from`.
@@ -360,8 +594,16 @@ fn parse_frame_body(
         return Err("frame checksum mismatch");
     }
     let kind = FrameKind::from_u8(kind_byte).ok_or("unknown frame kind")?;
-    if kind == FrameKind::Payload && n < 32 {
-        return Err("payload frame shorter than its digest");
+    match kind {
+        FrameKind::Payload if n < 32 => return Err("payload frame shorter than its digest"),
+        FrameKind::Erased if n < 32 => return Err("erased frame shorter than a payload frame"),
+        FrameKind::Erased if body.iter().any(|b| *b != 0) => {
+            return Err("erased frame body not zero");
+        }
+        FrameKind::Tombstone if n != TOMBSTONE_BODY => {
+            return Err("tombstone frame of the wrong length");
+        }
+        _ => {}
     }
     Ok((kind, body_len, 4 + n + 9))
 }
@@ -459,6 +701,189 @@ mod tests {
         z.extend_from_slice(&[0u8; 100]);
         let s = scan_bytes(&z, 0).unwrap();
         assert_eq!((s.frames.len(), s.tail_bytes), (1, 100));
+    }
+
+    /// Block, payload (digest [1; 32]), block, payload (digest [2; 32]),
+    /// block, then a tombstone for the first payload; with the first
+    /// payload frame's offset and body length. Offsets count from 0.
+    fn erasing_file() -> (Vec<u8>, u64, u32) {
+        let mut out = file(&[(FrameKind::Block, b"genesis")]);
+        let at = out.len() as u64;
+        push_frame(&mut out, FrameKind::Payload, &[&[1u8; 32], &[0xc3; 60]]).unwrap();
+        push_frame(&mut out, FrameKind::Block, &[b"block one"]).unwrap();
+        push_frame(&mut out, FrameKind::Payload, &[&[2u8; 32], &[0x3c; 60]]).unwrap();
+        push_frame(&mut out, FrameKind::Block, &[b"block two"]).unwrap();
+        let t = tombstone_body(&Digest([1; 32]), at, 92);
+        push_frame(&mut out, FrameKind::Tombstone, &[&t]).unwrap();
+        (out, at, 92)
+    }
+
+    fn overwrite(data: &mut [u8], at: u64, body_len: u32, keep: usize) {
+        let bytes = erased_overwrite(body_len).unwrap();
+        let from = usize::try_from(at + ERASE_FROM).unwrap();
+        data[from..from + keep].copy_from_slice(&bytes[..keep]);
+    }
+
+    #[test]
+    fn tombstones_commit_and_name_erased_intact_or_torn_payload_frames() {
+        let (data, at, len) = erasing_file();
+        // Intact payload, tombstone after the last block: the tombstone is
+        // committed data (kept, not a tail), the erasure is to finish.
+        let s = scan_bytes(&data, 0).unwrap();
+        assert_eq!((s.keep_len, s.tail_bytes), (data.len() as u64, 0));
+        assert_eq!(s.frames.last().unwrap().kind, FrameKind::Tombstone);
+        assert_eq!(s.frames.last().unwrap().erases, Some((at, len)));
+        assert_eq!(s.frames.last().unwrap().digest, Some(Digest([1; 32])));
+        assert_eq!((s.erased, s.unfinished.clone()), (1, vec![(at, len)]));
+        // Every torn overwrite (a prefix of it reached the disk) is accepted
+        // and still to finish; the complete one is finished.
+        let full = erased_overwrite(len).unwrap().len();
+        for keep in 1..full {
+            let mut torn = data.clone();
+            overwrite(&mut torn, at, len, keep);
+            let s = scan_bytes(&torn, 0).unwrap();
+            assert_eq!(s.unfinished, vec![(at, len)], "keep {keep}");
+            assert_eq!(s.erased, 1);
+        }
+        let mut done = data.clone();
+        overwrite(&mut done, at, len, full);
+        let s = scan_bytes(&done, 0).unwrap();
+        assert!(s.unfinished.is_empty());
+        assert_eq!(s.erased, 1);
+        assert_eq!(s.frames[1].kind, FrameKind::Erased);
+        // A torn tombstone at the tail is cut like any torn tail, leaving
+        // the payload as it was.
+        let tomb_start = data.len() - (TOMBSTONE_BODY + FRAME_OVERHEAD);
+        for cut in tomb_start + 1..data.len() {
+            let s = scan_bytes(&data[..cut], 0).unwrap();
+            assert_eq!(s.keep_len, tomb_start as u64, "cut {cut}");
+            assert_eq!((s.erased, s.unfinished.len()), (0, 0));
+        }
+        // Blocks and payloads after a tombstone are kept as usual.
+        let mut more = done.clone();
+        push_frame(&mut more, FrameKind::Payload, &[&[3u8; 32], b"x"]).unwrap();
+        push_frame(&mut more, FrameKind::Block, &[b"block three"]).unwrap();
+        let s = scan_bytes(&more, 0).unwrap();
+        assert_eq!((s.keep_len, s.frames.len()), (more.len() as u64, 8));
+    }
+
+    #[test]
+    fn damage_no_tombstone_names_is_refused_as_before() {
+        let (data, at, len) = erasing_file();
+        let second = at + u64::from(len) + 13 + 9 + 13;
+        // The second payload's ciphertext damaged: the tombstone names the
+        // first, so this is damage, reported exactly as without tombstones.
+        let without = data[..data.len() - (TOMBSTONE_BODY + FRAME_OVERHEAD)].to_vec();
+        for base in [data.clone(), without] {
+            let mut bad = base;
+            bad[usize::try_from(second).unwrap() + 50] ^= 0x04;
+            let d = scan_bytes(&bad, 0).unwrap_err();
+            assert_eq!(
+                d,
+                ScanDamage {
+                    offset: second,
+                    frame_index: 3,
+                    blocks_before: 2,
+                    reason: "frame checksum mismatch"
+                }
+            );
+        }
+        // Damage in a frame before a torn overwrite (a frame the scan passes
+        // by its length too) is reported, not the torn one.
+        let mut bad = data.clone();
+        overwrite(&mut bad, at, len, 20);
+        bad[10] ^= 0x01;
+        assert_eq!(scan_bytes(&bad, 0).unwrap_err().offset, 0);
+        // An erased frame no tombstone names (the tombstone cut off, or a
+        // payload zeroed behind the ledger's back) is damage.
+        let mut erased = data.clone();
+        overwrite(&mut erased, at, len, erased_overwrite(len).unwrap().len());
+        let no_tomb = &erased[..erased.len() - (TOMBSTONE_BODY + FRAME_OVERHEAD)];
+        let d = scan_bytes(no_tomb, 0).unwrap_err();
+        assert_eq!(d.offset, at);
+        assert_eq!(d.reason, "erased frame that no tombstone names");
+        // Nor may a tombstone name a torn frame of another kind.
+        let mut block_torn = data.clone();
+        let block_at = usize::try_from(at + 13 + u64::from(len)).unwrap();
+        let t = tombstone_body(&Digest([1; 32]), block_at as u64, 9);
+        push_frame(&mut block_torn, FrameKind::Tombstone, &[&t]).unwrap();
+        block_torn[block_at + 10] ^= 0x01;
+        let d = scan_bytes(&block_torn, 0).unwrap_err();
+        assert_eq!(d.offset, block_at as u64);
+        assert_eq!(d.reason, "frame checksum mismatch");
+    }
+
+    #[test]
+    fn tombstones_that_name_no_payload_frame_are_refused() {
+        let (data, at, len) = erasing_file();
+        let tomb = (data.len() - (TOMBSTONE_BODY + FRAME_OVERHEAD)) as u64;
+        let base = &data[..usize::try_from(tomb).unwrap()];
+        let cases: [(Digest, u64, u32, &str); 5] = [
+            (
+                Digest([1; 32]),
+                at,
+                len + 1,
+                "tombstone names a frame of another length",
+            ),
+            (
+                Digest([9; 32]),
+                at,
+                len,
+                "tombstone names a payload frame of another digest",
+            ),
+            (
+                Digest([1; 32]),
+                at + 1,
+                len,
+                "tombstone names no payload frame",
+            ),
+            (
+                Digest([1; 32]),
+                0,
+                7,
+                "tombstone names a frame that is not a payload frame",
+            ),
+            (
+                Digest([1; 32]),
+                tomb,
+                44,
+                "tombstone names no payload frame",
+            ),
+        ];
+        for (d, off, n, reason) in cases {
+            let mut bad = base.to_vec();
+            push_frame(
+                &mut bad,
+                FrameKind::Tombstone,
+                &[&tombstone_body(&d, off, n)],
+            )
+            .unwrap();
+            let e = scan_bytes(&bad, 0).unwrap_err();
+            assert_eq!((e.offset, e.reason), (tomb, reason));
+        }
+        // Two tombstones for one frame.
+        let mut twice = data.clone();
+        let t = tombstone_body(&Digest([1; 32]), at, len);
+        push_frame(&mut twice, FrameKind::Tombstone, &[&t]).unwrap();
+        let e = scan_bytes(&twice, 0).unwrap_err();
+        assert_eq!(e.offset, data.len() as u64);
+        // Frames of kinds 3 and 4 must have their shapes.
+        let mut short = base.to_vec();
+        push_frame(&mut short, FrameKind::Tombstone, &[&[0u8; 43]]).unwrap();
+        assert_eq!(
+            scan_bytes(&short, 0).unwrap_err().reason,
+            "tombstone frame of the wrong length"
+        );
+        let mut dirty = data.clone();
+        overwrite(&mut dirty, at, len, erased_overwrite(len).unwrap().len());
+        let body = usize::try_from(at).unwrap() + FRAME_PREFIX;
+        dirty[body + 5] = 1;
+        let sum = crc(&len.to_le_bytes(), 4, &[&dirty[body..body + 92]]);
+        dirty[body + 92..body + 96].copy_from_slice(&sum.to_le_bytes());
+        // Named by the tombstone: accepted, and to be erased again.
+        assert_eq!(scan_bytes(&dirty, 0).unwrap().unfinished, vec![(at, len)]);
+        let e = scan_bytes(&dirty[..usize::try_from(tomb).unwrap()], 0).unwrap_err();
+        assert_eq!(e.reason, "erased frame body not zero");
     }
 
     #[test]

@@ -71,7 +71,8 @@ impl MemoryStore {
         }
     }
 
-    /// Removes a ciphertext from the vault.
+    /// Removes a ciphertext from the vault behind the ledger's back (tamper
+    /// tests: a payload missing without an erasure).
     pub fn remove_payload(&self, digest: &Digest) -> Option<Vec<u8>> {
         self.write().ok().and_then(|mut c| c.vault.remove(digest))
     }
