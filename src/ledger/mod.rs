@@ -346,6 +346,13 @@ impl Ledger {
             (None, Some(r)) => r,
             (None, None) => return Err(Error::System("replay produced no state".into())),
         };
+        if !read_only {
+            // An erase transaction is committed before its payloads leave
+            // the vault: finish any erasure a crash interrupted.
+            for rec in r.state.records.values().filter(|r| r.erased.is_some()) {
+                store.erase_payload(&rec.header.ciphertext_digest)?;
+            }
+        }
         Ok(Ledger {
             id: r.state.ledger_id,
             read_only,

@@ -512,12 +512,6 @@ impl Store for DirStore {
         Ok(())
     }
 
-    fn erase_payload(&self, _digest: &Digest) -> Result<bool> {
-        Err(Error::System(
-            "erasure in a directory store arrives with the store-erase branch".into(),
-        ))
-    }
-
     fn get_payload(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
         let Some(at) = self.index()?.payloads.get(digest).copied() else {
             return Ok(None);
