@@ -2,9 +2,10 @@
 # Runs every test of the project: formatting, lints, Rust unit/integration/
 # vector/property/crash tests, doc tests, the examples, the C ABI tests
 # (header diff, C11/C++17, ASan/UBSan, valgrind) and the Python binding
-# tests. This is the README's test command and what CI runs (.ci/run).
-# Idempotent: installs what it needs (rustfmt, clippy, cbindgen, pytest) if
-# missing.
+# tests, and validates the FHIR exports with an independent FHIR library.
+# This is the README's test command and what CI runs (.ci/run).
+# Idempotent: installs what it needs (rustfmt, clippy, cbindgen, pytest,
+# fhir.resources in a venv under target/) if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,9 @@ step "C ABI tests"
 
 step "Python binding tests"
 ./scripts/test-python.sh
+
+step "FHIR exports checked by an independent validator (fhir.resources)"
+./scripts/test-fhir.sh
 
 echo
 echo "All tests passed."

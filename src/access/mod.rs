@@ -7,4 +7,5 @@
 //! operation, not one per record.
 
 pub mod envelope;
+pub mod fhir;
 pub mod policy;
