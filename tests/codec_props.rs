@@ -10,12 +10,15 @@ use medledger::codec::{Reader, Writer};
 use medledger::crypto::hash::Digest;
 use medledger::crypto::sign::Signature;
 use medledger::log::block::{Block, BlockHeader, Seal};
+use medledger::model::consent::{MAX_JUSTIFICATION_LEN, RecordKeyWrap, SEALED_DEK_LEN};
 use medledger::model::record::KeyWrap;
-use medledger::model::tx::RecordsBody;
+use medledger::model::tx::{GrantBody, RecordsBody, RevokeBody};
 use medledger::model::validators::Validator;
 use medledger::model::{
-    Category, EpochShare, Genesis, LedgerId, Participant, ParticipantId, RecordHeader, RecordId,
-    Roles, SignedTx, Tx, TxBody, TxKind, ValidatorSet,
+    AccessEvent, Actions, Basis, BreakGlass, BreakGlassId, Category, Consent, ConsentId, Decision,
+    DenyReason, EpochShare, Genesis, LedgerId, Participant, ParticipantChange, ParticipantId,
+    ParticipantUpdate, Purpose, Purposes, RecordHeader, RecordId, Roles, Scope, SignedTx, Tx,
+    TxBody, TxKind, ValidatorSet,
 };
 use medledger::{KdfParams, Keypair};
 use proptest::collection::vec;
@@ -66,13 +69,22 @@ fn text(max_bytes: usize) -> impl Strategy<Value = String> {
     ]
 }
 
-/// A participant with real keys (so `Participant::validate` passes).
+/// A participant with real keys (so `Participant::validate` passes); a
+/// patient may have opted out of escrow.
 fn participant() -> impl Strategy<Value = Participant> {
-    (arr::<32>(), arr::<32>(), 1u16..=0x7f, text(128)).prop_map(|(a, b, roles, label)| {
-        let p = Keypair::from_seeds(&a, &b).participant(Roles(roles), &label);
-        p.validate().unwrap();
-        p
-    })
+    (
+        arr::<32>(),
+        arr::<32>(),
+        1u16..=0x7f,
+        text(128),
+        any::<bool>(),
+    )
+        .prop_map(|(a, b, roles, label, opt_out)| {
+            let mut p = Keypair::from_seeds(&a, &b).participant(Roles(roles), &label);
+            p.escrow_opt_out = opt_out && p.roles.contains(Roles::PATIENT);
+            p.validate().unwrap();
+            p
+        })
 }
 
 fn category() -> impl Strategy<Value = Category> {
@@ -179,8 +191,176 @@ fn shares() -> impl Strategy<Value = Vec<EpochShare>> {
     vec(epoch_share(), 0..3)
 }
 
+fn purpose() -> impl Strategy<Value = Purpose> {
+    prop::sample::select(Purpose::ALL.to_vec())
+}
+
+/// A valid consent (`Consent::validate` passes): distinct patient and
+/// grantee, a non-empty action set and purpose set, a non-empty scope with
+/// strictly ascending categories and records, record-level scope only for
+/// read-only consents, `not_before < not_after`.
+fn consent() -> impl Strategy<Value = Consent> {
+    (
+        (pid(), pid(), 1u8..=7, 1u8..=u8::MAX),
+        (any::<bool>(), vec(category(), 0..4), vec(rid(), 0..4)),
+        (any::<u64>(), any::<u64>()),
+    )
+        .prop_map(
+            |(
+                (patient, mut grantee, actions, purposes),
+                (all, mut categories, mut records),
+                (a, b),
+            )| {
+                if grantee == patient {
+                    grantee.0.0[0] ^= 1;
+                }
+                categories.sort();
+                categories.dedup();
+                records.sort();
+                records.dedup();
+                if all {
+                    categories.clear();
+                }
+                let mut actions = Actions(actions);
+                if !records.is_empty() {
+                    actions = Actions::READ;
+                }
+                let (mut not_before, mut not_after) = (a.min(b), a.max(b));
+                if not_before == not_after {
+                    if not_after == u64::MAX {
+                        not_before -= 1;
+                    } else {
+                        not_after += 1;
+                    }
+                }
+                let c = Consent {
+                    patient,
+                    grantee,
+                    actions,
+                    purposes: Purposes(purposes),
+                    scope: Scope {
+                        all_categories: all || (categories.is_empty() && records.is_empty()),
+                        categories,
+                        records,
+                    },
+                    not_before,
+                    not_after,
+                };
+                c.validate().unwrap();
+                c
+            },
+        )
+}
+
+fn grant_body() -> impl Strategy<Value = GrantBody> {
+    (
+        consent(),
+        shares(),
+        vec(
+            (rid(), arr::<SEALED_DEK_LEN>())
+                .prop_map(|(record, sealed)| RecordKeyWrap { record, sealed }),
+            0..3,
+        ),
+    )
+        .prop_map(|(consent, shares, record_keys)| GrantBody {
+            consent,
+            shares,
+            record_keys,
+        })
+}
+
+fn revoke_body() -> impl Strategy<Value = RevokeBody> {
+    (digest(), shares()).prop_map(|(d, shares)| RevokeBody {
+        consent: ConsentId(d),
+        shares,
+    })
+}
+
+/// A valid declaration: an emergency reason, 1 to 256 bytes of text
+/// without control characters, a positive duration.
+fn break_glass() -> impl Strategy<Value = BreakGlass> {
+    (
+        pid(),
+        prop::sample::select(vec![Purpose::EmergencyTreat, Purpose::BreakTheGlass]),
+        prop_oneof![
+            4 => "\\PC{1,60}",
+            1 => Just("x".repeat(MAX_JUSTIFICATION_LEN)),
+        ],
+        1u64..,
+    )
+        .prop_map(|(patient, reason, justification, duration_ms)| {
+            let b = BreakGlass {
+                patient,
+                reason,
+                justification,
+                duration_ms,
+            };
+            b.validate().unwrap();
+            b
+        })
+}
+
+/// Every decision: each basis (with a reference where it has one) and
+/// each deny reason.
+fn decision() -> impl Strategy<Value = Decision> {
+    prop_oneof![
+        Just(Decision::Permit(Basis::Patient)),
+        Just(Decision::Permit(Basis::Guardian)),
+        Just(Decision::Permit(Basis::Author)),
+        digest().prop_map(|d| Decision::Permit(Basis::Consent(ConsentId(d)))),
+        digest().prop_map(|d| Decision::Permit(Basis::BreakGlass(BreakGlassId(d)))),
+        prop::sample::select(DenyReason::ALL.to_vec()).prop_map(Decision::Deny),
+    ]
+}
+
+fn access_event() -> impl Strategy<Value = AccessEvent> {
+    (rid(), purpose(), decision()).prop_map(|(record, purpose, decision)| AccessEvent {
+        record,
+        purpose,
+        decision,
+    })
+}
+
+/// Every participant change.
+fn participant_update() -> impl Strategy<Value = ParticipantUpdate> {
+    (
+        pid(),
+        prop_oneof![
+            Just(ParticipantChange::Suspend),
+            Just(ParticipantChange::Reinstate),
+            pid().prop_map(ParticipantChange::AddGuardian),
+            pid().prop_map(ParticipantChange::RemoveGuardian),
+        ],
+    )
+        .prop_map(|(participant, change)| ParticipantUpdate {
+            participant,
+            change,
+        })
+}
+
 /// A kind and a body that matches it, for every kind.
 fn kind_and_body() -> impl Strategy<Value = (TxKind, TxBody)> {
+    prop_oneof![
+        6 => records_kinds(),
+        7 => access_kinds(),
+    ]
+}
+
+/// The access-control kinds (format version 2).
+fn access_kinds() -> impl Strategy<Value = (TxKind, TxBody)> {
+    prop_oneof![
+        participant_update().prop_map(|u| (TxKind::UpdateParticipant, TxBody::Update(u))),
+        shares().prop_map(|s| (TxKind::ShareKeys, TxBody::ShareKeys(s))),
+        grant_body().prop_map(|g| (TxKind::GrantConsent, TxBody::Grant(g))),
+        revoke_body().prop_map(|r| (TxKind::RevokeConsent, TxBody::Revoke(r))),
+        break_glass().prop_map(|b| (TxKind::BreakGlass, TxBody::BreakGlass(b))),
+        vec(access_event(), 0..4).prop_map(|e| (TxKind::AccessEvents, TxBody::Access(e))),
+        vec(rid(), 0..4).prop_map(|r| (TxKind::Erase, TxBody::Erase(r))),
+    ]
+}
+
+/// Genesis, participants, records and validator sets.
+fn records_kinds() -> impl Strategy<Value = (TxKind, TxBody)> {
     prop_oneof![
         genesis().prop_map(|g| (TxKind::Genesis, TxBody::Genesis(g))),
         participant().prop_map(|p| (TxKind::RegisterParticipant, TxBody::Register(p))),
@@ -504,6 +684,36 @@ proptest! {
     fn validator_set_codec(v in validator_set(), mask in 1u8.., extra: u8) {
         check_valid(&sub_codec("ValidatorSet", ValidatorSet::encode, ValidatorSet::decode), &v, mask, extra);
     }
+
+    #[test]
+    fn consent_codec(c in consent(), mask in 1u8.., extra: u8) {
+        check_valid(&sub_codec("Consent", Consent::encode, Consent::decode), &c, mask, extra);
+    }
+
+    #[test]
+    fn break_glass_codec(b in break_glass(), mask in 1u8.., extra: u8) {
+        check_valid(&sub_codec("BreakGlass", BreakGlass::encode, BreakGlass::decode), &b, mask, extra);
+    }
+
+    #[test]
+    fn access_event_codec(e in access_event(), mask in 1u8.., extra: u8) {
+        check_valid(&sub_codec("AccessEvent", AccessEvent::encode, AccessEvent::decode), &e, mask, extra);
+    }
+
+    #[test]
+    fn decision_codec(d in decision(), mask in 1u8.., extra: u8) {
+        check_valid(&sub_codec("Decision", Decision::encode, Decision::decode), &d, mask, extra);
+    }
+
+    #[test]
+    fn participant_update_codec(u in participant_update(), mask in 1u8.., extra: u8) {
+        check_valid(
+            &sub_codec("ParticipantUpdate", ParticipantUpdate::encode, ParticipantUpdate::decode),
+            &u,
+            mask,
+            extra,
+        );
+    }
 }
 
 proptest! {
@@ -555,6 +765,31 @@ proptest! {
         apply(&mut b, &edits);
         sub_canonical(&b, ValidatorSet::encode, ValidatorSet::decode);
     }
+
+    #[test]
+    fn edited_access_structures_decode_canonically_or_not_at_all(
+        c in consent(),
+        g in break_glass(),
+        e in access_event(),
+        u in participant_update(),
+        edits in vec(edit(), 1..4),
+    ) {
+        let mut b = encode_with(&c, Consent::encode);
+        apply(&mut b, &edits);
+        sub_canonical(&b, Consent::encode, Consent::decode);
+        let mut b = encode_with(&g, BreakGlass::encode);
+        apply(&mut b, &edits);
+        sub_canonical(&b, BreakGlass::encode, BreakGlass::decode);
+        let mut b = encode_with(&e, AccessEvent::encode);
+        apply(&mut b, &edits);
+        sub_canonical(&b, AccessEvent::encode, AccessEvent::decode);
+        let mut b = encode_with(&e.decision, Decision::encode);
+        apply(&mut b, &edits);
+        sub_canonical(&b, Decision::encode, Decision::decode);
+        let mut b = encode_with(&u, ParticipantUpdate::encode);
+        apply(&mut b, &edits);
+        sub_canonical(&b, ParticipantUpdate::encode, ParticipantUpdate::decode);
+    }
 }
 
 proptest! {
@@ -575,8 +810,11 @@ proptest! {
 /// Every kind value the decoder knows, plus reserved and unknown ones.
 fn kind_value() -> impl Strategy<Value = u16> {
     prop_oneof![
-        8 => prop::sample::select(vec![0x0000u16, 0x0001, 0x0010, 0x0011, 0x0012, 0x0030]),
-        1 => prop::sample::select(vec![0x0002u16, 0x0020, 0x0025, 0x0040]),
+        8 => prop::sample::select(vec![
+            0x0000u16, 0x0001, 0x0002, 0x0010, 0x0011, 0x0012, 0x0020, 0x0021, 0x0022, 0x0023,
+            0x0024, 0x0025, 0x0030,
+        ]),
+        1 => prop::sample::select(vec![0x0003u16, 0x0013, 0x0026, 0x0031, 0x0040]),
         1 => any::<u16>(),
     ]
 }
@@ -592,6 +830,11 @@ proptest! {
         sub_canonical(&data, RecordHeader::encode, RecordHeader::decode);
         sub_canonical(&data, EpochShare::encode, EpochShare::decode);
         sub_canonical(&data, ValidatorSet::encode, ValidatorSet::decode);
+        sub_canonical(&data, Consent::encode, Consent::decode);
+        sub_canonical(&data, BreakGlass::encode, BreakGlass::decode);
+        sub_canonical(&data, AccessEvent::encode, AccessEvent::decode);
+        sub_canonical(&data, Decision::encode, Decision::decode);
+        sub_canonical(&data, ParticipantUpdate::encode, ParticipantUpdate::decode);
     }
 
     /// Arbitrary bodies behind a well-formed transaction prefix (so the body
@@ -710,5 +953,87 @@ fn amends_flag_other_than_0_or_1_is_refused() {
     for v in 2..=255u8 {
         enc[flag] = v;
         assert!(decode_all(&enc, RecordHeader::decode).is_err());
+    }
+}
+
+/// The other flag bytes (a participant's escrow opt-out, a consent's
+/// all-categories) are refused unless 0 or 1.
+#[test]
+fn other_flags_other_than_0_or_1_are_refused() {
+    let kp = Keypair::from_seeds(&[1; 32], &[2; 32]);
+    let mut p = kp.participant(Roles::PATIENT, "p");
+    p.escrow_opt_out = true;
+    let mut enc = encode_with(&p, Participant::encode);
+    let flag = enc.len() - 1;
+    assert_eq!(enc[flag], 1);
+    for v in 2..=255u8 {
+        enc[flag] = v;
+        assert!(decode_all(&enc, Participant::decode).is_err());
+    }
+    let c = Consent {
+        patient: ParticipantId(Digest([1; 32])),
+        grantee: ParticipantId(Digest([2; 32])),
+        actions: Actions::READ,
+        purposes: Purposes::of(&[Purpose::Treat]),
+        scope: Scope {
+            all_categories: true,
+            ..Scope::default()
+        },
+        not_before: 1,
+        not_after: 2,
+    };
+    let mut enc = encode_with(&c, Consent::encode);
+    let flag = 32 + 32 + 1 + 1;
+    assert_eq!(enc[flag], 1);
+    for v in 2..=255u8 {
+        enc[flag] = v;
+        assert!(decode_all(&enc, Consent::decode).is_err());
+    }
+}
+
+/// Decision tags: exactly the five permits and the seven deny reasons
+/// decode; every other tag is refused. Unknown purposes and participant
+/// changes are refused too.
+#[test]
+fn unknown_tags_are_refused() {
+    for tag in 0..=255u8 {
+        let mut bytes = vec![tag];
+        if tag == 0x04 || tag == 0x05 {
+            bytes.extend_from_slice(&[7; 32]);
+        }
+        let known = (0x01..=0x05).contains(&tag) || (0x81..=0x87).contains(&tag);
+        assert_eq!(
+            decode_all(&bytes, Decision::decode).is_ok(),
+            known,
+            "decision tag {tag:#04x}"
+        );
+    }
+    let e = AccessEvent {
+        record: RecordId(Digest([3; 32])),
+        purpose: Purpose::Treat,
+        decision: Decision::Deny(DenyReason::NoConsent),
+    };
+    let mut enc = encode_with(&e, AccessEvent::encode);
+    for v in 0..=255u8 {
+        enc[32] = v;
+        assert_eq!(
+            decode_all(&enc, AccessEvent::decode).is_ok(),
+            Purpose::from_u8(v).is_some(),
+            "purpose {v}"
+        );
+    }
+    let u = ParticipantUpdate {
+        participant: ParticipantId(Digest([4; 32])),
+        change: ParticipantChange::Suspend,
+    };
+    let mut enc = encode_with(&u, ParticipantUpdate::encode);
+    for v in 0..=255u8 {
+        enc[32] = v;
+        // Changes 3 and 4 need a guardian id after the tag.
+        assert_eq!(
+            decode_all(&enc, ParticipantUpdate::decode).is_ok(),
+            v == 1 || v == 2,
+            "change {v}"
+        );
     }
 }

@@ -23,7 +23,9 @@ impl ChainState {
     /// 5. otherwise denied, saying why: among the covering consents, one
     ///    for this purpose but outside its period (`Expired`, else
     ///    `NotYetValid`), one for other purposes (`WrongPurpose`), a revoked
-    ///    one (`Revoked`); with none, `NoConsent`.
+    ///    one (`Revoked`); with none, `NoConsent`. A revoked consent counts
+    ///    as `Revoked` whatever its purposes and period; `Expired`,
+    ///    `NotYetValid` and `WrongPurpose` come from unrevoked ones.
     pub fn decide(
         &self,
         reader: &ParticipantId,

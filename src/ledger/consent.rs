@@ -40,15 +40,31 @@ impl Ledger {
             let mut shares = Vec::new();
             for cat in covered_categories(state, &c) {
                 let pair = (c.patient, cat.clone());
-                if state.epochs.get(&pair).copied().unwrap_or(0) == 0
-                    || state
-                        .epoch_recipients
-                        .get(&pair)
-                        .is_some_and(|h| h.contains(&c.grantee))
-                {
+                let cur = state.epochs.get(&pair).copied().unwrap_or(0);
+                if cur == 0 {
                     continue;
                 }
-                shares.push(self.share_to(state, author, &c, &cat, grantee, t)?);
+                let mut history_to = cur;
+                if !state
+                    .epoch_recipients
+                    .get(&pair)
+                    .is_some_and(|h| h.contains(&c.grantee))
+                {
+                    let share = self.share_to(state, author, &c, &cat, grantee, t)?;
+                    if share.epoch == cur {
+                        history_to = cur - 1;
+                    }
+                    shares.push(share);
+                }
+                // The category's history: earlier epochs, one wrap each.
+                shares.extend(self.history_shares(
+                    state,
+                    author,
+                    &c.patient,
+                    &cat,
+                    history_to,
+                    &[(c.grantee, grantee)],
+                )?);
             }
             let mut record_keys = Vec::with_capacity(c.scope.records.len());
             for id in &c.scope.records {
@@ -128,6 +144,44 @@ impl Ledger {
         }
     }
 
+    /// Shares of epochs `1..=upto` of (patient, category) that `author`
+    /// holds, to each of `readers` not holding them yet: one share per
+    /// epoch. Epochs the author cannot open (a guardian appointed later)
+    /// are skipped.
+    fn history_shares(
+        &self,
+        state: &ChainState,
+        author: &Keypair,
+        patient: &ParticipantId,
+        category: &Category,
+        upto: u32,
+        readers: &[(ParticipantId, [u8; 32])],
+    ) -> Result<Vec<EpochShare>> {
+        let mut out = Vec::new();
+        for epoch in 1..=upto {
+            let missing: Vec<(ParticipantId, [u8; 32])> = readers
+                .iter()
+                .filter(|(id, _)| {
+                    !state
+                        .wraps
+                        .contains_key(&(*patient, category.clone(), epoch, *id))
+                })
+                .copied()
+                .collect();
+            let mine = state
+                .wraps
+                .get(&(*patient, category.clone(), epoch, author.id()));
+            let (false, Some(sealed)) = (missing.is_empty(), mine) else {
+                continue;
+            };
+            let key = open_epoch_key(&self.id, author, patient, category, epoch, sealed)?;
+            out.push(crate::access::envelope::share_epoch(
+                &self.id, *patient, category, epoch, &key, &missing,
+            )?);
+        }
+        Ok(out)
+    }
+
     /// The patient (or a guardian) revokes a consent. The ledger refuses the
     /// grantee from this transaction on, and every category the consent
     /// covered moves to a new epoch sealed to the remaining entitled
@@ -183,10 +237,10 @@ impl Ledger {
     }
 
     /// The patient (or a guardian) brings the key holders of every category
-    /// of `patient` up to date: entitled readers missing from a current
-    /// epoch receive its key (e.g. a guardian appointed later), and stale
-    /// epochs (a holder no longer entitled: revoked, expired, suspended)
-    /// move to a new epoch. Returns the number of shares made (0: nothing
+    /// of `patient` up to date: entitled readers missing from any epoch
+    /// receive its key (e.g. a guardian appointed later, or a grantee of a
+    /// category whose key rotated), and stale current epochs (a holder no
+    /// longer entitled: revoked, expired, suspended) move to a new epoch. Returns the number of shares made (0: nothing
     /// to do, no transaction).
     pub fn share_keys(&self, author: &Keypair, patient: &ParticipantId) -> Result<usize> {
         let _author = author.submit_guard()?;
@@ -205,33 +259,46 @@ impl Ledger {
                 .collect();
             for cat in categories {
                 let pair = (*patient, cat.clone());
+                let cur = state.epochs.get(&pair).copied().unwrap_or(0);
                 let entitled = state.entitled(patient, &cat, t, Adjust::None);
-                let holders = state.epoch_recipients.get(&pair).cloned().unwrap_or_default();
-                if holders == entitled {
-                    continue;
-                }
-                let (epoch, key, share) = self.current_or_new_epoch(
-                    state,
-                    author,
-                    patient,
-                    &cat,
-                    t,
-                    Adjust::None,
-                    false,
-                )?;
-                if let Some(s) = share {
-                    shares.push(s);
-                    continue;
-                }
                 let mut readers = Vec::new();
-                for id in entitled.difference(&holders) {
+                for id in &entitled {
                     let p = state
                         .participant(id)
                         .ok_or_else(|| Error::NotFound(format!("participant {id}")))?;
                     readers.push((*id, p.info.enc_key));
                 }
-                shares.push(crate::access::envelope::share_epoch(
-                    &self.id, *patient, &cat, epoch, &key, &readers,
+                let holders = state.epoch_recipients.get(&pair).cloned().unwrap_or_default();
+                let mut history_to = cur.saturating_sub(1);
+                if holders != entitled {
+                    let (epoch, key, share) = self.current_or_new_epoch(
+                        state,
+                        author,
+                        patient,
+                        &cat,
+                        t,
+                        Adjust::None,
+                        false,
+                    )?;
+                    match share {
+                        Some(s) => {
+                            history_to = cur;
+                            shares.push(s);
+                        }
+                        None => {
+                            let missing: Vec<_> = readers
+                                .iter()
+                                .filter(|(id, _)| !holders.contains(id))
+                                .copied()
+                                .collect();
+                            shares.push(crate::access::envelope::share_epoch(
+                                &self.id, *patient, &cat, epoch, &key, &missing,
+                            )?);
+                        }
+                    }
+                }
+                shares.extend(self.history_shares(
+                    state, author, patient, &cat, history_to, &readers,
                 )?);
             }
             (seq, shares)

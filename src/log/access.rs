@@ -128,8 +128,10 @@ impl ChainState {
 
     /// Checks epoch shares: each either opens the next epoch of (patient,
     /// category), sealed to exactly the entitled readers, by someone who
-    /// may write there; or adds entitled readers to the current, not stale
-    /// epoch, by the patient or a guardian (who hold its key).
+    /// may write there; or adds entitled readers to an existing epoch (the
+    /// current one only when it is not stale), by the patient or a
+    /// guardian (who hold its key), so that a new grantee can read the
+    /// category's history.
     pub(crate) fn check_shares<'a>(
         &self,
         author: &ParticipantId,
@@ -138,13 +140,14 @@ impl ChainState {
         adjust: Adjust<'_>,
     ) -> Result<EpochsAfter<'a>, RuleViolation> {
         let mut out: EpochsAfter<'a> = HashMap::new();
+        let mut seen = HashSet::new();
         for s in shares {
             let key = (s.patient, &s.category);
-            if out.contains_key(&key) {
+            if !seen.insert((s.patient, &s.category, s.epoch)) {
                 return Err(violation(
                     Violation::Invalid,
                     "epoch_share",
-                    "two shares for one patient and category",
+                    "two shares for one patient, category and epoch",
                 ));
             }
             self.check_patient(&s.patient, "epoch_share.patient")?;
@@ -188,6 +191,29 @@ impl ChainState {
                     ));
                 }
                 out.insert(key, (s.epoch, recipients));
+            } else if s.epoch >= 1 && (s.epoch < cur || (s.epoch == cur && out.contains_key(&key))) {
+                // An earlier epoch (or the one this transaction replaces):
+                // readers join its history; its holders never matter again,
+                // nothing more is written under it.
+                if *author != s.patient && !self.is_guardian(author, &s.patient) {
+                    return Err(violation(
+                        Violation::Unauthorised,
+                        "epoch_share",
+                        "only the patient or a guardian may add readers to an epoch",
+                    ));
+                }
+                for r in &recipients {
+                    let held = self
+                        .wraps
+                        .contains_key(&(s.patient, s.category.clone(), s.epoch, *r));
+                    if !entitled.contains(r) || held {
+                        return Err(violation(
+                            Violation::Invalid,
+                            "epoch_share.wraps",
+                            format!("{r} is not entitled to this key or already holds it"),
+                        ));
+                    }
+                }
             } else if s.epoch == cur && cur > 0 {
                 if *author != s.patient && !self.is_guardian(author, &s.patient) {
                     return Err(violation(
@@ -224,7 +250,7 @@ impl ChainState {
                     "epoch_share.epoch",
                     format!(
                         "epoch {} of ({}, {}): the current epoch is {cur}; a share adds readers \
-                         to it or opens the next",
+                         to an existing epoch or opens the next",
                         s.epoch, s.patient, s.category
                     ),
                 ));
@@ -242,7 +268,9 @@ impl ChainState {
                 *cur = s.epoch;
                 holders.clear();
             }
-            holders.extend(s.wraps.iter().map(|w| w.recipient));
+            if s.epoch == *cur {
+                holders.extend(s.wraps.iter().map(|w| w.recipient));
+            }
             self.categories
                 .entry(s.patient)
                 .or_default()
@@ -283,12 +311,15 @@ impl ChainState {
             .map_err(|e| violation(Violation::Invalid, "consent", e.to_string()))?;
         self.check_patient(&c.patient, "consent.patient")?;
         self.check_speaks_for(author, &c.patient, "grant consent")?;
-        if !self.participants.contains_key(&c.grantee) {
-            return Err(violation(
-                Violation::Invalid,
-                "consent.grantee",
-                format!("{} is not registered", c.grantee),
-            ));
+        match self.participants.get(&c.grantee) {
+            Some(g) if !g.suspended => {}
+            _ => {
+                return Err(violation(
+                    Violation::Invalid,
+                    "consent.grantee",
+                    format!("{} is not a registered, active participant", c.grantee),
+                ));
+            }
         }
         if c.not_after <= t {
             return Err(violation(
