@@ -39,6 +39,8 @@ pub struct Fixture {
     pub ledger: Ledger,
 }
 
+const YEAR_MS: u64 = 365 * 24 * 3600 * 1000;
+
 impl Fixture {
     pub fn new() -> Self {
         let admin = kp(1);
@@ -62,6 +64,13 @@ impl Fixture {
             .unwrap();
         ledger
             .register(&admin, patient.participant(Roles::PATIENT, "patient app"))
+            .unwrap();
+        let now = ledger.now();
+        ledger
+            .grant(
+                &patient,
+                &medledger::Consent::treatment(patient.id(), author.id(), now, now + YEAR_MS),
+            )
             .unwrap();
         let fx = Fixture {
             validators,

@@ -279,6 +279,29 @@ pub struct Consent {
 }
 
 impl Consent {
+    /// A treating relationship: `grantee` may read, append and amend every
+    /// category of `patient`'s record for treatment (`TREAT`) from
+    /// `not_before` (inclusive) to `not_after` (exclusive).
+    pub fn treatment(
+        patient: ParticipantId,
+        grantee: ParticipantId,
+        not_before: u64,
+        not_after: u64,
+    ) -> Consent {
+        Consent {
+            patient,
+            grantee,
+            actions: Actions::ALL,
+            purposes: Purposes::of(&[Purpose::Treat]),
+            scope: Scope {
+                all_categories: true,
+                ..Scope::default()
+            },
+            not_before,
+            not_after,
+        }
+    }
+
     /// Checks what needs no chain state.
     pub fn validate(&self) -> Result<()> {
         if self.actions.0 == 0 || self.actions.0 & !Actions::ALL.0 != 0 {

@@ -51,6 +51,19 @@ fn setup(dir: &Path) -> (Ledger, Setup) {
             .register(&admin, p.participant(Roles::PATIENT, "app"))
             .expect("register");
     }
+    // Each patient is treated at both hospitals (one consent each).
+    let now = ledger.now();
+    let year = 365 * 24 * 3600 * 1000;
+    for p in &patients {
+        for h in [&hospital, &second_hospital] {
+            ledger
+                .grant(
+                    p,
+                    &medledger::Consent::treatment(p.id(), h.id(), now, now + year),
+                )
+                .expect("grant");
+        }
+    }
     let s = Setup {
         validators,
         hospital,
