@@ -21,8 +21,7 @@ pub use log::block::BlockHeader;
 pub use model::validators::Validator;
 pub use model::{
     Actions, Basis, BreakGlassId, Category, Consent, ConsentId, Decision, DenyReason, Genesis,
-    LedgerId, Participant, ParticipantId, Purpose, Purposes, RecordId, Roles, Scope,
-    ValidatorSet,
+    LedgerId, Participant, ParticipantId, Purpose, Purposes, RecordId, Roles, Scope, ValidatorSet,
 };
 pub use store::{Access, DirStore, OpenReport};
 pub use store::{MemoryStore, Store};

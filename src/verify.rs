@@ -8,12 +8,12 @@ use crate::crypto::hash::Digest;
 use crate::crypto::sign::{BatchItem, verify_batch};
 use crate::log::block::{Block, BlockHeader};
 use crate::log::merkle::MerkleLog;
+use crate::log::state::TX_TIME_SKEW_MS;
 use crate::log::state::{ChainState, RuleViolation, SealError, TxPosition, Violation};
 use crate::model::tx::{ciphertext_digest, ledger_id_of};
-use crate::log::state::TX_TIME_SKEW_MS;
 use crate::model::{LedgerId, ParticipantId, RecordId, SignedTx, Tx, TxBody};
-use std::collections::HashSet;
 use crate::store::Store;
+use std::collections::HashSet;
 
 /// What kind of damage verification found.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
@@ -343,7 +343,10 @@ fn replay_inner(
     if opts.check_payloads {
         for rec in r.state.records.values().filter(|r| r.erased.is_some()) {
             report.erased += 1;
-            if matches!(store.get_payload(&rec.header.ciphertext_digest), Ok(Some(_))) {
+            if matches!(
+                store.get_payload(&rec.header.ciphertext_digest),
+                Ok(Some(_))
+            ) {
                 report.erased_still_stored += 1;
             }
         }

@@ -65,7 +65,10 @@ fn commit_is_durable_across_reopen() {
     assert_eq!(report.payloads, 6);
     assert_eq!(c.ledger.head().unwrap(), head);
     assert_eq!(
-        &*c.ledger.read_record(&c.patient, &ids[4], Purpose::Treat).unwrap().plaintext,
+        &*c.ledger
+            .read_record(&c.patient, &ids[4], Purpose::Treat)
+            .unwrap()
+            .plaintext,
         b"lab 2"
     );
     let r = c.ledger.verify().unwrap();
@@ -80,7 +83,10 @@ fn commit_is_durable_across_reopen() {
     drop(c);
     let (c, _) = reopen(&dir);
     assert_eq!(
-        &*c.ledger.read_record(&c.hospital_a, &id, Purpose::Treat).unwrap().plaintext,
+        &*c.ledger
+            .read_record(&c.hospital_a, &id, Purpose::Treat)
+            .unwrap()
+            .plaintext,
         b"after reopen"
     );
     std::fs::remove_dir_all(&dir).unwrap();
@@ -174,7 +180,10 @@ fn torn_tail_is_cut_and_reported() {
         assert_eq!(std::fs::metadata(log_path(&dir)).unwrap().len(), len_before);
         assert_eq!(c.ledger.head().unwrap(), head);
         assert_eq!(
-            &*c.ledger.read_record(&c.patient, &ids[5], Purpose::Treat).unwrap().plaintext,
+            &*c.ledger
+                .read_record(&c.patient, &ids[5], Purpose::Treat)
+                .unwrap()
+                .plaintext,
             b"img 2"
         );
     }
@@ -416,7 +425,10 @@ fn concurrent_readers_with_one_writer() {
                 let mut n = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) || n < 50 {
                     let id = &ids[(usize::try_from(n).unwrap() + t) % ids.len()];
-                    let r = c.ledger.read_record(&c.patient, id, Purpose::Treat).unwrap();
+                    let r = c
+                        .ledger
+                        .read_record(&c.patient, id, Purpose::Treat)
+                        .unwrap();
                     assert!(r.plaintext.starts_with(b"lab ") || r.plaintext.starts_with(b"img "));
                     n += 1;
                 }

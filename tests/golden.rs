@@ -21,8 +21,8 @@ use medledger::crypto::kex;
 use medledger::crypto::sign::Signature;
 use medledger::log::block::{Block, BlockHeader};
 use medledger::log::merkle::{MerkleHasher, Sha3Hasher};
-use medledger::model::record::{RecordHeader, dek_wrap_aad};
 use medledger::model::consent::RecordKeyWrap;
+use medledger::model::record::{RecordHeader, dek_wrap_aad};
 use medledger::model::tx::{
     GrantBody, RecordsBody, RevokeBody, TX_PREFIX_LEN, TxKind, ciphertext_digest, ledger_id_of,
 };
@@ -258,7 +258,10 @@ fn compute() -> (BTreeMap<String, String>, Vec<FailVector>) {
             duration_ms: 900_000,
         }),
     };
-    put("pass_tx_break_glass", h(&bg.sign(&ledger, hosp.signing_key()).unwrap()));
+    put(
+        "pass_tx_break_glass",
+        h(&bg.sign(&ledger, hosp.signing_key()).unwrap()),
+    );
     let bg_id = BreakGlassId::derive(&ledger, &hosp.id(), 3);
     put("pass_break_glass_id", bg_id.to_hex());
     let access = Tx {
@@ -384,7 +387,11 @@ fn compute() -> (BTreeMap<String, String>, Vec<FailVector>) {
     let mut b = access_bytes.clone();
     // The first event's decision tag (after prefix, count, record, purpose).
     b[TX_PREFIX_LEN + 4 + 32 + 1] = 0x7f;
-    fail("fail_tx_access_unknown_decision", b, "decode:access.decision");
+    fail(
+        "fail_tx_access_unknown_decision",
+        b,
+        "decode:access.decision",
+    );
     let mut b = grant_bytes.clone();
     // The consent's all_categories flag (after patient, grantee, actions, purposes).
     b[TX_PREFIX_LEN + 32 + 32 + 1 + 1] = 2;

@@ -22,10 +22,16 @@ fn append_read_amend_verify_reopen() {
         Err(Error::NotFound(_))
     ));
     c.commit();
-    let r = c.ledger.read_record(&c.patient, &id, Purpose::Treat).unwrap();
+    let r = c
+        .ledger
+        .read_record(&c.patient, &id, Purpose::Treat)
+        .unwrap();
     assert_eq!(&*r.plaintext, b"{\"resourceType\":\"Observation\"}");
     assert_eq!(r.info.author, c.hospital_a.id());
-    let r = c.ledger.read_record(&c.hospital_a, &id, Purpose::Treat).unwrap();
+    let r = c
+        .ledger
+        .read_record(&c.hospital_a, &id, Purpose::Treat)
+        .unwrap();
     assert_eq!(r.info.header.version, 1);
     // Debug never prints the plaintext.
     assert!(!format!("{r:?}").contains("Observation"));
@@ -33,7 +39,10 @@ fn append_read_amend_verify_reopen() {
     // A clinic without consent and another patient are refused, saying why.
     let clinic = medledger::Keypair::generate();
     c.ledger
-        .register(&c.admin, clinic.participant(medledger::Roles::PROVIDER, "clinic"))
+        .register(
+            &c.admin,
+            clinic.participant(medledger::Roles::PROVIDER, "clinic"),
+        )
         .unwrap();
     c.commit();
     for reader in [&clinic, &c.other_patient] {
@@ -53,11 +62,17 @@ fn append_read_amend_verify_reopen() {
         .unwrap();
     c.commit();
     assert_eq!(
-        &*c.ledger.read_record(&c.patient, &v2, Purpose::Treat).unwrap().plaintext,
+        &*c.ledger
+            .read_record(&c.patient, &v2, Purpose::Treat)
+            .unwrap()
+            .plaintext,
         b"corrected"
     );
     assert_eq!(
-        &*c.ledger.read_record(&c.patient, &id, Purpose::Treat).unwrap().plaintext,
+        &*c.ledger
+            .read_record(&c.patient, &id, Purpose::Treat)
+            .unwrap()
+            .plaintext,
         b"{\"resourceType\":\"Observation\"}"
     );
     assert_eq!(c.ledger.versions(&id).unwrap(), vec![id, v2]);
@@ -85,7 +100,10 @@ fn append_read_amend_verify_reopen() {
     assert_eq!(ids.len(), 200);
     for (i, id) in ids.iter().enumerate() {
         assert_eq!(
-            &*c.ledger.read_record(&c.patient, id, Purpose::Treat).unwrap().plaintext,
+            &*c.ledger
+                .read_record(&c.patient, id, Purpose::Treat)
+                .unwrap()
+                .plaintext,
             payloads[i].as_slice()
         );
     }
@@ -103,7 +121,10 @@ fn append_read_amend_verify_reopen() {
     assert_eq!(reopened.head().unwrap(), head);
     assert_eq!(reopened.id(), c.ledger.id());
     assert_eq!(
-        &*reopened.read_record(&c.patient, &ids[7], Purpose::Treat).unwrap().plaintext,
+        &*reopened
+            .read_record(&c.patient, &ids[7], Purpose::Treat)
+            .unwrap()
+            .plaintext,
         b"result 7"
     );
 }
@@ -128,13 +149,19 @@ fn consented_providers_share_one_epoch_and_others_cannot_write() {
     );
     assert_eq!((ea, eb), (1, 1));
     assert_eq!(
-        &*c.ledger.read_record(&c.hospital_a, &b, Purpose::Treat).unwrap().plaintext,
+        &*c.ledger
+            .read_record(&c.hospital_a, &b, Purpose::Treat)
+            .unwrap()
+            .plaintext,
         b"b"
     );
     // A provider without an append consent cannot write for the patient.
     let clinic = medledger::Keypair::generate();
     c.ledger
-        .register(&c.admin, clinic.participant(medledger::Roles::PROVIDER, "clinic"))
+        .register(
+            &c.admin,
+            clinic.participant(medledger::Roles::PROVIDER, "clinic"),
+        )
         .unwrap();
     let err = c
         .ledger

@@ -26,12 +26,7 @@ impl Ledger {
         c.scope.records.sort();
         c.scope.records.dedup();
         c.validate()?;
-        let _author = author.submit_guard()?;
-        let t = self.now();
-        let (seq, body) = {
-            let inner = self.read()?;
-            let state = &inner.state;
-            let seq = self.next_seq_in(state, &author.id())?;
+        let submitted = self.submit_with(author, TxKind::GrantConsent, |state, t| {
             let grantee = state
                 .participant(&c.grantee)
                 .ok_or_else(|| Error::NotFound(format!("grantee {}", c.grantee)))?
@@ -85,28 +80,25 @@ impl Ledger {
                             h.key_epoch
                         ))
                     })?;
-                let key =
-                    open_epoch_key(&self.id, author, &h.patient, &h.category, h.key_epoch, sealed)?;
+                let key = open_epoch_key(
+                    &self.id,
+                    author,
+                    &h.patient,
+                    &h.category,
+                    h.key_epoch,
+                    sealed,
+                )?;
                 let dek = unwrap_dek(&self.id, h, &key)?;
                 record_keys.push(seal_dek(&self.id, id, &c.grantee, &grantee, &dek)?);
             }
-            (
-                seq,
-                GrantBody {
-                    consent: c,
-                    shares,
-                    record_keys,
-                },
-            )
-        };
-        self.sign_and_submit(
-            author,
-            seq,
-            t,
-            TxKind::GrantConsent,
-            TxBody::Grant(body),
-            Vec::new(),
-        )?;
+            Ok(Some(TxBody::Grant(GrantBody {
+                consent: c,
+                shares,
+                record_keys,
+            })))
+        })?;
+        let (seq, _, _) =
+            submitted.ok_or_else(|| Error::System("the grant was not submitted".into()))?;
         Ok(ConsentId::derive(&self.id, &author.id(), seq))
     }
 
@@ -191,12 +183,7 @@ impl Ledger {
     /// read before stay readable to it from its own copies: revocation
     /// cannot take back what was disclosed.
     pub fn revoke(&self, author: &Keypair, consent: &ConsentId) -> Result<()> {
-        let _author = author.submit_guard()?;
-        let t = self.now();
-        let (seq, shares) = {
-            let inner = self.read()?;
-            let state = &inner.state;
-            let seq = self.next_seq_in(state, &author.id())?;
+        self.submit_with(author, TxKind::RevokeConsent, |state, t| {
             let c = state
                 .consents
                 .get(consent)
@@ -220,19 +207,11 @@ impl Ledger {
                     shares.extend(share);
                 }
             }
-            (seq, shares)
-        };
-        self.sign_and_submit(
-            author,
-            seq,
-            t,
-            TxKind::RevokeConsent,
-            TxBody::Revoke(RevokeBody {
+            Ok(Some(TxBody::Revoke(RevokeBody {
                 consent: *consent,
                 shares,
-            }),
-            Vec::new(),
-        )
+            })))
+        })
         .map(|_| ())
     }
 
@@ -243,12 +222,8 @@ impl Ledger {
     /// longer entitled: revoked, expired, suspended) move to a new epoch. Returns the number of shares made (0: nothing
     /// to do, no transaction).
     pub fn share_keys(&self, author: &Keypair, patient: &ParticipantId) -> Result<usize> {
-        let _author = author.submit_guard()?;
-        let t = self.now();
-        let (seq, shares) = {
-            let inner = self.read()?;
-            let state = &inner.state;
-            let seq = self.next_seq_in(state, &author.id())?;
+        let mut made = 0;
+        self.submit_with(author, TxKind::ShareKeys, |state, t| {
             let mut shares = Vec::new();
             let categories: Vec<Category> = state
                 .categories
@@ -268,7 +243,11 @@ impl Ledger {
                         .ok_or_else(|| Error::NotFound(format!("participant {id}")))?;
                     readers.push((*id, p.info.enc_key));
                 }
-                let holders = state.epoch_recipients.get(&pair).cloned().unwrap_or_default();
+                let holders = state
+                    .epoch_recipients
+                    .get(&pair)
+                    .cloned()
+                    .unwrap_or_default();
                 let mut history_to = cur.saturating_sub(1);
                 if holders != entitled {
                     let (epoch, key, share) = self.current_or_new_epoch(
@@ -297,25 +276,14 @@ impl Ledger {
                         }
                     }
                 }
-                shares.extend(self.history_shares(
-                    state, author, patient, &cat, history_to, &readers,
-                )?);
+                shares.extend(
+                    self.history_shares(state, author, patient, &cat, history_to, &readers)?,
+                );
             }
-            (seq, shares)
-        };
-        if shares.is_empty() {
-            return Ok(0);
-        }
-        let n = shares.len();
-        self.sign_and_submit(
-            author,
-            seq,
-            t,
-            TxKind::ShareKeys,
-            TxBody::ShareKeys(shares),
-            Vec::new(),
-        )?;
-        Ok(n)
+            made = shares.len();
+            Ok((made > 0).then_some(TxBody::ShareKeys(shares)))
+        })?;
+        Ok(made)
     }
 
     /// A provider declares an emergency for `patient` (HIPAA emergency
@@ -339,16 +307,8 @@ impl Ledger {
             duration_ms,
         };
         decl.validate()?;
-        let _author = provider.submit_guard()?;
-        let seq = self.next_seq(&provider.id())?;
-        self.sign_and_submit(
-            provider,
-            seq,
-            self.now(),
-            TxKind::BreakGlass,
-            TxBody::BreakGlass(decl),
-            Vec::new(),
-        )?;
+        let (seq, _, _) =
+            self.submit_body(provider, TxKind::BreakGlass, TxBody::BreakGlass(decl))?;
         Ok(BreakGlassId::derive(&self.id, &provider.id(), seq))
     }
 
@@ -398,18 +358,13 @@ impl Ledger {
         participant: ParticipantId,
         change: ParticipantChange,
     ) -> Result<()> {
-        let _author = author.submit_guard()?;
-        let seq = self.next_seq(&author.id())?;
-        self.sign_and_submit(
+        self.submit_body(
             author,
-            seq,
-            self.now(),
             TxKind::UpdateParticipant,
             TxBody::Update(ParticipantUpdate {
                 participant,
                 change,
             }),
-            Vec::new(),
         )
         .map(|_| ())
     }

@@ -203,9 +203,12 @@ impl Ledger {
                 return Err(Error::System("permitted read without a key".into()));
             }
         };
-        let ciphertext = self.store.get_payload(&h.ciphertext_digest)?.ok_or_else(|| {
-            Error::NotFound(format!("ciphertext of record {} in the vault", h.id))
-        })?;
+        let ciphertext = self
+            .store
+            .get_payload(&h.ciphertext_digest)?
+            .ok_or_else(|| {
+                Error::NotFound(format!("ciphertext of record {} in the vault", h.id))
+            })?;
         let dek = match key {
             KeySource::Epoch(sealed, via_custodian) => {
                 let holder = if via_custodian {
@@ -323,20 +326,7 @@ impl Ledger {
                 "this node holds no validator key to sign receipts with (attach_validators)",
             )
         })?;
-        let (leaf, t) = {
-            let _author = author.submit_guard()?;
-            let seq = self.next_seq(&author.id())?;
-            let t = self.now();
-            let leaf = self.sign_and_submit(
-                author,
-                seq,
-                t,
-                TxKind::Erase,
-                TxBody::Erase(ids.to_vec()),
-                Vec::new(),
-            )?;
-            (leaf, t)
-        };
+        let (_, leaf, t) = self.submit_body(author, TxKind::Erase, TxBody::Erase(ids.to_vec()))?;
         self.await_commit(leaf)?;
         let height = {
             let inner = self.read()?;

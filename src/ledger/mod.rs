@@ -23,9 +23,9 @@ use crate::access::envelope::{RecordDraft, open_epoch_key, seal_record, share_ep
 use crate::crypto::aead::AeadKey;
 use crate::crypto::hash::Digest;
 use crate::crypto::keypair::Keypair;
+use crate::log::access::Adjust;
 use crate::log::block::{Block, BlockHeader, Seal};
 use crate::log::merkle::{MerkleHasher, MerkleLog};
-use crate::log::access::Adjust;
 use crate::log::state::{ChainState, SealError, TX_TIME_SKEW_MS, TxPosition};
 use crate::model::tx::{RecordsBody, ledger_id_of};
 use crate::model::{
@@ -608,10 +608,6 @@ impl Ledger {
         Ok(leaf)
     }
 
-    fn next_seq(&self, author: &ParticipantId) -> Result<u64> {
-        self.next_seq_in(&self.read()?.state, author)
-    }
-
     fn next_seq_in(&self, state: &ChainState, author: &ParticipantId) -> Result<u64> {
         state
             .participant(author)
@@ -658,34 +654,52 @@ impl Ledger {
         })
     }
 
+    /// Builds and submits one payload-free transaction of `author` at the
+    /// ledger's current time: `build` sees the chain state and that time
+    /// and returns the body, or `None` when there is nothing to submit.
+    /// Submissions by one keypair are serialised, so the sequence number
+    /// read here is the one accepted. Returns (sequence number, leaf,
+    /// time), or `None` when nothing was submitted.
+    fn submit_with(
+        &self,
+        author: &Keypair,
+        kind: TxKind,
+        build: impl FnOnce(&ChainState, u64) -> Result<Option<TxBody>>,
+    ) -> Result<Option<(u64, u64, u64)>> {
+        let _author = author.submit_guard()?;
+        let t = self.now();
+        let (seq, body) = {
+            let inner = self.read()?;
+            let seq = self.next_seq_in(&inner.state, &author.id())?;
+            (seq, build(&inner.state, t)?)
+        };
+        let Some(body) = body else {
+            return Ok(None);
+        };
+        let leaf = self.sign_and_submit(author, seq, t, kind, body, Vec::new())?;
+        Ok(Some((seq, leaf, t)))
+    }
+
+    /// [`Ledger::submit_with`] for a body known in advance.
+    fn submit_body(&self, author: &Keypair, kind: TxKind, body: TxBody) -> Result<(u64, u64, u64)> {
+        self.submit_with(author, kind, |_, _| Ok(Some(body)))?
+            .ok_or_else(|| Error::System("nothing was submitted".into()))
+    }
+
     /// An admin registers a participant (public keys, roles, label).
     pub fn register(&self, admin: &Keypair, participant: Participant) -> Result<()> {
-        let _author = admin.submit_guard()?;
-        let seq = self.next_seq(&admin.id())?;
-        self.sign_and_submit(
+        self.submit_body(
             admin,
-            seq,
-            self.now(),
             TxKind::RegisterParticipant,
             TxBody::Register(participant),
-            Vec::new(),
         )
         .map(|_| ())
     }
 
     /// An admin replaces the validator set from the block after the next.
     pub fn set_validators(&self, admin: &Keypair, set: ValidatorSet) -> Result<()> {
-        let _author = admin.submit_guard()?;
-        let seq = self.next_seq(&admin.id())?;
-        self.sign_and_submit(
-            admin,
-            seq,
-            self.now(),
-            TxKind::SetValidators,
-            TxBody::SetValidators(set),
-            Vec::new(),
-        )
-        .map(|_| ())
+        self.submit_body(admin, TxKind::SetValidators, TxBody::SetValidators(set))
+            .map(|_| ())
     }
 
     /// Appends one encrypted record; returns its id.
@@ -807,8 +821,15 @@ impl Ledger {
             if keys.contains_key(&pair) {
                 continue;
             }
-            let (epoch, key, share) =
-                self.current_or_new_epoch(&inner.state, author, &pair.0, &pair.1, t, Adjust::None, false)?;
+            let (epoch, key, share) = self.current_or_new_epoch(
+                &inner.state,
+                author,
+                &pair.0,
+                &pair.1,
+                t,
+                Adjust::None,
+                false,
+            )?;
             shares.extend(share);
             keys.insert(pair, (epoch, key));
         }
@@ -837,7 +858,9 @@ impl Ledger {
             .epoch_recipients
             .get(&pair)
             .is_some_and(|h| h.iter().any(|x| !entitled.contains(x)));
-        let mine = state.wraps.get(&(*patient, category.clone(), epoch, holder.id()));
+        let mine = state
+            .wraps
+            .get(&(*patient, category.clone(), epoch, holder.id()));
         if let (false, false, Some(sealed)) = (rotate, stale, mine) {
             let key = open_epoch_key(&self.id, holder, patient, category, epoch, sealed)?;
             return Ok((epoch, key, None));

@@ -6,13 +6,13 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::log::state::{
-    AccessEntry, ChainState, ConsentState, ParticipantState, RuleViolation, TxPosition,
-    Violation, violation,
+    AccessEntry, ChainState, ConsentState, ParticipantState, RuleViolation, TxPosition, Violation,
+    violation,
 };
 use crate::model::tx::{GrantBody, RevokeBody};
 use crate::model::{
-    AccessEvent, Actions, BreakGlass, Category, Consent, ConsentId, EpochShare,
-    ParticipantChange, ParticipantId, ParticipantUpdate, RecordId, Roles,
+    AccessEvent, Actions, BreakGlass, Category, Consent, ConsentId, EpochShare, ParticipantChange,
+    ParticipantId, ParticipantUpdate, RecordId, Roles,
 };
 
 /// A change to the consents in force that the transaction under check
@@ -39,9 +39,7 @@ impl ChainState {
 
     /// True when `who` is an active guardian of `patient`.
     pub fn is_guardian(&self, who: &ParticipantId, patient: &ParticipantId) -> bool {
-        self.guardians
-            .get(patient)
-            .is_some_and(|g| g.contains(who))
+        self.guardians.get(patient).is_some_and(|g| g.contains(who))
     }
 
     /// Who must hold the key of (patient, category) at time `t`: the
@@ -191,7 +189,8 @@ impl ChainState {
                     ));
                 }
                 out.insert(key, (s.epoch, recipients));
-            } else if s.epoch >= 1 && (s.epoch < cur || (s.epoch == cur && out.contains_key(&key))) {
+            } else if s.epoch >= 1 && (s.epoch < cur || (s.epoch == cur && out.contains_key(&key)))
+            {
                 // An earlier epoch (or the one this transaction replaces):
                 // readers join its history; its holders never matter again,
                 // nothing more is written under it.
@@ -203,9 +202,9 @@ impl ChainState {
                     ));
                 }
                 for r in &recipients {
-                    let held = self
-                        .wraps
-                        .contains_key(&(s.patient, s.category.clone(), s.epoch, *r));
+                    let held =
+                        self.wraps
+                            .contains_key(&(s.patient, s.category.clone(), s.epoch, *r));
                     if !entitled.contains(r) || held {
                         return Err(violation(
                             Violation::Invalid,
@@ -222,7 +221,11 @@ impl ChainState {
                         "only the patient or a guardian may add readers to an epoch",
                     ));
                 }
-                let mut holders = self.epoch_recipients.get(&pair).cloned().unwrap_or_default();
+                let mut holders = self
+                    .epoch_recipients
+                    .get(&pair)
+                    .cloned()
+                    .unwrap_or_default();
                 if holders.iter().any(|h| !entitled.contains(h)) {
                     return Err(violation(
                         Violation::Invalid,
@@ -483,11 +486,7 @@ impl ChainState {
         t: u64,
     ) -> Result<(), RuleViolation> {
         if events.is_empty() {
-            return Err(violation(
-                Violation::Invalid,
-                "access.events",
-                "no events",
-            ));
+            return Err(violation(Violation::Invalid, "access.events", "no events"));
         }
         for (i, e) in events.iter().enumerate() {
             let at = |v| crate::log::state::at_record(v, i);

@@ -5,16 +5,16 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::crypto::hash::Digest;
-use crate::log::access::{Adjust, EpochsAfter};
 use crate::crypto::sign::{BatchItem, CheckedKey, check_public_key, verify_batch};
+use crate::log::access::{Adjust, EpochsAfter};
 use crate::log::block::{BlockHeader, Seal};
 use crate::model::consent::SEALED_DEK_LEN;
 use crate::model::record::SEALED_KEY_LEN;
 use crate::model::tx::RecordsBody;
 use crate::model::{
-    BreakGlass, BreakGlassId, Category, Consent, ConsentId, Decision, Genesis,
-    LedgerId, Participant, ParticipantId, Purpose, RecordHeader, RecordId, Roles, SignedTx,
-    TxBody, TxKind, ValidatorSet,
+    BreakGlass, BreakGlassId, Category, Consent, ConsentId, Decision, Genesis, LedgerId,
+    Participant, ParticipantId, Purpose, RecordHeader, RecordId, Roles, SignedTx, TxBody, TxKind,
+    ValidatorSet,
 };
 
 /// How far a transaction's timestamp may lag behind the previous block's
@@ -49,7 +49,11 @@ pub struct RuleViolation {
     pub message: String,
 }
 
-pub(crate) fn violation(kind: Violation, field: &'static str, message: impl Into<String>) -> RuleViolation {
+pub(crate) fn violation(
+    kind: Violation,
+    field: &'static str,
+    message: impl Into<String>,
+) -> RuleViolation {
     RuleViolation {
         kind,
         record_index: None,
@@ -614,7 +618,11 @@ impl ChainState {
                      guardian, or to hold an active consent to {} them",
                     r.category,
                     r.patient,
-                    if r.amends.is_some() { "amend" } else { "append" }
+                    if r.amends.is_some() {
+                        "amend"
+                    } else {
+                        "append"
+                    }
                 ),
             ));
         }
@@ -656,7 +664,11 @@ impl ChainState {
         Ok(())
     }
 
-    pub(crate) fn check_patient(&self, id: &ParticipantId, field: &'static str) -> Result<(), RuleViolation> {
+    pub(crate) fn check_patient(
+        &self,
+        id: &ParticipantId,
+        field: &'static str,
+    ) -> Result<(), RuleViolation> {
         match self.participants.get(id) {
             Some(p) if p.info.roles.contains(Roles::PATIENT) => Ok(()),
             _ => Err(violation(

@@ -24,11 +24,10 @@ pub const MAX_JUSTIFICATION_LEN: usize = 256;
 /// Size of a record data key sealed to one reader.
 pub const SEALED_DEK_LEN: usize = sealed_len(crate::crypto::aead::KEY_LEN);
 
+/// An id type derived from the transaction that creates the item.
 macro_rules! derived_id {
     ($(#[$doc:meta])* $name:ident, $label:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(pub Digest);
+        crate::model::ids::id_type!($(#[$doc])* $name);
 
         impl $name {
             /// The id of the transaction with sequence number `seq` by
@@ -37,23 +36,6 @@ macro_rules! derived_id {
                 let mut w = Writer::with_capacity(72);
                 w.digest(&ledger.0).digest(&author.0).u64(seq);
                 $name(tagged_hash($label, &[&w.into_bytes()]))
-            }
-
-            /// Lowercase hex.
-            pub fn to_hex(&self) -> String {
-                self.0.to_hex()
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($name), "({})"), self.0)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&self.0, f)
             }
         }
     };
@@ -335,7 +317,10 @@ impl Consent {
             MAX_CONSENT_CATEGORIES,
         )?;
         Writer::check_len("consent.records", s.records.len(), MAX_CONSENT_RECORDS)?;
-        if !s.categories.windows(2).all(|w| matches!(w, [a, b] if a < b))
+        if !s
+            .categories
+            .windows(2)
+            .all(|w| matches!(w, [a, b] if a < b))
             || !s.records.windows(2).all(|w| matches!(w, [a, b] if a < b))
         {
             return Err(Error::invalid(
@@ -459,10 +444,7 @@ impl BreakGlass {
             ));
         }
         let j = &self.justification;
-        if j.is_empty()
-            || j.len() > MAX_JUSTIFICATION_LEN
-            || j.chars().any(|c| c.is_control())
-        {
+        if j.is_empty() || j.len() > MAX_JUSTIFICATION_LEN || j.chars().any(|c| c.is_control()) {
             return Err(Error::invalid(
                 "break_glass.justification",
                 "must be 1 to 256 bytes of text without control characters",

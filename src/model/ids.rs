@@ -38,6 +38,8 @@ macro_rules! id_type {
     };
 }
 
+pub(crate) use id_type;
+
 id_type!(
     /// A ledger: the tagged hash of its encoded genesis transaction.
     LedgerId

@@ -8,10 +8,7 @@
     clippy::indexing_slicing
 )]
 
-use medledger::{
-    Actions, Consent, Genesis, Keypair, Ledger, MemoryStore, NewRecord, ParticipantId, Purpose,
-    Purposes, Roles, Scope,
-};
+use medledger::{Consent, Genesis, Keypair, Ledger, MemoryStore, NewRecord, ParticipantId, Roles};
 
 /// A year in ms.
 pub const YEAR_MS: u64 = 365 * 24 * 3600 * 1000;
@@ -19,18 +16,7 @@ pub const YEAR_MS: u64 = 365 * 24 * 3600 * 1000;
 /// A treating relationship: `grantee` may read, append and amend every
 /// category of `patient`'s record for treatment, for a year from `now`.
 pub fn treating(patient: ParticipantId, grantee: ParticipantId, now: u64) -> Consent {
-    Consent {
-        patient,
-        grantee,
-        actions: Actions::ALL,
-        purposes: Purposes::of(&[Purpose::Treat]),
-        scope: Scope {
-            all_categories: true,
-            ..Scope::default()
-        },
-        not_before: now.saturating_sub(1000),
-        not_after: now + YEAR_MS,
-    }
+    Consent::treatment(patient, grantee, now.saturating_sub(1000), now + YEAR_MS)
 }
 
 pub struct Consortium {
