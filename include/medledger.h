@@ -77,7 +77,8 @@
 #define MEDLEDGER_ROLE_PROVIDER 2
 
 /**
- * Role bit: acts for a patient (reserved for the consent release).
+ * Role bit: acts for a patient (a minor's parent, an incapacitated
+ * patient's representative): appointed with `medledger_ledger_add_guardian`.
  */
 #define MEDLEDGER_ROLE_GUARDIAN 4
 
@@ -100,6 +101,45 @@
  * Role bit: holds an institution's emergency key escrow.
  */
 #define MEDLEDGER_ROLE_CUSTODIAN 64
+
+/**
+ * `medledger_ledger_register` flag: the patient opts out of emergency key
+ * escrow (no custodian receives their category keys, so break-glass
+ * cannot reach their records). Patients only.
+ */
+#define MEDLEDGER_REGISTER_ESCROW_OPT_OUT 1
+
+/**
+ * Consent action bit: read (decrypt) records.
+ */
+#define MEDLEDGER_ACTION_READ 1
+
+/**
+ * Consent action bit: append new records for the patient.
+ */
+#define MEDLEDGER_ACTION_APPEND 2
+
+/**
+ * Consent action bit: amend (write new versions of) records the grantee
+ * wrote.
+ */
+#define MEDLEDGER_ACTION_AMEND 4
+
+/**
+ * Most record ids one consent may list.
+ */
+#define MEDLEDGER_MAX_CONSENT_RECORDS 1024
+
+/**
+ * Most record ids one `medledger_ledger_erase` call may erase.
+ */
+#define MEDLEDGER_MAX_ERASE_RECORDS 1024
+
+/**
+ * Length in bytes of one erasure receipt as `medledger_ledger_erase`
+ * returns it (layout documented there).
+ */
+#define MEDLEDGER_ERASURE_RECEIPT_LEN 216
 
 /**
  * Fault kind: no fault (the report is OK).
@@ -194,7 +234,9 @@ typedef struct medledger_buffer medledger_buffer;
  * their participant id. Secrets never leave it in clear; export them with
  * `medledger_keypair_export_encrypted`. Safe to use from several threads
  * at once (its cache of unwrapped category keys is locked internally).
- * Zeroized by `medledger_keypair_free`.
+ * Zeroized by `medledger_keypair_free`, unless a ledger still holds it
+ * (`medledger_ledger_attach_validators`, `medledger_ledger_attach_custodian`):
+ * then the secrets are zeroized when the last holder lets go.
  */
 typedef struct medledger_keypair medledger_keypair;
 
@@ -344,8 +386,10 @@ typedef struct medledger_open_report {
 #define MEDLEDGER_ERR_REJECTED 300
 
 /**
- * 3xx: the caller may not do this (e.g. read another provider's record;
- * seal with a key outside the validator set).
+ * 3xx: the caller may not do this (e.g. seal with a key outside the
+ * validator set, read through a read-only open, a break-glass read on a
+ * node without a custodian key). A read refused by the access rules has a
+ * more precise code, 310 to 316.
  */
 #define MEDLEDGER_ERR_ACCESS_DENIED 301
 
@@ -373,6 +417,52 @@ typedef struct medledger_open_report {
  * `MEDLEDGER_FAULT_PAYLOAD_TAMPERED`.
  */
 #define MEDLEDGER_ERR_TAMPERED 305
+
+/**
+ * 3xx: a read refused by the access rules because no consent from the
+ * patient covers this record for this reader (and no break-glass
+ * declaration is active). The denied attempt is recorded in the access
+ * log. Codes 310 to 316 are the reasons of a denied read; 301 remains
+ * for every other refusal.
+ */
+#define MEDLEDGER_ERR_NO_CONSENT 310
+
+/**
+ * 3xx: a read refused because the consent covering it for this purpose
+ * has expired (`not_after` has passed). Recorded in the access log.
+ */
+#define MEDLEDGER_ERR_CONSENT_EXPIRED 311
+
+/**
+ * 3xx: a read refused because the consent covering it for this purpose is
+ * not valid yet (`not_before` is in the future). Recorded in the access
+ * log.
+ */
+#define MEDLEDGER_ERR_CONSENT_NOT_YET_VALID 312
+
+/**
+ * 3xx: a read refused because consents cover the record for this reader,
+ * but none for the stated purpose of use. Recorded in the access log.
+ */
+#define MEDLEDGER_ERR_WRONG_PURPOSE 313
+
+/**
+ * 3xx: a read refused because the consent covering it was revoked.
+ * Recorded in the access log.
+ */
+#define MEDLEDGER_ERR_CONSENT_REVOKED 314
+
+/**
+ * 3xx: a read refused because the reader is suspended. Recorded in the
+ * access log.
+ */
+#define MEDLEDGER_ERR_SUSPENDED 315
+
+/**
+ * 3xx: a read refused because the record's payload was erased (the chain
+ * keeps its header and digest). Recorded in the access log.
+ */
+#define MEDLEDGER_ERR_ERASED 316
 
 /**
  * 9xx: the operating system or random number generator failed, or a lock
@@ -404,7 +494,7 @@ const char *medledger_version(void);
  * Every function that returns a `medledger_status` clears the message on
  * entry and sets it when it fails, so right after a call that returned
  * something other than `MEDLEDGER_OK` this says why (for example
- * `"access denied: ... is neither the patient nor the author of record ..."`).
+ * `"access denied (Revoked): ... may not read record ... for TREAT"`).
  * Functions that return no status (accessors, `_free`) leave it alone.
  *
  * Never NULL: an empty string when the last status-returning call on this
@@ -543,12 +633,17 @@ medledger_status medledger_keypair_public_keys(const struct medledger_keypair *k
                                                uint8_t *out_enc_key);
 
 /**
- * Zeroizes and frees `keypair`. NULL is a no-op.
+ * Frees `keypair` and zeroizes its secrets. NULL is a no-op.
  *
  * Freeing the same non-NULL keypair twice is undefined behaviour, as with
  * `free()`. No other thread may use the keypair during or after this
- * call. A ledger never keeps a keypair: it may be freed as soon as the
- * call that used it returns.
+ * call. A keypair passed to any call may be freed as soon as that call
+ * returns: ledgers keep no pointer to the handle. The exception is a key
+ * attached to a ledger (`medledger_ledger_attach_validators`,
+ * `medledger_ledger_attach_custodian`): the ledger keeps its own
+ * reference to the secret keys, so freeing the handle is still allowed at
+ * once, but the secrets are zeroized only when the ledger is freed or the
+ * key is detached (attaching an empty set or another key).
  *
  * # Safety
  *
@@ -710,13 +805,19 @@ void medledger_ledger_free(struct medledger_ledger *ledger);
 /**
  * An admin registers a participant: its 32-byte Ed25519 public signing
  * key, 32-byte X25519 public encryption key (both from
- * `medledger_keypair_public_keys`), role bits (`MEDLEDGER_ROLE_*`) and a
- * label (UTF-8, at most 128 bytes, no personal data). The participant id
- * is derived from the signing key. The registration is pending until the
+ * `medledger_keypair_public_keys`), role bits (`MEDLEDGER_ROLE_*`), a
+ * label (UTF-8, at most 128 bytes, no personal data) and `flags`: 0, or
+ * `MEDLEDGER_REGISTER_ESCROW_OPT_OUT` for a patient who opts out of
+ * emergency key escrow (no custodian receives their keys, so break-glass
+ * cannot reach their records; patients only). The participant id is
+ * derived from the signing key. The registration is pending until the
  * next `medledger_ledger_commit_block`.
  *
+ * Changed with format version 2: the `flags` parameter is new.
+ *
  * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_UTF8`,
- * `MEDLEDGER_ERR_INVALID_ARGUMENT`, `MEDLEDGER_ERR_WEAK_KEY`,
+ * `MEDLEDGER_ERR_INVALID_ARGUMENT` (label, role bits, unknown flag bits,
+ * the escrow flag on a non-patient), `MEDLEDGER_ERR_WEAK_KEY`,
  * `MEDLEDGER_ERR_REJECTED` (`admin` is not a registered admin, the
  * participant exists, ...). Thread-safe.
  *
@@ -730,7 +831,8 @@ medledger_status medledger_ledger_register(const struct medledger_ledger *ledger
                                            const uint8_t *sign_key,
                                            const uint8_t *enc_key,
                                            uint32_t roles,
-                                           const char *label);
+                                           const char *label,
+                                           uint32_t flags);
 
 /**
  * `author` appends one record for the patient `patient_id` (32 bytes,
@@ -743,11 +845,15 @@ medledger_status medledger_ledger_register(const struct medledger_ledger *ledger
  * `out_record_id`. The record is readable after the next
  * `medledger_ledger_commit_block`.
  *
+ * `author` must be the patient, one of their guardians, or a provider
+ * holding an active consent from the patient with the
+ * `MEDLEDGER_ACTION_APPEND` action covering the category
+ * (`medledger_ledger_grant`).
+ *
  * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_UTF8`,
  * `MEDLEDGER_ERR_INVALID_ARGUMENT`, `MEDLEDGER_ERR_REJECTED` (author not
- * registered, not a provider of this patient, ...),
- * `MEDLEDGER_ERR_ACCESS_DENIED` (the author holds no key for this
- * patient's category), `MEDLEDGER_ERR_NOT_FOUND` (no such patient).
+ * registered, no consent to append for this patient and category,
+ * suspended, ...), `MEDLEDGER_ERR_NOT_FOUND` (no such patient).
  * Thread-safe.
  *
  * # Safety
@@ -774,8 +880,9 @@ medledger_status medledger_ledger_append_record(const struct medledger_ledger *l
  *
  * Errors: as `medledger_ledger_append_record`; `MEDLEDGER_ERR_NOT_FOUND`
  * when `previous_id` names no committed record; `MEDLEDGER_ERR_REJECTED`
- * when it is not the latest version; `MEDLEDGER_ERR_ACCESS_DENIED` or
- * `MEDLEDGER_ERR_REJECTED` when `author` did not write it. Thread-safe.
+ * when it is not the latest version, when `author` did not write it, or
+ * when it no longer holds a consent with `MEDLEDGER_ACTION_AMEND` for the
+ * patient. Thread-safe.
  *
  * # Safety
  *
@@ -790,29 +897,59 @@ medledger_status medledger_ledger_amend_record(const struct medledger_ledger *le
                                                uint8_t *out_record_id);
 
 /**
- * Decrypts the committed record `record_id` (32 bytes) for `reader`. In
- * this release the patient and the record's author may read it.
+ * Decrypts the committed record `record_id` (32 bytes) for `reader`,
+ * stating why: `purpose` is an HL7 v3 PurposeOfUse code, one of `"TREAT"`
+ * (treatment), `"ETREAT"` (emergency treatment), `"HPAYMT"` (payment),
+ * `"HOPERAT"` (operations), `"HRESCH"` (research), `"PATRQT"` (the patient
+ * reading their own record), `"PUBHLTH"` (public health), `"BTG"` (break
+ * the glass); case-sensitive.
+ *
+ * The patient, their guardians and the record's author may read it for
+ * any purpose; anyone else needs an active consent from the patient for
+ * this purpose (`medledger_ledger_grant`), or, for `"ETREAT"`/`"BTG"`, an
+ * active break-glass declaration (`medledger_ledger_break_glass`) on a node
+ * holding its custodian key.
+ *
+ * Every attempt, permitted or denied, is recorded in the patient's access
+ * log (`medledger_ledger_access_log_json`) by a transaction of `reader`.
+ * Plaintext is released only once that record is committed: with
+ * validator keys attached (`medledger_ledger_attach_validators`) the call
+ * commits the pending block itself; without them it waits up to 30 s for
+ * a block committed by another thread (`medledger_ledger_commit_block`),
+ * then fails with `MEDLEDGER_ERR_SYSTEM`. A denied attempt is committed
+ * with the next block.
  *
  * On success `*out_plaintext` receives a buffer with the plaintext;
  * release it with `medledger_buffer_free` (which zeroizes it).
  *
- * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_ACCESS_DENIED` when
- * `reader` may not read it (a 3xx status, never a partial result), or
- * `ledger` was opened with `medledger_ledger_open_dir_read_only`;
- * `MEDLEDGER_ERR_NOT_FOUND` when no committed record has this id;
- * `MEDLEDGER_ERR_TAMPERED` when the stored ciphertext does not match the
- * digest committed on the chain (modified on disk; nothing is decrypted);
- * `MEDLEDGER_ERR_DECRYPT` when decryption fails all the same.
- * Thread-safe.
+ * Changed with format version 2: the `purpose` parameter is new.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_UTF8`;
+ * `MEDLEDGER_ERR_INVALID_ARGUMENT` (an unknown purpose code);
+ * a denial by the access rules, with its reason: `MEDLEDGER_ERR_NO_CONSENT`,
+ * `MEDLEDGER_ERR_CONSENT_EXPIRED`, `MEDLEDGER_ERR_CONSENT_NOT_YET_VALID`,
+ * `MEDLEDGER_ERR_WRONG_PURPOSE`, `MEDLEDGER_ERR_CONSENT_REVOKED`,
+ * `MEDLEDGER_ERR_SUSPENDED`, `MEDLEDGER_ERR_ERASED` (3xx, never a partial
+ * result); `MEDLEDGER_ERR_ACCESS_DENIED` for other refusals (`ledger` was
+ * opened with `medledger_ledger_open_dir_read_only`; a break-glass read on
+ * a node with no custodian key attached; a permitted reader holding no key
+ * yet, see `medledger_ledger_share_keys`); `MEDLEDGER_ERR_REJECTED`
+ * (`reader` is not registered); `MEDLEDGER_ERR_NOT_FOUND` when no committed
+ * record has this id; `MEDLEDGER_ERR_TAMPERED` when the stored ciphertext
+ * does not match the digest committed on the chain (modified on disk;
+ * nothing is decrypted); `MEDLEDGER_ERR_DECRYPT` when decryption fails all
+ * the same; `MEDLEDGER_ERR_SYSTEM` when the access record was not
+ * committed in time. Thread-safe.
  *
  * # Safety
  *
- * Handles NULL or live; `record_id` NULL or 32 readable bytes;
- * `out_plaintext` NULL or writable.
+ * Handles NULL or live; `record_id` NULL or 32 readable bytes; `purpose`
+ * NULL or NUL-terminated; `out_plaintext` NULL or writable.
  */
 medledger_status medledger_ledger_read_record(const struct medledger_ledger *ledger,
                                               const struct medledger_keypair *reader,
                                               const uint8_t *record_id,
+                                              const char *purpose,
                                               struct medledger_buffer **out_plaintext);
 
 /**
@@ -882,6 +1019,430 @@ medledger_status medledger_ledger_head_height(const struct medledger_ledger *led
  */
 medledger_status medledger_ledger_id(const struct medledger_ledger *ledger,
                                      uint8_t *out_id);
+
+/**
+ * Gives `ledger` validator keys to seal blocks with: `validators` is an
+ * array of `validators_len` keypairs (at most 256), each a member of the
+ * current validator set. Replaces the keys attached before; an empty
+ * array (any non-NULL pointer, length 0) detaches them.
+ *
+ * A read must be recorded before its plaintext is released, and an
+ * erasure must be committed before its receipts are signed: with
+ * validator keys attached, `medledger_ledger_read_record` and
+ * `medledger_ledger_erase` commit the pending block themselves
+ * (concurrent callers share one commit); without them they wait up to
+ * 30 s for a block committed by another thread.
+ *
+ * Ownership: the ledger keeps its own reference to each key (not to the
+ * handle). The caller may free the keypair handles at once; the secrets
+ * stay alive, and are zeroized, when the ledger is freed or they are
+ * detached.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (including an array element),
+ * `MEDLEDGER_ERR_INVALID_ARGUMENT` (more than 256),
+ * `MEDLEDGER_ERR_ACCESS_DENIED` (a key outside the current validator set,
+ * or not the key it lists). Nothing is attached on failure. Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `validators` NULL or `validators_len` pointers,
+ * each NULL or live.
+ */
+medledger_status medledger_ledger_attach_validators(const struct medledger_ledger *ledger,
+                                                    const struct medledger_keypair *const *validators,
+                                                    size_t validators_len);
+
+/**
+ * Gives `ledger` its institution's custodian key (a registered participant
+ * with `MEDLEDGER_ROLE_CUSTODIAN`; registered patients' category keys are
+ * escrowed to it unless they opted out). It releases those keys to
+ * providers reading under an active break-glass declaration
+ * (`medledger_ledger_break_glass`). Replaces a custodian attached before.
+ *
+ * Ownership: as `medledger_ledger_attach_validators`: the ledger keeps its
+ * own reference to the key; the handle may be freed at once.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * when `custodian` is not a registered participant with the custodian
+ * role. Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` and `custodian` NULL or live.
+ */
+medledger_status medledger_ledger_attach_custodian(const struct medledger_ledger *ledger,
+                                                   const struct medledger_keypair *custodian);
+
+/**
+ * Writes the ledger's current time, in milliseconds since the Unix epoch,
+ * to `*out_ms`: the clock that stamps transactions and against which
+ * consent periods and break-glass windows are evaluated (the wall clock).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `out_ms` NULL or writable.
+ */
+medledger_status medledger_ledger_now(const struct medledger_ledger *ledger,
+                                      uint64_t *out_ms);
+
+/**
+ * The patient `patient_id`, or a guardian of theirs, signing with
+ * `author`, grants `grantee_id` (a registered participant) a consent:
+ *
+ * - `actions`: a non-empty combination of `MEDLEDGER_ACTION_READ`,
+ *   `MEDLEDGER_ACTION_APPEND`, `MEDLEDGER_ACTION_AMEND`;
+ * - `purposes`: the HL7 PurposeOfUse codes it is for, comma-separated,
+ *   e.g. `"TREAT"` or `"TREAT,ETREAT"` (codes as in
+ *   `medledger_ledger_read_record`; spaces around codes are ignored);
+ * - `categories`: `"*"` for every category of the patient's record,
+ *   including ones opened later; a comma-separated list such as
+ *   `"lab,imaging"`; or `""` when the consent covers only the listed
+ *   record versions;
+ * - `record_ids`: `record_ids_len` record ids of 32 bytes each, packed
+ *   back to back (`record_ids_len * 32` bytes), at most
+ *   `MEDLEDGER_MAX_CONSENT_RECORDS`; checked before it is read. May be NULL
+ *   when `record_ids_len` is 0. A record-level consent must be read-only
+ *   (`actions == MEDLEDGER_ACTION_READ`), and `author` must hold the keys
+ *   of the listed records;
+ * - `not_before` (inclusive) and `not_after` (exclusive): the period of
+ *   validity, in ms since the Unix epoch (`medledger_ledger_now`).
+ *
+ * The grantee receives the keys of the covered categories with this
+ * transaction. On success the 32-byte consent id (for
+ * `medledger_ledger_revoke`) is written to `out_consent_id`. The consent
+ * takes effect when committed (`medledger_ledger_commit_block`).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_UTF8`,
+ * `MEDLEDGER_ERR_INVALID_ARGUMENT` (unknown action bits or purpose codes,
+ * category syntax, an empty scope, `not_before >= not_after`, too many
+ * ids, the patient as grantee, ...), `MEDLEDGER_ERR_NOT_FOUND` (no such
+ * grantee or record), `MEDLEDGER_ERR_REJECTED` (`author` is neither the
+ * patient nor a guardian, `patient_id` is not a patient, ...),
+ * `MEDLEDGER_ERR_ACCESS_DENIED` (`author` holds no key to a listed
+ * record). Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; ids NULL or 32 readable bytes; strings NULL or
+ * NUL-terminated; `record_ids` NULL or `record_ids_len * 32` readable
+ * bytes; `out_consent_id` NULL or 32 writable bytes.
+ */
+medledger_status medledger_ledger_grant(const struct medledger_ledger *ledger,
+                                        const struct medledger_keypair *author,
+                                        const uint8_t *patient_id,
+                                        const uint8_t *grantee_id,
+                                        uint32_t actions,
+                                        const char *purposes,
+                                        const char *categories,
+                                        const uint8_t *record_ids,
+                                        size_t record_ids_len,
+                                        uint64_t not_before,
+                                        uint64_t not_after,
+                                        uint8_t *out_consent_id);
+
+/**
+ * The patient, or a guardian, signing with `author`, revokes the consent
+ * `consent_id` (32 bytes, from `medledger_ledger_grant` or
+ * `medledger_ledger_consents_json`). From this transaction on, reads by
+ * the grantee under it are denied with `MEDLEDGER_ERR_CONSENT_REVOKED`,
+ * and every category it covered moves to a new key, so records appended
+ * afterwards are unreadable to the grantee. What the grantee read before
+ * cannot be taken back.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_NOT_FOUND` (no
+ * such consent), `MEDLEDGER_ERR_REJECTED` (`author` may not revoke it, or
+ * it is already revoked). Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; `consent_id` NULL or 32 readable bytes.
+ */
+medledger_status medledger_ledger_revoke(const struct medledger_ledger *ledger,
+                                         const struct medledger_keypair *author,
+                                         const uint8_t *consent_id);
+
+/**
+ * The patient, or a guardian, signing with `author`, brings the key
+ * holders of every category of `patient_id` up to date: entitled readers
+ * missing a key receive it (e.g. a guardian appointed later, a custodian
+ * registered later, a grantee of a category whose key rotated), and
+ * categories whose current key is held by someone no longer entitled move
+ * to a new key. On success the number of key shares made is
+ * written to `*out_shares` (0: nothing to do, and no transaction).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_REJECTED`
+ * (`author` may not share the patient's keys), `MEDLEDGER_ERR_ACCESS_DENIED`
+ * (`author` holds no key to share). Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; `patient_id` NULL or 32 readable bytes;
+ * `out_shares` NULL or writable.
+ */
+medledger_status medledger_ledger_share_keys(const struct medledger_ledger *ledger,
+                                             const struct medledger_keypair *author,
+                                             const uint8_t *patient_id,
+                                             size_t *out_shares);
+
+/**
+ * A provider declares an emergency for the patient `patient_id` (HIPAA
+ * emergency access): for `duration_ms` (1 ms up to the consortium's
+ * maximum, 24 h by default) from now, `provider` may read the patient's
+ * records for purpose `reason`, `"ETREAT"` or `"BTG"`, without a consent;
+ * the keys come from the custodian attached to the reading node
+ * (`medledger_ledger_attach_custodian`). Every such read is recorded and
+ * flagged for review (`medledger_ledger_break_glass_reviews_json`).
+ * `justification` says why, for the reviewer: 1 to 256 bytes of UTF-8
+ * without control characters, no personal data.
+ *
+ * On success the 32-byte declaration id is written to
+ * `out_break_glass_id`. The declaration takes effect when committed.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_UTF8`,
+ * `MEDLEDGER_ERR_INVALID_ARGUMENT` (a reason other than ETREAT/BTG, an
+ * empty or too long justification, a zero duration),
+ * `MEDLEDGER_ERR_REJECTED` (`provider` is not a provider, the patient
+ * opted out of escrow, the duration exceeds the consortium maximum, no
+ * such patient). Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; `patient_id` NULL or 32 readable bytes; strings
+ * NULL or NUL-terminated; `out_break_glass_id` NULL or 32 writable bytes.
+ */
+medledger_status medledger_ledger_break_glass(const struct medledger_ledger *ledger,
+                                              const struct medledger_keypair *provider,
+                                              const uint8_t *patient_id,
+                                              const char *reason,
+                                              const char *justification,
+                                              uint64_t duration_ms,
+                                              uint8_t *out_break_glass_id);
+
+/**
+ * An admin, or the patient, signing with `author`, appoints `guardian_id`
+ * (a registered participant with `MEDLEDGER_ROLE_GUARDIAN`) to act for the
+ * patient `patient_id`: to read their records, grant and revoke consents
+ * and erase records in their name. The guardian receives the keys of the
+ * patient's existing categories with the next `medledger_ledger_share_keys`
+ * (or the next new key of each category).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_REJECTED` (`author`
+ * may not, `guardian_id` is not a registered guardian, already appointed,
+ * ...). Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; ids NULL or 32 readable bytes.
+ */
+medledger_status medledger_ledger_add_guardian(const struct medledger_ledger *ledger,
+                                               const struct medledger_keypair *author,
+                                               const uint8_t *patient_id,
+                                               const uint8_t *guardian_id);
+
+/**
+ * An admin, or the patient, signing with `author`, removes the guardian
+ * `guardian_id` of the patient `patient_id`. Its reads are denied from
+ * then on, and the categories whose keys it held move to a new key with
+ * the next write.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_REJECTED` (`author`
+ * may not, `guardian_id` is not a guardian of the patient). Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; ids NULL or 32 readable bytes.
+ */
+medledger_status medledger_ledger_remove_guardian(const struct medledger_ledger *ledger,
+                                                  const struct medledger_keypair *author,
+                                                  const uint8_t *patient_id,
+                                                  const uint8_t *guardian_id);
+
+/**
+ * An admin suspends the participant `participant_id`: it may no longer
+ * submit transactions, its reads are denied with `MEDLEDGER_ERR_SUSPENDED`
+ * (and recorded), and the categories whose keys it holds move to a new key
+ * with the next write.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_REJECTED` (`admin`
+ * is not an admin, no such participant, already suspended, ...).
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; `participant_id` NULL or 32 readable bytes.
+ */
+medledger_status medledger_ledger_suspend(const struct medledger_ledger *ledger,
+                                          const struct medledger_keypair *admin,
+                                          const uint8_t *participant_id);
+
+/**
+ * An admin lifts the suspension of `participant_id`.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_REJECTED` (`admin`
+ * is not an admin, the participant is not suspended, ...). Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; `participant_id` NULL or 32 readable bytes.
+ */
+medledger_status medledger_ledger_reinstate(const struct medledger_ledger *ledger,
+                                            const struct medledger_keypair *admin,
+                                            const uint8_t *participant_id);
+
+/**
+ * The recorded read attempts on the records of `patient_id` ("who saw my
+ * record"), committed ones only, oldest first, as a JSON array written to
+ * a new buffer `*out_json` (UTF-8, not NUL-terminated: use
+ * `medledger_buffer_len`; release it with `medledger_buffer_free`). Each
+ * element is an object:
+ *
+ * ```text
+ * {"reader": hex id, "patient": hex id, "record": hex id, "category": "lab",
+ *  "purpose": "TREAT", "decision": "permit" | "deny",
+ *  "basis": "patient" | "guardian" | "author" | "consent" | "break_glass"
+ *           (permits only),
+ *  "consent": hex id (basis "consent"), "break_glass": hex id (basis
+ *  "break_glass"),
+ *  "reason": "no_consent" | "expired" | "not_yet_valid" | "wrong_purpose" |
+ *            "revoked" | "suspended" | "erased" (denials only),
+ *  "status": the MEDLEDGER_ERR_* code of that reason (denials only),
+ *  "time": ms since the Unix epoch, "height": block, "tx_index": n,
+ *  "leaf": n}
+ * ```
+ *
+ * Ids are 64 lowercase hex digits. `requester_id` must be the patient, one
+ * of their guardians, or an auditor (`MEDLEDGER_ROLE_AUDITOR`). Querying
+ * the log is not itself recorded.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_ACCESS_DENIED` for
+ * any other requester. Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; ids NULL or 32 readable bytes; `out_json` NULL or
+ * writable.
+ */
+medledger_status medledger_ledger_access_log_json(const struct medledger_ledger *ledger,
+                                                  const uint8_t *requester_id,
+                                                  const uint8_t *patient_id,
+                                                  struct medledger_buffer **out_json);
+
+/**
+ * The consents of `patient_id` (active, expired and revoked), in grant
+ * order, as a JSON array written to a new buffer `*out_json` (as
+ * `medledger_ledger_access_log_json`). Each element is an object:
+ *
+ * ```text
+ * {"id": hex consent id, "patient": hex, "grantee": hex, "granted_by": hex,
+ *  "actions": MEDLEDGER_ACTION_* bits, "purposes": ["TREAT", ...],
+ *  "all_categories": bool, "categories": ["lab", ...],
+ *  "records": [hex record id, ...], "not_before": ms, "not_after": ms,
+ *  "granted_at": ms, "revoked_at": ms or null, "height": block,
+ *  "leaf": n}
+ * ```
+ *
+ * `requester_id` must be the patient, a guardian or an auditor.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_ACCESS_DENIED` for
+ * any other requester. Thread-safe.
+ *
+ * # Safety
+ *
+ * As `medledger_ledger_access_log_json`.
+ */
+medledger_status medledger_ledger_consents_json(const struct medledger_ledger *ledger,
+                                                const uint8_t *requester_id,
+                                                const uint8_t *patient_id,
+                                                struct medledger_buffer **out_json);
+
+/**
+ * Every committed read made under break-glass, on every patient, for
+ * review, as a JSON array of access-log entries (the format of
+ * `medledger_ledger_access_log_json`, all with basis `"break_glass"`)
+ * written to a new buffer `*out_json`. `requester_id` must be an auditor
+ * or an admin.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_ACCESS_DENIED` for
+ * any other requester. Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `requester_id` NULL or 32 readable bytes;
+ * `out_json` NULL or writable.
+ */
+medledger_status medledger_ledger_break_glass_reviews_json(const struct medledger_ledger *ledger,
+                                                           const uint8_t *requester_id,
+                                                           struct medledger_buffer **out_json);
+
+/**
+ * Erases record versions (GDPR art. 17, or a correction): `author` (the
+ * patient, a guardian, or the records' author) submits the erase
+ * transaction for the `record_ids_len` records in `record_ids` (32-byte
+ * ids packed back to back, at most `MEDLEDGER_MAX_ERASE_RECORDS`, checked
+ * before anything is read); the call waits until it is committed (with
+ * validator keys attached it commits the block itself), removes each
+ * ciphertext from the store and returns one receipt per record, in order,
+ * signed by the first attached validator key. The chain keeps the headers
+ * and digests; verification reports the payloads as erased, and reads are
+ * denied with `MEDLEDGER_ERR_ERASED`.
+ *
+ * On success `*out_receipts` receives a buffer of `record_ids_len`
+ * receipts of `MEDLEDGER_ERASURE_RECEIPT_LEN` (216) bytes each, back to
+ * back; release it with `medledger_buffer_free`. A receipt is:
+ *
+ * ```text
+ * offset  size  field
+ *      0    32  ledger id
+ *     32    32  record id
+ *     64    32  SHA3-256 digest of the erased ciphertext (still on chain)
+ *     96     8  leaf index of the erase transaction, little-endian
+ *    104     8  height of its block, little-endian
+ *    112     8  time of the erase transaction, ms, little-endian
+ *    120    32  participant id of the signing validator
+ *    152    64  Ed25519 signature over u8 28 || "medledger/v2/erasure-receipt"
+ *               || bytes 0..152 (docs/FORMAT.md)
+ * ```
+ *
+ * Check one with `medledger_ledger_verify_erasure_receipt`.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (too many ids; no validator key attached to sign receipts with),
+ * `MEDLEDGER_ERR_REJECTED` (no ids, an unknown or already erased record,
+ * a record listed twice, `author` may not erase it),
+ * `MEDLEDGER_ERR_SYSTEM` (not committed in time, I/O). Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; `record_ids` NULL or `record_ids_len * 32`
+ * readable bytes; `out_receipts` NULL or writable.
+ */
+medledger_status medledger_ledger_erase(const struct medledger_ledger *ledger,
+                                        const struct medledger_keypair *author,
+                                        const uint8_t *record_ids,
+                                        size_t record_ids_len,
+                                        struct medledger_buffer **out_receipts);
+
+/**
+ * Checks one erasure receipt (`receipt_len` must be
+ * `MEDLEDGER_ERASURE_RECEIPT_LEN`; see `medledger_ledger_erase` for the
+ * layout): it must be for this ledger, and its signature must verify
+ * (strict Ed25519) under the key the current validator set lists for the
+ * signer.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_MALFORMED` (wrong
+ * length), `MEDLEDGER_ERR_INVALID_ARGUMENT` (another ledger's receipt, a
+ * signer outside the validator set), `MEDLEDGER_ERR_BAD_SIGNATURE` (a
+ * modified receipt), `MEDLEDGER_ERR_WEAK_KEY`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `receipt` NULL or `receipt_len` readable bytes.
+ */
+medledger_status medledger_ledger_verify_erasure_receipt(const struct medledger_ledger *ledger,
+                                                         const uint8_t *receipt,
+                                                         size_t receipt_len);
 
 /**
  * True when verification found no fault; false when it found one or

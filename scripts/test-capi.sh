@@ -24,8 +24,8 @@ LIB="$TARGET_DIR/release/libmedledger.a"
 NATIVE_LIBS=(-lpthread -ldl -lm -lrt -lutil)
 WARN=(-Wall -Wextra -Werror -pedantic)
 SANITIZE=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
-TESTS=(happy_path hostile threads dir)
-VALGRIND_TESTS=(happy_path hostile dir)
+TESTS=(happy_path hostile threads dir consent)
+VALGRIND_TESTS=(happy_path hostile dir consent)
 
 step() { printf '\n== %s\n' "$*"; }
 

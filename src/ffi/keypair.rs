@@ -1,5 +1,7 @@
 //! `medledger_keypair`: a participant's secret keys.
 
+use std::sync::Arc;
+
 use zeroize::Zeroizing;
 
 use super::boundary::{Handle, guard, out_ptr, try_ref, try_slice, write_32, write_out};
@@ -12,9 +14,20 @@ use crate::Keypair;
 /// their participant id. Secrets never leave it in clear; export them with
 /// `medledger_keypair_export_encrypted`. Safe to use from several threads
 /// at once (its cache of unwrapped category keys is locked internally).
-/// Zeroized by `medledger_keypair_free`.
+/// Zeroized by `medledger_keypair_free`, unless a ledger still holds it
+/// (`medledger_ledger_attach_validators`, `medledger_ledger_attach_custodian`):
+/// then the secrets are zeroized when the last holder lets go.
 pub struct medledger_keypair {
-    pub(crate) inner: Keypair,
+    /// Shared with the ledgers it is attached to.
+    pub(crate) inner: Arc<Keypair>,
+}
+
+impl medledger_keypair {
+    fn new(inner: Keypair) -> Self {
+        medledger_keypair {
+            inner: Arc::new(inner),
+        }
+    }
 }
 
 impl Handle for medledger_keypair {}
@@ -37,9 +50,7 @@ pub unsafe extern "C" fn medledger_keypair_generate(
 ) -> medledger_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
-        let kp = medledger_keypair {
-            inner: Keypair::generate(),
-        };
+        let kp = medledger_keypair::new(Keypair::generate());
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { write_out(out, kp.into_raw()) };
         Ok(())
@@ -136,9 +147,7 @@ pub unsafe extern "C" fn medledger_keypair_import_encrypted(
             )
         }?;
         let out = out_ptr(out, "out")?;
-        let kp = medledger_keypair {
-            inner: Keypair::import_encrypted(file, pass)?,
-        };
+        let kp = medledger_keypair::new(Keypair::import_encrypted(file, pass)?);
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { write_out(out, kp.into_raw()) };
         Ok(())
@@ -199,12 +208,17 @@ pub unsafe extern "C" fn medledger_keypair_public_keys(
     })
 }
 
-/// Zeroizes and frees `keypair`. NULL is a no-op.
+/// Frees `keypair` and zeroizes its secrets. NULL is a no-op.
 ///
 /// Freeing the same non-NULL keypair twice is undefined behaviour, as with
 /// `free()`. No other thread may use the keypair during or after this
-/// call. A ledger never keeps a keypair: it may be freed as soon as the
-/// call that used it returns.
+/// call. A keypair passed to any call may be freed as soon as that call
+/// returns: ledgers keep no pointer to the handle. The exception is a key
+/// attached to a ledger (`medledger_ledger_attach_validators`,
+/// `medledger_ledger_attach_custodian`): the ledger keeps its own
+/// reference to the secret keys, so freeing the handle is still allowed at
+/// once, but the secrets are zeroized only when the ledger is freed or the
+/// key is detached (attaching an empty set or another key).
 ///
 /// # Safety
 ///

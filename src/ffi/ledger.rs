@@ -14,7 +14,7 @@ use super::buffer::medledger_buffer;
 use super::keypair::medledger_keypair;
 use super::report::medledger_report;
 use super::status::medledger_status;
-use super::{MEDLEDGER_MAX_PAYLOAD_LEN, MEDLEDGER_MAX_TEXT_LEN};
+use super::{MEDLEDGER_MAX_PAYLOAD_LEN, MEDLEDGER_MAX_TEXT_LEN, MEDLEDGER_REGISTER_ESCROW_OPT_OUT};
 use crate::crypto::hash::Digest;
 use crate::model::tx::MAX_GENESIS_PARTICIPANTS;
 use crate::model::validators::MAX_VALIDATORS;
@@ -27,7 +27,7 @@ use crate::{
 /// concurrently, writers serialise internally). Only
 /// `medledger_ledger_free` needs exclusive access.
 pub struct medledger_ledger {
-    inner: Ledger,
+    pub(crate) inner: Ledger,
     /// Serialises `medledger_ledger_commit_block` on this handle.
     /// `Ledger::commit_block` proposes under one lock and commits under
     /// another, so two concurrent commits could both propose the same
@@ -120,7 +120,7 @@ pub(crate) unsafe fn keypairs_from_c<'a>(
 ) -> FfiResult<Vec<&'a Keypair>> {
     // SAFETY: forwarded contract.
     let handles = unsafe { try_handles(p, len, MAX_VALIDATORS, arg) }?;
-    Ok(handles.into_iter().map(|h| &h.inner).collect())
+    Ok(handles.into_iter().map(|h| &*h.inner).collect())
 }
 
 /// The genesis arguments every `create` function takes, as C passed them.
@@ -425,13 +425,19 @@ pub unsafe extern "C" fn medledger_ledger_free(ledger: *mut medledger_ledger) {
 
 /// An admin registers a participant: its 32-byte Ed25519 public signing
 /// key, 32-byte X25519 public encryption key (both from
-/// `medledger_keypair_public_keys`), role bits (`MEDLEDGER_ROLE_*`) and a
-/// label (UTF-8, at most 128 bytes, no personal data). The participant id
-/// is derived from the signing key. The registration is pending until the
+/// `medledger_keypair_public_keys`), role bits (`MEDLEDGER_ROLE_*`), a
+/// label (UTF-8, at most 128 bytes, no personal data) and `flags`: 0, or
+/// `MEDLEDGER_REGISTER_ESCROW_OPT_OUT` for a patient who opts out of
+/// emergency key escrow (no custodian receives their keys, so break-glass
+/// cannot reach their records; patients only). The participant id is
+/// derived from the signing key. The registration is pending until the
 /// next `medledger_ledger_commit_block`.
 ///
+/// Changed with format version 2: the `flags` parameter is new.
+///
 /// Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_UTF8`,
-/// `MEDLEDGER_ERR_INVALID_ARGUMENT`, `MEDLEDGER_ERR_WEAK_KEY`,
+/// `MEDLEDGER_ERR_INVALID_ARGUMENT` (label, role bits, unknown flag bits,
+/// the escrow flag on a non-patient), `MEDLEDGER_ERR_WEAK_KEY`,
 /// `MEDLEDGER_ERR_REJECTED` (`admin` is not a registered admin, the
 /// participant exists, ...). Thread-safe.
 ///
@@ -447,6 +453,7 @@ pub unsafe extern "C" fn medledger_ledger_register(
     enc_key: *const u8,
     roles: u32,
     label: *const c_char,
+    flags: u32,
 ) -> medledger_status {
     guard(|| {
         // SAFETY: forwarded contract.
@@ -459,13 +466,19 @@ pub unsafe extern "C" fn medledger_ledger_register(
         let enc_key = unsafe { try_32(enc_key, "enc_key") }?;
         // SAFETY: as above.
         let label = unsafe { try_str(label, MEDLEDGER_MAX_TEXT_LEN, "label") }?;
+        if flags & !MEDLEDGER_REGISTER_ESCROW_OPT_OUT != 0 {
+            return Err(FfiError::invalid(
+                "flags",
+                format_args!("unknown flag bits 0x{flags:x}"),
+            ));
+        }
         let participant = Participant {
             id: ParticipantId::from_public_key(&sign_key),
             sign_key,
             enc_key,
             roles: roles_from_c(roles, "roles")?,
             label: label.to_owned(),
-            escrow_opt_out: false,
+            escrow_opt_out: flags & MEDLEDGER_REGISTER_ESCROW_OPT_OUT != 0,
         };
         ledger.inner.register(&admin.inner, participant)?;
         Ok(())
@@ -482,11 +495,15 @@ pub unsafe extern "C" fn medledger_ledger_register(
 /// `out_record_id`. The record is readable after the next
 /// `medledger_ledger_commit_block`.
 ///
+/// `author` must be the patient, one of their guardians, or a provider
+/// holding an active consent from the patient with the
+/// `MEDLEDGER_ACTION_APPEND` action covering the category
+/// (`medledger_ledger_grant`).
+///
 /// Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_UTF8`,
 /// `MEDLEDGER_ERR_INVALID_ARGUMENT`, `MEDLEDGER_ERR_REJECTED` (author not
-/// registered, not a provider of this patient, ...),
-/// `MEDLEDGER_ERR_ACCESS_DENIED` (the author holds no key for this
-/// patient's category), `MEDLEDGER_ERR_NOT_FOUND` (no such patient).
+/// registered, no consent to append for this patient and category,
+/// suspended, ...), `MEDLEDGER_ERR_NOT_FOUND` (no such patient).
 /// Thread-safe.
 ///
 /// # Safety
@@ -544,8 +561,9 @@ pub unsafe extern "C" fn medledger_ledger_append_record(
 ///
 /// Errors: as `medledger_ledger_append_record`; `MEDLEDGER_ERR_NOT_FOUND`
 /// when `previous_id` names no committed record; `MEDLEDGER_ERR_REJECTED`
-/// when it is not the latest version; `MEDLEDGER_ERR_ACCESS_DENIED` or
-/// `MEDLEDGER_ERR_REJECTED` when `author` did not write it. Thread-safe.
+/// when it is not the latest version, when `author` did not write it, or
+/// when it no longer holds a consent with `MEDLEDGER_ACTION_AMEND` for the
+/// patient. Thread-safe.
 ///
 /// # Safety
 ///
@@ -586,25 +604,54 @@ pub unsafe extern "C" fn medledger_ledger_amend_record(
     })
 }
 
-/// Decrypts the committed record `record_id` (32 bytes) for `reader`. In
-/// this release the patient and the record's author may read it.
+/// Decrypts the committed record `record_id` (32 bytes) for `reader`,
+/// stating why: `purpose` is an HL7 v3 PurposeOfUse code, one of `"TREAT"`
+/// (treatment), `"ETREAT"` (emergency treatment), `"HPAYMT"` (payment),
+/// `"HOPERAT"` (operations), `"HRESCH"` (research), `"PATRQT"` (the patient
+/// reading their own record), `"PUBHLTH"` (public health), `"BTG"` (break
+/// the glass); case-sensitive.
+///
+/// The patient, their guardians and the record's author may read it for
+/// any purpose; anyone else needs an active consent from the patient for
+/// this purpose (`medledger_ledger_grant`), or, for `"ETREAT"`/`"BTG"`, an
+/// active break-glass declaration (`medledger_ledger_break_glass`) on a node
+/// holding its custodian key.
+///
+/// Every attempt, permitted or denied, is recorded in the patient's access
+/// log (`medledger_ledger_access_log_json`) by a transaction of `reader`.
+/// Plaintext is released only once that record is committed: with
+/// validator keys attached (`medledger_ledger_attach_validators`) the call
+/// commits the pending block itself; without them it waits up to 30 s for
+/// a block committed by another thread (`medledger_ledger_commit_block`),
+/// then fails with `MEDLEDGER_ERR_SYSTEM`. A denied attempt is committed
+/// with the next block.
 ///
 /// On success `*out_plaintext` receives a buffer with the plaintext;
 /// release it with `medledger_buffer_free` (which zeroizes it).
 ///
-/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_ACCESS_DENIED` when
-/// `reader` may not read it (a 3xx status, never a partial result), or
-/// `ledger` was opened with `medledger_ledger_open_dir_read_only`;
-/// `MEDLEDGER_ERR_NOT_FOUND` when no committed record has this id;
-/// `MEDLEDGER_ERR_TAMPERED` when the stored ciphertext does not match the
-/// digest committed on the chain (modified on disk; nothing is decrypted);
-/// `MEDLEDGER_ERR_DECRYPT` when decryption fails all the same.
-/// Thread-safe.
+/// Changed with format version 2: the `purpose` parameter is new.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_UTF8`;
+/// `MEDLEDGER_ERR_INVALID_ARGUMENT` (an unknown purpose code);
+/// a denial by the access rules, with its reason: `MEDLEDGER_ERR_NO_CONSENT`,
+/// `MEDLEDGER_ERR_CONSENT_EXPIRED`, `MEDLEDGER_ERR_CONSENT_NOT_YET_VALID`,
+/// `MEDLEDGER_ERR_WRONG_PURPOSE`, `MEDLEDGER_ERR_CONSENT_REVOKED`,
+/// `MEDLEDGER_ERR_SUSPENDED`, `MEDLEDGER_ERR_ERASED` (3xx, never a partial
+/// result); `MEDLEDGER_ERR_ACCESS_DENIED` for other refusals (`ledger` was
+/// opened with `medledger_ledger_open_dir_read_only`; a break-glass read on
+/// a node with no custodian key attached; a permitted reader holding no key
+/// yet, see `medledger_ledger_share_keys`); `MEDLEDGER_ERR_REJECTED`
+/// (`reader` is not registered); `MEDLEDGER_ERR_NOT_FOUND` when no committed
+/// record has this id; `MEDLEDGER_ERR_TAMPERED` when the stored ciphertext
+/// does not match the digest committed on the chain (modified on disk;
+/// nothing is decrypted); `MEDLEDGER_ERR_DECRYPT` when decryption fails all
+/// the same; `MEDLEDGER_ERR_SYSTEM` when the access record was not
+/// committed in time. Thread-safe.
 ///
 /// # Safety
 ///
-/// Handles NULL or live; `record_id` NULL or 32 readable bytes;
-/// `out_plaintext` NULL or writable.
+/// Handles NULL or live; `record_id` NULL or 32 readable bytes; `purpose`
+/// NULL or NUL-terminated; `out_plaintext` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn medledger_ledger_read_record(
     ledger: *const medledger_ledger,
@@ -621,8 +668,7 @@ pub unsafe extern "C" fn medledger_ledger_read_record(
         // SAFETY: as above.
         let id = unsafe { try_32(record_id, "record_id") }?;
         // SAFETY: as above.
-        let purpose = unsafe { try_str(purpose, MEDLEDGER_MAX_TEXT_LEN, "purpose") }?;
-        let purpose = crate::model::Purpose::from_code(purpose)?;
+        let purpose = unsafe { super::ledger_access::purpose_from_c(purpose, "purpose") }?;
         let out = out_ptr(out_plaintext, "out_plaintext")?;
         let record = ledger
             .inner

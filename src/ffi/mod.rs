@@ -23,8 +23,10 @@
 
 mod boundary;
 pub mod buffer;
+mod json;
 pub mod keypair;
 pub mod ledger;
+pub mod ledger_access;
 pub mod report;
 pub mod status;
 
@@ -65,7 +67,8 @@ pub const MEDLEDGER_MAX_KEY_FILE_LEN: usize = 4096;
 pub const MEDLEDGER_ROLE_PATIENT: u32 = 1;
 /// Role bit: clinician or clinical system; authors records.
 pub const MEDLEDGER_ROLE_PROVIDER: u32 = 2;
-/// Role bit: acts for a patient (reserved for the consent release).
+/// Role bit: acts for a patient (a minor's parent, an incapacitated
+/// patient's representative): appointed with `medledger_ledger_add_guardian`.
 pub const MEDLEDGER_ROLE_GUARDIAN: u32 = 4;
 /// Role bit: co-signs (seals) blocks.
 pub const MEDLEDGER_ROLE_VALIDATOR: u32 = 8;
@@ -76,9 +79,37 @@ pub const MEDLEDGER_ROLE_ADMIN: u32 = 32;
 /// Role bit: holds an institution's emergency key escrow.
 pub const MEDLEDGER_ROLE_CUSTODIAN: u32 = 64;
 
+/// `medledger_ledger_register` flag: the patient opts out of emergency key
+/// escrow (no custodian receives their category keys, so break-glass
+/// cannot reach their records). Patients only.
+pub const MEDLEDGER_REGISTER_ESCROW_OPT_OUT: u32 = 1;
+
+/// Consent action bit: read (decrypt) records.
+pub const MEDLEDGER_ACTION_READ: u32 = 1;
+/// Consent action bit: append new records for the patient.
+pub const MEDLEDGER_ACTION_APPEND: u32 = 2;
+/// Consent action bit: amend (write new versions of) records the grantee
+/// wrote.
+pub const MEDLEDGER_ACTION_AMEND: u32 = 4;
+
+/// Most record ids one consent may list.
+pub const MEDLEDGER_MAX_CONSENT_RECORDS: usize = 1024;
+/// Most record ids one `medledger_ledger_erase` call may erase.
+pub const MEDLEDGER_MAX_ERASE_RECORDS: usize = 1024;
+/// Length in bytes of one erasure receipt as `medledger_ledger_erase`
+/// returns it (layout documented there).
+pub const MEDLEDGER_ERASURE_RECEIPT_LEN: usize = 216;
+
 // The C constants restate Rust ones (cbindgen needs literals); keep them
 // equal.
 const _: () = {
+    assert!(MEDLEDGER_ACTION_READ == crate::Actions::READ.0 as u32);
+    assert!(MEDLEDGER_ACTION_APPEND == crate::Actions::APPEND.0 as u32);
+    assert!(MEDLEDGER_ACTION_AMEND == crate::Actions::AMEND.0 as u32);
+    assert!(MEDLEDGER_MAX_CONSENT_RECORDS == crate::model::consent::MAX_CONSENT_RECORDS);
+    assert!(MEDLEDGER_MAX_ERASE_RECORDS == crate::model::consent::MAX_ERASE_RECORDS);
+    // ledger, record, digest, 3 x u64, signer, signature.
+    assert!(MEDLEDGER_ERASURE_RECEIPT_LEN == 3 * 32 + 3 * 8 + 32 + 64);
     assert!(MEDLEDGER_MAX_PAYLOAD_LEN as u64 == crate::model::record::MAX_PAYLOAD_LEN);
     assert!(MEDLEDGER_ID_LEN == crate::crypto::hash::DIGEST_LEN);
     assert!(MEDLEDGER_ROLE_PATIENT == crate::Roles::PATIENT.0 as u32);
@@ -115,7 +146,7 @@ pub extern "C" fn medledger_version() -> *const c_char {
 /// Every function that returns a `medledger_status` clears the message on
 /// entry and sets it when it fails, so right after a call that returned
 /// something other than `MEDLEDGER_OK` this says why (for example
-/// `"access denied: ... is neither the patient nor the author of record ..."`).
+/// `"access denied (Revoked): ... may not read record ... for TREAT"`).
 /// Functions that return no status (accessors, `_free`) leave it alone.
 ///
 /// Never NULL: an empty string when the last status-returning call on this

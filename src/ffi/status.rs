@@ -10,6 +10,7 @@
 use std::ffi::c_char;
 
 use crate::Error;
+use crate::model::DenyReason;
 use crate::verify::FaultKind;
 
 /// The result of a medledger call: `MEDLEDGER_OK` (0) or an error code.
@@ -49,8 +50,10 @@ pub const MEDLEDGER_ERR_BAD_PROOF: medledger_status = 204;
 /// 3xx: the ledger rules refused a transaction (e.g. a non-admin
 /// registering someone, an unregistered author).
 pub const MEDLEDGER_ERR_REJECTED: medledger_status = 300;
-/// 3xx: the caller may not do this (e.g. read another provider's record;
-/// seal with a key outside the validator set).
+/// 3xx: the caller may not do this (e.g. seal with a key outside the
+/// validator set, read through a read-only open, a break-glass read on a
+/// node without a custodian key). A read refused by the access rules has a
+/// more precise code, 310 to 316.
 pub const MEDLEDGER_ERR_ACCESS_DENIED: medledger_status = 301;
 /// 3xx: no such record, participant, block or payload.
 pub const MEDLEDGER_ERR_NOT_FOUND: medledger_status = 302;
@@ -65,6 +68,32 @@ pub const MEDLEDGER_ERR_CORRUPT: medledger_status = 304;
 /// unaffected. `medledger_ledger_verify` reports the same damage as
 /// `MEDLEDGER_FAULT_PAYLOAD_TAMPERED`.
 pub const MEDLEDGER_ERR_TAMPERED: medledger_status = 305;
+
+/// 3xx: a read refused by the access rules because no consent from the
+/// patient covers this record for this reader (and no break-glass
+/// declaration is active). The denied attempt is recorded in the access
+/// log. Codes 310 to 316 are the reasons of a denied read; 301 remains
+/// for every other refusal.
+pub const MEDLEDGER_ERR_NO_CONSENT: medledger_status = 310;
+/// 3xx: a read refused because the consent covering it for this purpose
+/// has expired (`not_after` has passed). Recorded in the access log.
+pub const MEDLEDGER_ERR_CONSENT_EXPIRED: medledger_status = 311;
+/// 3xx: a read refused because the consent covering it for this purpose is
+/// not valid yet (`not_before` is in the future). Recorded in the access
+/// log.
+pub const MEDLEDGER_ERR_CONSENT_NOT_YET_VALID: medledger_status = 312;
+/// 3xx: a read refused because consents cover the record for this reader,
+/// but none for the stated purpose of use. Recorded in the access log.
+pub const MEDLEDGER_ERR_WRONG_PURPOSE: medledger_status = 313;
+/// 3xx: a read refused because the consent covering it was revoked.
+/// Recorded in the access log.
+pub const MEDLEDGER_ERR_CONSENT_REVOKED: medledger_status = 314;
+/// 3xx: a read refused because the reader is suspended. Recorded in the
+/// access log.
+pub const MEDLEDGER_ERR_SUSPENDED: medledger_status = 315;
+/// 3xx: a read refused because the record's payload was erased (the chain
+/// keeps its header and digest). Recorded in the access log.
+pub const MEDLEDGER_ERR_ERASED: medledger_status = 316;
 
 /// 9xx: the operating system or random number generator failed, or a lock
 /// was poisoned by an earlier panic.
@@ -123,12 +152,27 @@ pub(crate) fn status_of(e: &Error) -> medledger_status {
         Error::WrongPassphrase => MEDLEDGER_ERR_WRONG_PASSPHRASE,
         Error::Proof(_) => MEDLEDGER_ERR_BAD_PROOF,
         Error::Rejected(_) => MEDLEDGER_ERR_REJECTED,
-        Error::Denied(_) | Error::AccessDenied { .. } => MEDLEDGER_ERR_ACCESS_DENIED,
+        Error::Denied(_) => MEDLEDGER_ERR_ACCESS_DENIED,
+        Error::AccessDenied { reason, .. } => deny_status(*reason),
         Error::NotFound(_) => MEDLEDGER_ERR_NOT_FOUND,
         Error::MissingQuorum { .. } => MEDLEDGER_ERR_MISSING_QUORUM,
         Error::Corrupt(_) => MEDLEDGER_ERR_CORRUPT,
         Error::Tampered(_) => MEDLEDGER_ERR_TAMPERED,
         Error::System(_) => MEDLEDGER_ERR_SYSTEM,
+    }
+}
+
+/// The status of a denied read, by reason. Exhaustive on purpose: a new
+/// `DenyReason` must be given its code here.
+pub(crate) fn deny_status(reason: DenyReason) -> medledger_status {
+    match reason {
+        DenyReason::NoConsent => MEDLEDGER_ERR_NO_CONSENT,
+        DenyReason::Expired => MEDLEDGER_ERR_CONSENT_EXPIRED,
+        DenyReason::NotYetValid => MEDLEDGER_ERR_CONSENT_NOT_YET_VALID,
+        DenyReason::WrongPurpose => MEDLEDGER_ERR_WRONG_PURPOSE,
+        DenyReason::Revoked => MEDLEDGER_ERR_CONSENT_REVOKED,
+        DenyReason::Suspended => MEDLEDGER_ERR_SUSPENDED,
+        DenyReason::Erased => MEDLEDGER_ERR_ERASED,
     }
 }
 
@@ -178,6 +222,13 @@ pub extern "C" fn medledger_status_name(status: medledger_status) -> *const c_ch
         MEDLEDGER_ERR_MISSING_QUORUM => c"MEDLEDGER_ERR_MISSING_QUORUM",
         MEDLEDGER_ERR_CORRUPT => c"MEDLEDGER_ERR_CORRUPT",
         MEDLEDGER_ERR_TAMPERED => c"MEDLEDGER_ERR_TAMPERED",
+        MEDLEDGER_ERR_NO_CONSENT => c"MEDLEDGER_ERR_NO_CONSENT",
+        MEDLEDGER_ERR_CONSENT_EXPIRED => c"MEDLEDGER_ERR_CONSENT_EXPIRED",
+        MEDLEDGER_ERR_CONSENT_NOT_YET_VALID => c"MEDLEDGER_ERR_CONSENT_NOT_YET_VALID",
+        MEDLEDGER_ERR_WRONG_PURPOSE => c"MEDLEDGER_ERR_WRONG_PURPOSE",
+        MEDLEDGER_ERR_CONSENT_REVOKED => c"MEDLEDGER_ERR_CONSENT_REVOKED",
+        MEDLEDGER_ERR_SUSPENDED => c"MEDLEDGER_ERR_SUSPENDED",
+        MEDLEDGER_ERR_ERASED => c"MEDLEDGER_ERR_ERASED",
         MEDLEDGER_ERR_SYSTEM => c"MEDLEDGER_ERR_SYSTEM",
         MEDLEDGER_ERR_PANIC => c"MEDLEDGER_ERR_PANIC",
         _ => c"MEDLEDGER_ERR_UNKNOWN",
@@ -221,7 +272,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [medledger_status; 20] = [
+    const ALL: [medledger_status; 27] = [
         MEDLEDGER_OK,
         MEDLEDGER_ERR_NULL_POINTER,
         MEDLEDGER_ERR_INVALID_UTF8,
@@ -240,6 +291,13 @@ mod tests {
         MEDLEDGER_ERR_MISSING_QUORUM,
         MEDLEDGER_ERR_CORRUPT,
         MEDLEDGER_ERR_TAMPERED,
+        MEDLEDGER_ERR_NO_CONSENT,
+        MEDLEDGER_ERR_CONSENT_EXPIRED,
+        MEDLEDGER_ERR_CONSENT_NOT_YET_VALID,
+        MEDLEDGER_ERR_WRONG_PURPOSE,
+        MEDLEDGER_ERR_CONSENT_REVOKED,
+        MEDLEDGER_ERR_SUSPENDED,
+        MEDLEDGER_ERR_ERASED,
         MEDLEDGER_ERR_SYSTEM,
         MEDLEDGER_ERR_PANIC,
     ];
@@ -282,6 +340,23 @@ mod tests {
         for (e, group) in cases {
             assert_eq!(status_of(&e) / 100, group, "{e}");
         }
+        // Each reason of a denied read has its own 3xx code, distinct from
+        // the generic 301 and from each other.
+        let mut seen = HashSet::new();
+        for reason in DenyReason::ALL {
+            let e = Error::AccessDenied {
+                reason,
+                detail: String::new(),
+            };
+            let code = status_of(&e);
+            assert_eq!(code / 100, 3);
+            assert!((310..=316).contains(&code), "{reason:?}");
+            assert!(seen.insert(code));
+        }
+        assert_eq!(
+            deny_status(DenyReason::Revoked),
+            MEDLEDGER_ERR_CONSENT_REVOKED
+        );
         // A modified record is not a damaged ledger: its own code.
         assert_eq!(
             status_of(&Error::Tampered("t".into())),

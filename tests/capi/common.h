@@ -2,7 +2,12 @@
  * Shared helpers of the C API tests: check macros that print the status
  * name and medledger_last_error() on failure, and the consortium of
  * tests/common/mod.rs (an admin, three validators with threshold 2, two
- * hospitals, two patients) built through the C API.
+ * hospitals, two patients) built through the C API. The patient treats
+ * with hospital A for every category and with hospital B for imaging only
+ * (consents for TREAT, read/append/amend), so B is refused the patient's
+ * lab records (MEDLEDGER_ERR_NO_CONSENT); the other patient consents to
+ * nobody. Two validator keys are attached to the ledger, so audited reads
+ * commit their own blocks.
  */
 #ifndef MEDLEDGER_CAPI_TEST_COMMON_H
 #define MEDLEDGER_CAPI_TEST_COMMON_H
@@ -80,7 +85,36 @@ static inline void register_participant(const consortium *c,
                                         uint32_t roles, const char *label) {
     uint8_t sign[MEDLEDGER_PUBLIC_KEY_LEN], enc[MEDLEDGER_PUBLIC_KEY_LEN];
     OK(medledger_keypair_public_keys(kp, sign, enc));
-    OK(medledger_ledger_register(c->ledger, c->admin, sign, enc, roles, label));
+    OK(medledger_ledger_register(c->ledger, c->admin, sign, enc, roles, label, 0));
+}
+
+#define YEAR_MS (365ull * 24 * 3600 * 1000)
+#define ALL_ACTIONS (MEDLEDGER_ACTION_READ | MEDLEDGER_ACTION_APPEND | MEDLEDGER_ACTION_AMEND)
+
+static inline uint64_t ledger_now(const medledger_ledger *l) {
+    uint64_t now = 0;
+    OK(medledger_ledger_now(l, &now));
+    CHECK(now > 1600000000000ull); /* after 2020 */
+    return now;
+}
+
+/* `patient` grants `grantee_id` a treating relationship over `categories`
+ * ("*" for all) for a year; the consent id goes to `out_id` (may be NULL). */
+static inline void grant_treating(const medledger_ledger *l, const medledger_keypair *patient,
+                                  const uint8_t *grantee_id, const char *categories,
+                                  uint8_t *out_id) {
+    uint8_t patient_id[MEDLEDGER_ID_LEN], id[MEDLEDGER_ID_LEN];
+    OK(medledger_keypair_id(patient, patient_id));
+    uint64_t now = ledger_now(l);
+    OK(medledger_ledger_grant(l, patient, patient_id, grantee_id, ALL_ACTIONS, "TREAT",
+                              categories, NULL, 0, now - 1000, now + YEAR_MS, id));
+    if (out_id) memcpy(out_id, id, MEDLEDGER_ID_LEN);
+}
+
+/* Attaches validators 0 and 2 to the ledger (reads and erasures commit). */
+static inline void attach_validators(const medledger_ledger *l, const consortium *c) {
+    const medledger_keypair *keys[2] = {c->validators[0], c->validators[2]};
+    OK(medledger_ledger_attach_validators(l, keys, 2));
 }
 
 /* Seals pending transactions with validators 0 and 2; returns the height. */
@@ -112,12 +146,20 @@ static inline void consortium_founders(const consortium *c, medledger_founder ou
     out[3] = (medledger_founder){c->validators[2], MEDLEDGER_ROLE_VALIDATOR, "validator 2"};
 }
 
-/* Registers the hospitals and patients on c->ledger and commits block 1. */
+/* Registers the hospitals and patients on c->ledger, grants the patient's
+ * consents (A: every category, B: imaging), attaches two validator keys and
+ * commits block 1. */
 static inline void consortium_register(consortium *c) {
     register_participant(c, c->hospital_a, MEDLEDGER_ROLE_PROVIDER, "hospital A EHR");
     register_participant(c, c->hospital_b, MEDLEDGER_ROLE_PROVIDER, "hospital B EHR");
     register_participant(c, c->patient, MEDLEDGER_ROLE_PATIENT, "patient app 1");
     register_participant(c, c->other_patient, MEDLEDGER_ROLE_PATIENT, "patient app 2");
+    uint8_t a[MEDLEDGER_ID_LEN], b[MEDLEDGER_ID_LEN];
+    OK(medledger_keypair_id(c->hospital_a, a));
+    OK(medledger_keypair_id(c->hospital_b, b));
+    grant_treating(c->ledger, c->patient, a, "*", NULL);
+    grant_treating(c->ledger, c->patient, b, "imaging", NULL);
+    attach_validators(c->ledger, c);
     CHECK(commit(c) == 1);
 }
 
@@ -155,17 +197,25 @@ static inline void append(const consortium *c, const medledger_keypair *author,
                                       out_id));
 }
 
-/* Reads a record and checks its plaintext equals `want`. */
-static inline void expect_plaintext(const consortium *c,
-                                    const medledger_keypair *reader,
-                                    const uint8_t id[MEDLEDGER_ID_LEN],
-                                    const char *want) {
+/* Reads a record for `purpose` and checks its plaintext equals `want`. */
+static inline void expect_plaintext_for(const consortium *c,
+                                        const medledger_keypair *reader,
+                                        const uint8_t id[MEDLEDGER_ID_LEN],
+                                        const char *purpose, const char *want) {
     medledger_buffer *buf = NULL;
-    OK(medledger_ledger_read_record(c->ledger, reader, id, &buf));
+    OK(medledger_ledger_read_record(c->ledger, reader, id, purpose, &buf));
     CHECK(buf != NULL);
     CHECK(medledger_buffer_len(buf) == strlen(want));
     CHECK(memcmp(medledger_buffer_data(buf), want, strlen(want)) == 0);
     medledger_buffer_free(buf);
+}
+
+/* Reads a record for treatment and checks its plaintext equals `want`. */
+static inline void expect_plaintext(const consortium *c,
+                                    const medledger_keypair *reader,
+                                    const uint8_t id[MEDLEDGER_ID_LEN],
+                                    const char *want) {
+    expect_plaintext_for(c, reader, id, "TREAT", want);
 }
 
 #endif

@@ -223,7 +223,12 @@ int main(void) {
     append(&c, c.hospital_a, c.patient_id, "lab", LAB, lab);
     append(&c, c.hospital_b, c.patient_id, "imaging", IMAGING, imaging);
     CHECK(commit(&c) == 2);
+    /* The read is recorded, and committed (block 3) before it returns. */
     expect_plaintext(&c, c.patient, lab, LAB);
+    uint64_t height = 0;
+    OK(medledger_ledger_head_height(c.ledger, &height));
+    CHECK(height == 3);
+    uint64_t blocks = height + 1;
     uint8_t id[MEDLEDGER_ID_LEN], id2[MEDLEDGER_ID_LEN];
     OK(medledger_ledger_id(c.ledger, id));
 
@@ -239,19 +244,18 @@ int main(void) {
 
     /* Read-only beside the writer: verifies, never releases plaintext. */
     medledger_ledger *ro = open_ok(dir, 1, &report);
-    CHECK(report.blocks == 3 && report.payloads == 2);
+    CHECK(report.blocks == blocks && report.payloads == 2);
     CHECK(report.file_len == (uint64_t)file_size(log));
     CHECK(report.bytes_cut == 0 && report.frames_cut == 0);
     medledger_ledger *ro2 = open_ok(dir, 1, NULL); /* any number of readers */
     medledger_ledger_free(ro2);
     OK(medledger_ledger_id(ro, id2));
     CHECK(memcmp(id, id2, MEDLEDGER_ID_LEN) == 0);
-    uint64_t height = 0;
     OK(medledger_ledger_head_height(ro, &height));
-    CHECK(height == 2);
-    expect_verified(ro, 3);
+    CHECK(height == blocks - 1);
+    expect_verified(ro, blocks);
     medledger_buffer *buf = (medledger_buffer *)SENTINEL_PTR;
-    EXPECT(DENIED, medledger_ledger_read_record(ro, c.patient, lab, &buf));
+    EXPECT(DENIED, medledger_ledger_read_record(ro, c.patient, lab, "PATRQT", &buf));
     EXPECT_MESSAGE("read-only");
     CHECK(buf == (medledger_buffer *)SENTINEL_PTR);
     uint8_t unused[MEDLEDGER_ID_LEN];
@@ -261,7 +265,8 @@ int main(void) {
     EXPECT(DENIED, medledger_ledger_commit_block(ro, quorum, 2, &height));
     medledger_ledger_free(ro);
 
-    /* Close and reopen: the report matches the file, records are back. */
+    /* Close and reopen: the report matches the file, records are back.
+     * Attached keys belong to the handle: attach them again. */
     medledger_ledger_free(c.ledger);
     c.ledger = NULL;
     EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
@@ -269,22 +274,27 @@ int main(void) {
     EXPECT_MESSAGE(dir);
     memset(&report, 0xa5, sizeof report);
     c.ledger = open_ok(dir, 0, &report);
-    CHECK(report.blocks == 3 && report.payloads == 2);
+    attach_validators(c.ledger, &c);
+    CHECK(report.blocks == blocks && report.payloads == 2);
     CHECK(report.file_len == (uint64_t)file_size(log));
     CHECK(report.bytes_cut == 0 && report.frames_cut == 0);
     OK(medledger_ledger_head_height(c.ledger, &height));
-    CHECK(height == 2);
+    CHECK(height == blocks - 1);
     OK(medledger_ledger_id(c.ledger, id2));
     CHECK(memcmp(id, id2, MEDLEDGER_ID_LEN) == 0);
     expect_plaintext(&c, c.patient, lab, LAB);
     expect_plaintext(&c, c.hospital_b, imaging, IMAGING);
-    EXPECT(DENIED, medledger_ledger_read_record(c.ledger, c.hospital_b, lab, &buf));
-    append(&c, c.hospital_a, c.patient_id, "lab", NOTE, note); /* block 3: one payload */
-    CHECK(commit(&c) == 3);
+    EXPECT(MEDLEDGER_ERR_NO_CONSENT,
+           medledger_ledger_read_record(c.ledger, c.hospital_b, lab, "TREAT", &buf));
+    append(&c, c.hospital_a, c.patient_id, "lab", NOTE, note); /* one payload */
+    const uint64_t note_height = commit(&c);
     medledger_ledger_free(c.ledger);
     c.ledger = open_ok(dir, 0, NULL); /* report_out may be NULL */
+    attach_validators(c.ledger, &c);
     expect_plaintext(&c, c.patient, note, NOTE);
-    expect_verified(c.ledger, 4);
+    OK(medledger_ledger_head_height(c.ledger, &height));
+    blocks = height + 1;
+    expect_verified(c.ledger, blocks);
     medledger_ledger_free(c.ledger);
     c.ledger = NULL;
 
@@ -299,7 +309,7 @@ int main(void) {
     write_file(log, torn.data, torn.len);
     ro = open_ok(dir, 1, &report);
     CHECK(report.bytes_cut == 10 && report.frames_cut == 0);
-    CHECK(report.file_len == orig.len && report.blocks == 4);
+    CHECK(report.file_len == orig.len && report.blocks == blocks);
     medledger_ledger_free(ro);
     CHECK(file_size(log) == (long long)torn.len);
     medledger_ledger_free(open_ok(dir, 0, &report));
@@ -334,14 +344,16 @@ int main(void) {
      * decryption with 305, other records still read, and verification
      * locates the damage. */
     memcpy(bad.data, orig.data, orig.len);
-    frame = find_frame(&bad, SIZE_MAX, FRAME_KIND_PAYLOAD); /* block 3's, the note */
+    frame = find_frame(&bad, SIZE_MAX, FRAME_KIND_PAYLOAD); /* the last: the note */
     CHECK(frame != SIZE_MAX);
     bad.data[frame + FRAME_PREFIX + 32 + 5] ^= 0x01; /* past the digest */
     reseal_frame(&bad, frame);
     write_file(log, bad.data, bad.len);
     c.ledger = open_ok(dir, 0, &report);
-    CHECK(report.blocks == 4);
-    EXPECT(MEDLEDGER_ERR_TAMPERED, medledger_ledger_read_record(c.ledger, c.patient, note, &buf));
+    attach_validators(c.ledger, &c);
+    CHECK(report.blocks == blocks);
+    EXPECT(MEDLEDGER_ERR_TAMPERED,
+           medledger_ledger_read_record(c.ledger, c.patient, note, "PATRQT", &buf));
     EXPECT_MESSAGE("does not match its digest");
     CHECK(buf == (medledger_buffer *)SENTINEL_PTR);
     CHECK(strcmp(medledger_status_name(MEDLEDGER_ERR_TAMPERED), "MEDLEDGER_ERR_TAMPERED") == 0);
@@ -350,7 +362,7 @@ int main(void) {
     OK(medledger_ledger_verify(c.ledger, &r));
     CHECK(!medledger_report_ok(r));
     CHECK(medledger_report_fault_kind(r) == MEDLEDGER_FAULT_PAYLOAD_TAMPERED);
-    CHECK(medledger_report_fault_height(r) == 3);
+    CHECK(medledger_report_fault_height(r) == note_height);
     medledger_report_free(r);
     medledger_ledger_free(c.ledger);
     c.ledger = NULL;
@@ -358,8 +370,8 @@ int main(void) {
     /* Restored, the ledger opens and verifies again. */
     write_file(log, orig.data, orig.len);
     c.ledger = open_ok(dir, 0, &report);
-    CHECK(report.blocks == 4 && report.payloads == 3);
-    expect_verified(c.ledger, 4);
+    CHECK(report.blocks == blocks && report.payloads == 3);
+    expect_verified(c.ledger, blocks);
     free(bad.data);
     free(orig.data);
 

@@ -25,6 +25,16 @@ STATIC_ASSERT(MEDLEDGER_ERR_BAD_PROOF / 100 == 2, "2xx crypto");
 STATIC_ASSERT(MEDLEDGER_ERR_REJECTED / 100 == 3, "3xx ledger");
 STATIC_ASSERT(MEDLEDGER_ERR_CORRUPT / 100 == 3, "3xx ledger");
 STATIC_ASSERT(MEDLEDGER_ERR_TAMPERED == 305, "3xx ledger");
+STATIC_ASSERT(MEDLEDGER_ERR_NO_CONSENT == 310 && MEDLEDGER_ERR_CONSENT_EXPIRED == 311 &&
+                  MEDLEDGER_ERR_CONSENT_NOT_YET_VALID == 312 &&
+                  MEDLEDGER_ERR_WRONG_PURPOSE == 313 && MEDLEDGER_ERR_CONSENT_REVOKED == 314 &&
+                  MEDLEDGER_ERR_SUSPENDED == 315 && MEDLEDGER_ERR_ERASED == 316,
+              "denial reasons are 310..316");
+STATIC_ASSERT(MEDLEDGER_ACTION_READ == 1 && MEDLEDGER_ACTION_APPEND == 2 &&
+                  MEDLEDGER_ACTION_AMEND == 4,
+              "consent action bits");
+STATIC_ASSERT(MEDLEDGER_REGISTER_ESCROW_OPT_OUT == 1, "register flags");
+STATIC_ASSERT(MEDLEDGER_ERASURE_RECEIPT_LEN == 216, "receipt layout");
 STATIC_ASSERT(MEDLEDGER_ERR_SYSTEM / 100 == 9, "9xx internal");
 STATIC_ASSERT(MEDLEDGER_ERR_PANIC / 100 == 9, "9xx internal");
 STATIC_ASSERT(MEDLEDGER_ID_LEN == 32 && MEDLEDGER_PUBLIC_KEY_LEN == 32, "32-byte ids");
@@ -42,8 +52,28 @@ static medledger_status (*const append)(const medledger_ledger *, const medledge
     medledger_ledger_append_record;
 static medledger_status (*const read_record)(const medledger_ledger *,
                                              const medledger_keypair *, const uint8_t *,
-                                             medledger_buffer **) =
+                                             const char *, medledger_buffer **) =
     medledger_ledger_read_record;
+static medledger_status (*const register_participant)(const medledger_ledger *,
+                                                      const medledger_keypair *, const uint8_t *,
+                                                      const uint8_t *, uint32_t, const char *,
+                                                      uint32_t) = medledger_ledger_register;
+static medledger_status (*const grant)(const medledger_ledger *, const medledger_keypair *,
+                                       const uint8_t *, const uint8_t *, uint32_t, const char *,
+                                       const char *, const uint8_t *, size_t, uint64_t, uint64_t,
+                                       uint8_t *) = medledger_ledger_grant;
+static medledger_status (*const break_glass)(const medledger_ledger *, const medledger_keypair *,
+                                             const uint8_t *, const char *, const char *,
+                                             uint64_t, uint8_t *) = medledger_ledger_break_glass;
+static medledger_status (*const attach)(const medledger_ledger *,
+                                        const medledger_keypair *const *, size_t) =
+    medledger_ledger_attach_validators;
+static medledger_status (*const erase)(const medledger_ledger *, const medledger_keypair *,
+                                       const uint8_t *, size_t, medledger_buffer **) =
+    medledger_ledger_erase;
+static medledger_status (*const access_log)(const medledger_ledger *, const uint8_t *,
+                                            const uint8_t *, medledger_buffer **) =
+    medledger_ledger_access_log_json;
 static medledger_status (*const create_dir)(const char *, const char *, uint32_t,
                                             const medledger_founder *, size_t,
                                             const medledger_keypair *const *, size_t,
@@ -61,7 +91,14 @@ int main(void) {
     medledger_status s = create("x", 1, &f, 1, NULL, 0, &ledger);
     uint8_t id[MEDLEDGER_ID_LEN];
     s |= append(NULL, NULL, NULL, NULL, NULL, NULL, 0, id);
-    s |= read_record(NULL, NULL, NULL, NULL);
+    s |= read_record(NULL, NULL, NULL, "TREAT", NULL);
+    s |= register_participant(NULL, NULL, NULL, NULL, MEDLEDGER_ROLE_PATIENT, "x",
+                              MEDLEDGER_REGISTER_ESCROW_OPT_OUT);
+    s |= grant(NULL, NULL, NULL, NULL, MEDLEDGER_ACTION_READ, "TREAT", "*", NULL, 0, 0, 1, id);
+    s |= break_glass(NULL, NULL, NULL, "BTG", "x", 1, id);
+    s |= attach(NULL, NULL, 0);
+    s |= erase(NULL, NULL, NULL, 0, NULL);
+    s |= access_log(NULL, NULL, NULL, NULL);
     medledger_open_report report = {0, 0, 0, 0, 0};
     s |= create_dir(NULL, "x", 1, &f, 1, NULL, 0, &ledger);
     s |= open_dir(NULL, &report, &ledger);

@@ -1,8 +1,9 @@
 /*
  * Hostile calls: NULL for every pointer argument of every function, lengths
  * far beyond the buffer (never read: AddressSanitizer would report it),
- * unterminated and invalid UTF-8 strings, bad role bits and thresholds,
- * wrong passphrases, damaged key files, unknown record ids, and free(NULL).
+ * unterminated and invalid UTF-8 strings, bad role bits, flags, action bits,
+ * purpose codes and thresholds, wrong passphrases, damaged key files and
+ * receipts, unknown record, consent and participant ids, and free(NULL).
  * Every failing call must leave its out-parameters untouched and set a
  * last-error message.
  *
@@ -82,7 +83,7 @@ static void keypair_calls(const consortium *c) {
     uint8_t damaged[MEDLEDGER_MAX_KEY_FILE_LEN];
     CHECK(len <= sizeof damaged);
     memcpy(damaged, file, len);
-    damaged[8] = 2; /* format version 2 */
+    damaged[8] = 99; /* a format version from the future */
     EXPECT(MEDLEDGER_ERR_UNSUPPORTED_VERSION,
            medledger_keypair_import_encrypted(damaged, len, pass, 4, &kp));
     memcpy(damaged, file, len);
@@ -212,41 +213,49 @@ static void register_calls(const consortium *c) {
     OK(medledger_keypair_public_keys(kp, sign, enc));
     const uint32_t role = MEDLEDGER_ROLE_PROVIDER;
 
-    EXPECT(NULLP, medledger_ledger_register(NULL, c->admin, sign, enc, role, "l"));
+    EXPECT(NULLP, medledger_ledger_register(NULL, c->admin, sign, enc, role, "l", 0));
     EXPECT_MESSAGE("ledger is NULL");
-    EXPECT(NULLP, medledger_ledger_register(c->ledger, NULL, sign, enc, role, "l"));
+    EXPECT(NULLP, medledger_ledger_register(c->ledger, NULL, sign, enc, role, "l", 0));
     EXPECT_MESSAGE("admin is NULL");
-    EXPECT(NULLP, medledger_ledger_register(c->ledger, c->admin, NULL, enc, role, "l"));
+    EXPECT(NULLP, medledger_ledger_register(c->ledger, c->admin, NULL, enc, role, "l", 0));
     EXPECT_MESSAGE("sign_key is NULL");
-    EXPECT(NULLP, medledger_ledger_register(c->ledger, c->admin, sign, NULL, role, "l"));
+    EXPECT(NULLP, medledger_ledger_register(c->ledger, c->admin, sign, NULL, role, "l", 0));
     EXPECT_MESSAGE("enc_key is NULL");
-    EXPECT(NULLP, medledger_ledger_register(c->ledger, c->admin, sign, enc, role, NULL));
+    EXPECT(NULLP, medledger_ledger_register(c->ledger, c->admin, sign, enc, role, NULL, 0));
     EXPECT_MESSAGE("label is NULL");
     EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
-           medledger_ledger_register(c->ledger, c->admin, sign, enc, role, "\xc0\xaf"));
-    EXPECT(INVALID, medledger_ledger_register(c->ledger, c->admin, sign, enc, 0, "l"));
-    EXPECT(INVALID, medledger_ledger_register(c->ledger, c->admin, sign, enc, 0x100, "l"));
+           medledger_ledger_register(c->ledger, c->admin, sign, enc, role, "\xc0\xaf", 0));
+    EXPECT(INVALID, medledger_ledger_register(c->ledger, c->admin, sign, enc, 0, "l", 0));
+    EXPECT(INVALID, medledger_ledger_register(c->ledger, c->admin, sign, enc, 0x100, "l", 0));
+    /* Unknown flag bits; escrow opt-out is for patients only. */
+    EXPECT(INVALID, medledger_ledger_register(c->ledger, c->admin, sign, enc, role, "l", 2));
+    EXPECT_MESSAGE("flags");
+    EXPECT(INVALID, medledger_ledger_register(c->ledger, c->admin, sign, enc, role, "l",
+                                              0x80000001u));
+    EXPECT(INVALID, medledger_ledger_register(c->ledger, c->admin, sign, enc, role, "l",
+                                              MEDLEDGER_REGISTER_ESCROW_OPT_OUT));
+    EXPECT_MESSAGE("escrow");
     /* Only an admin registers. */
     EXPECT(MEDLEDGER_ERR_REJECTED,
-           medledger_ledger_register(c->ledger, c->hospital_a, sign, enc, role, "l"));
+           medledger_ledger_register(c->ledger, c->hospital_a, sign, enc, role, "l", 0));
     /* A small-order encryption key or an all-zero signing key is refused. */
     uint8_t zero[32] = {0};
     EXPECT(MEDLEDGER_ERR_WEAK_KEY,
-           medledger_ledger_register(c->ledger, c->admin, sign, zero, role, "l"));
+           medledger_ledger_register(c->ledger, c->admin, sign, zero, role, "l", 0));
     EXPECT(MEDLEDGER_ERR_WEAK_KEY,
-           medledger_ledger_register(c->ledger, c->admin, zero, enc, role, "l"));
+           medledger_ledger_register(c->ledger, c->admin, zero, enc, role, "l", 0));
     /* An unterminated label in a buffer just past the text limit: the scan
      * stops at the limit instead of reading past the allocation. */
     char *unterminated = malloc(MEDLEDGER_MAX_TEXT_LEN + 1);
     CHECK(unterminated != NULL);
     memset(unterminated, 'a', MEDLEDGER_MAX_TEXT_LEN + 1);
     EXPECT(INVALID,
-           medledger_ledger_register(c->ledger, c->admin, sign, enc, role, unterminated));
+           medledger_ledger_register(c->ledger, c->admin, sign, enc, role, unterminated, 0));
     free(unterminated);
     medledger_keypair_free(kp);
 }
 
-static void record_calls(const consortium *c, const uint8_t lab[32]) {
+static void record_calls(const consortium *c, const uint8_t lab[32], const uint8_t imaging[32]) {
     const uint8_t payload[] = "{}";
     const char *ct = "application/fhir+json";
     uint8_t id[32];
@@ -287,9 +296,14 @@ static void record_calls(const consortium *c, const uint8_t lab[32]) {
     medledger_keypair *stranger = new_keypair();
     EXPECT(MEDLEDGER_ERR_REJECTED,
            medledger_ledger_append_record(L, stranger, P, "lab", ct, payload, 2, id));
-    /* Hospital B holds no key to the patient's lab category. */
-    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+    /* Hospital B has no consent to append to the patient's lab records,
+     * nor to the other patient's anything. */
+    EXPECT(MEDLEDGER_ERR_REJECTED,
            medledger_ledger_append_record(L, c->hospital_b, P, "lab", ct, payload, 2, id));
+    EXPECT_MESSAGE("allowed to write");
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_append_record(L, c->hospital_a, c->other_patient_id, "lab", ct,
+                                          payload, 2, id));
     CHECK(all_marked(id, 32));
 
     EXPECT(NULLP, medledger_ledger_amend_record(NULL, A, lab, ct, payload, 2, id));
@@ -304,26 +318,294 @@ static void record_calls(const consortium *c, const uint8_t lab[32]) {
            medledger_ledger_amend_record(L, A, lab, "\xed\xa0\x80", payload, 2, id));
     EXPECT(MEDLEDGER_ERR_NOT_FOUND,
            medledger_ledger_amend_record(L, A, nobody, ct, payload, 2, id));
-    /* Another provider may not amend (it holds no key to the category). */
-    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+    /* Another provider may not amend: not the author, no consent. */
+    EXPECT(MEDLEDGER_ERR_REJECTED,
            medledger_ledger_amend_record(L, c->hospital_b, lab, ct, payload, 2, id));
     CHECK(all_marked(id, 32));
 
     medledger_buffer *buf = SENTINEL_PTR;
-    EXPECT(NULLP, medledger_ledger_read_record(NULL, c->patient, lab, &buf));
-    EXPECT(NULLP, medledger_ledger_read_record(L, NULL, lab, &buf));
+    const medledger_keypair *R = c->patient;
+    EXPECT(NULLP, medledger_ledger_read_record(NULL, R, lab, "PATRQT", &buf));
+    EXPECT(NULLP, medledger_ledger_read_record(L, NULL, lab, "PATRQT", &buf));
     EXPECT_MESSAGE("reader is NULL");
-    EXPECT(NULLP, medledger_ledger_read_record(L, c->patient, NULL, &buf));
+    EXPECT(NULLP, medledger_ledger_read_record(L, R, NULL, "PATRQT", &buf));
     EXPECT_MESSAGE("record_id is NULL");
-    EXPECT(NULLP, medledger_ledger_read_record(L, c->patient, lab, NULL));
+    EXPECT(NULLP, medledger_ledger_read_record(L, R, lab, NULL, &buf));
+    EXPECT_MESSAGE("purpose is NULL");
+    EXPECT(NULLP, medledger_ledger_read_record(L, R, lab, "PATRQT", NULL));
     EXPECT_MESSAGE("out_plaintext is NULL");
-    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_read_record(L, c->patient, nobody, &buf));
+    /* Purposes are HL7 codes, exactly. */
+    EXPECT(INVALID, medledger_ledger_read_record(L, R, lab, "", &buf));
+    EXPECT(INVALID, medledger_ledger_read_record(L, R, lab, "treat", &buf));
+    EXPECT(INVALID, medledger_ledger_read_record(L, R, lab, "TREAT ", &buf));
+    EXPECT(INVALID, medledger_ledger_read_record(L, R, lab, "TREAT,ETREAT", &buf));
+    EXPECT_MESSAGE("PurposeOfUse");
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8, medledger_ledger_read_record(L, R, lab, "TR\xff" "AT", &buf));
+    char *unterminated = malloc(MEDLEDGER_MAX_TEXT_LEN + 1);
+    CHECK(unterminated != NULL);
+    memset(unterminated, 'T', MEDLEDGER_MAX_TEXT_LEN + 1);
+    EXPECT(INVALID, medledger_ledger_read_record(L, R, lab, unterminated, &buf));
+    free(unterminated);
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_read_record(L, R, nobody, "PATRQT", &buf));
     EXPECT_MESSAGE("not found");
-    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
-           medledger_ledger_read_record(L, c->other_patient, lab, &buf));
-    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED, medledger_ledger_read_record(L, stranger, lab, &buf));
+    /* Denials name their reason; an unregistered reader cannot even record
+     * its attempt. */
+    EXPECT(MEDLEDGER_ERR_NO_CONSENT,
+           medledger_ledger_read_record(L, c->other_patient, lab, "TREAT", &buf));
+    EXPECT(MEDLEDGER_ERR_NO_CONSENT,
+           medledger_ledger_read_record(L, c->hospital_b, lab, "TREAT", &buf));
+    EXPECT(MEDLEDGER_ERR_WRONG_PURPOSE,
+           medledger_ledger_read_record(L, c->hospital_a, imaging, "HRESCH", &buf));
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_read_record(L, stranger, lab, "TREAT", &buf));
     CHECK(buf == SENTINEL_PTR);
     medledger_keypair_free(stranger);
+}
+
+/* Every function of patient-controlled access, abused. */
+static void access_calls(const consortium *c, const uint8_t lab[32]) {
+    const medledger_ledger *L = c->ledger;
+    const medledger_keypair *P = c->patient;
+    const uint8_t *pid = c->patient_id;
+    uint8_t b_id[32], a_id[32], nobody[32], out[32];
+    OK(medledger_keypair_id(c->hospital_b, b_id));
+    OK(medledger_keypair_id(c->hospital_a, a_id));
+    memset(nobody, 0x42, 32);
+    memset(out, MARK, 32);
+    uint64_t now = 0;
+    OK(medledger_ledger_now(L, &now));
+    const uint64_t nb = now - 1000, na = now + YEAR_MS;
+    const uint32_t R = MEDLEDGER_ACTION_READ;
+
+    /* attach_validators: nothing is attached on failure. */
+    const medledger_keypair *two[2] = {c->validators[0], c->validators[2]};
+    EXPECT(NULLP, medledger_ledger_attach_validators(NULL, two, 2));
+    EXPECT(NULLP, medledger_ledger_attach_validators(L, NULL, 2));
+    EXPECT_MESSAGE("validators is NULL");
+    const medledger_keypair *with_null[2] = {c->validators[0], NULL};
+    EXPECT(NULLP, medledger_ledger_attach_validators(L, with_null, 2));
+    EXPECT_MESSAGE("validators[1] is NULL");
+    EXPECT(INVALID, medledger_ledger_attach_validators(L, two, SIZE_MAX));
+    const medledger_keypair *outsider[2] = {c->validators[0], c->hospital_a};
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED, medledger_ledger_attach_validators(L, outsider, 2));
+    EXPECT_MESSAGE("validators[1]");
+
+    /* attach_custodian */
+    EXPECT(NULLP, medledger_ledger_attach_custodian(NULL, c->admin));
+    EXPECT(NULLP, medledger_ledger_attach_custodian(L, NULL));
+    EXPECT_MESSAGE("custodian is NULL");
+    EXPECT(INVALID, medledger_ledger_attach_custodian(L, c->hospital_a));
+    EXPECT_MESSAGE("custodian role");
+
+    /* now */
+    uint64_t t = 777;
+    EXPECT(NULLP, medledger_ledger_now(NULL, &t));
+    EXPECT(NULLP, medledger_ledger_now(L, NULL));
+    EXPECT_MESSAGE("out_ms is NULL");
+    CHECK(t == 777);
+
+    /* grant: every pointer, then every value. */
+    EXPECT(NULLP, medledger_ledger_grant(NULL, P, pid, b_id, R, "TREAT", "lab", NULL, 0, nb, na, out));
+    EXPECT(NULLP, medledger_ledger_grant(L, NULL, pid, b_id, R, "TREAT", "lab", NULL, 0, nb, na, out));
+    EXPECT_MESSAGE("author is NULL");
+    EXPECT(NULLP, medledger_ledger_grant(L, P, NULL, b_id, R, "TREAT", "lab", NULL, 0, nb, na, out));
+    EXPECT_MESSAGE("patient_id is NULL");
+    EXPECT(NULLP, medledger_ledger_grant(L, P, pid, NULL, R, "TREAT", "lab", NULL, 0, nb, na, out));
+    EXPECT_MESSAGE("grantee_id is NULL");
+    EXPECT(NULLP, medledger_ledger_grant(L, P, pid, b_id, R, NULL, "lab", NULL, 0, nb, na, out));
+    EXPECT_MESSAGE("purposes is NULL");
+    EXPECT(NULLP, medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", NULL, NULL, 0, nb, na, out));
+    EXPECT_MESSAGE("categories is NULL");
+    EXPECT(NULLP, medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", "", NULL, 1, nb, na, out));
+    EXPECT_MESSAGE("record_ids is NULL");
+    EXPECT(NULLP, medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", "lab", NULL, 0, nb, na, NULL));
+    EXPECT_MESSAGE("out_consent_id is NULL");
+    /* Id arrays "of SIZE_MAX ids" in a 32-byte buffer are never read. */
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", "", lab, SIZE_MAX, nb, na, out));
+    EXPECT_MESSAGE("record_ids");
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", "", lab, SIZE_MAX / 32 + 1, nb, na, out));
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", "", lab,
+                                           MEDLEDGER_MAX_CONSENT_RECORDS + 1, nb, na, out));
+    /* Actions. */
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, 0, "TREAT", "lab", NULL, 0, nb, na, out));
+    EXPECT_MESSAGE("actions");
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, 8, "TREAT", "lab", NULL, 0, nb, na, out));
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, 0x101, "TREAT", "lab", NULL, 0, nb, na, out));
+    /* Purposes: comma-separated HL7 codes, at least one. */
+    const char *bad_purposes[] = {"", " ", "treat", "TREAT,", ",TREAT", "TREAT,,BTG", "TREAT;BTG", "*"};
+    for (size_t i = 0; i < sizeof bad_purposes / sizeof *bad_purposes; i++)
+        EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, R, bad_purposes[i], "lab", NULL, 0,
+                                               nb, na, out));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
+           medledger_ledger_grant(L, P, pid, b_id, R, "TREAT,\xc3", "lab", NULL, 0, nb, na, out));
+    char *unterminated = malloc(MEDLEDGER_MAX_TEXT_LEN + 1);
+    CHECK(unterminated != NULL);
+    memset(unterminated, 'A', MEDLEDGER_MAX_TEXT_LEN + 1);
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, R, unterminated, "lab", NULL, 0, nb, na, out));
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", unterminated, NULL, 0, nb, na, out));
+    /* Categories: syntax, "*" alone, and a scope that covers something. */
+    const char *bad_categories[] = {"Lab", "lab,*", "*,lab", "lab,,imaging", "lab,", "lab!"};
+    for (size_t i = 0; i < sizeof bad_categories / sizeof *bad_categories; i++)
+        EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", bad_categories[i], NULL,
+                                               0, nb, na, out));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
+           medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", "l\xe2\x82", NULL, 0, nb, na, out));
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", "", NULL, 0, nb, na, out));
+    EXPECT_MESSAGE("covers nothing");
+    /* Record-level consents are read-only; listed records must exist. */
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, ALL_ACTIONS, "TREAT", "", lab, 1, nb,
+                                           na, out));
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND,
+           medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", "", nobody, 1, nb, na, out));
+    /* Periods, parties. */
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", "lab", NULL, 0, na, nb, out));
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, b_id, R, "TREAT", "lab", NULL, 0, nb, nb, out));
+    EXPECT(INVALID, medledger_ledger_grant(L, P, pid, pid, R, "TREAT", "lab", NULL, 0, nb, na, out));
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND,
+           medledger_ledger_grant(L, P, pid, nobody, R, "TREAT", "lab", NULL, 0, nb, na, out));
+    /* Only the patient (or a guardian) grants. */
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_grant(L, c->hospital_a, pid, b_id, R, "TREAT", "lab", NULL, 0, nb, na,
+                                  out));
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_grant(L, c->other_patient, pid, b_id, R, "TREAT", "imaging", NULL, 0,
+                                  nb, na, out));
+    CHECK(all_marked(out, 32));
+
+    /* revoke */
+    EXPECT(NULLP, medledger_ledger_revoke(NULL, P, nobody));
+    EXPECT(NULLP, medledger_ledger_revoke(L, NULL, nobody));
+    EXPECT(NULLP, medledger_ledger_revoke(L, P, NULL));
+    EXPECT_MESSAGE("consent_id is NULL");
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_revoke(L, P, nobody));
+
+    /* share_keys */
+    size_t shares = 777;
+    EXPECT(NULLP, medledger_ledger_share_keys(NULL, P, pid, &shares));
+    EXPECT(NULLP, medledger_ledger_share_keys(L, NULL, pid, &shares));
+    EXPECT(NULLP, medledger_ledger_share_keys(L, P, NULL, &shares));
+    EXPECT(NULLP, medledger_ledger_share_keys(L, P, pid, NULL));
+    EXPECT_MESSAGE("out_shares is NULL");
+    CHECK(shares == 777);
+
+    /* break_glass */
+    const medledger_keypair *A = c->hospital_a;
+    EXPECT(NULLP, medledger_ledger_break_glass(NULL, A, pid, "ETREAT", "er", 60000, out));
+    EXPECT(NULLP, medledger_ledger_break_glass(L, NULL, pid, "ETREAT", "er", 60000, out));
+    EXPECT_MESSAGE("provider is NULL");
+    EXPECT(NULLP, medledger_ledger_break_glass(L, A, NULL, "ETREAT", "er", 60000, out));
+    EXPECT(NULLP, medledger_ledger_break_glass(L, A, pid, NULL, "er", 60000, out));
+    EXPECT_MESSAGE("reason is NULL");
+    EXPECT(NULLP, medledger_ledger_break_glass(L, A, pid, "ETREAT", NULL, 60000, out));
+    EXPECT_MESSAGE("justification is NULL");
+    EXPECT(NULLP, medledger_ledger_break_glass(L, A, pid, "ETREAT", "er", 60000, NULL));
+    EXPECT_MESSAGE("out_break_glass_id is NULL");
+    EXPECT(INVALID, medledger_ledger_break_glass(L, A, pid, "TREAT", "er", 60000, out));
+    EXPECT_MESSAGE("ETREAT or BTG");
+    EXPECT(INVALID, medledger_ledger_break_glass(L, A, pid, "etreat", "er", 60000, out));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
+           medledger_ledger_break_glass(L, A, pid, "\x80", "er", 60000, out));
+    EXPECT(INVALID, medledger_ledger_break_glass(L, A, pid, unterminated, "er", 60000, out));
+    EXPECT(INVALID, medledger_ledger_break_glass(L, A, pid, "BTG", "", 60000, out));
+    EXPECT(INVALID, medledger_ledger_break_glass(L, A, pid, "BTG", "line\nbreak", 60000, out));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
+           medledger_ledger_break_glass(L, A, pid, "BTG", "caf\xc3", 60000, out));
+    char long_text[300];
+    memset(long_text, 'j', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    EXPECT(INVALID, medledger_ledger_break_glass(L, A, pid, "BTG", long_text, 60000, out));
+    EXPECT(INVALID, medledger_ledger_break_glass(L, A, pid, "BTG", unterminated, 60000, out));
+    EXPECT(INVALID, medledger_ledger_break_glass(L, A, pid, "BTG", "er", 0, out));
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_break_glass(L, A, pid, "BTG", "er", UINT64_MAX, out));
+    EXPECT_MESSAGE("maximum");
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_break_glass(L, A, nobody, "BTG", "er", 60000, out));
+    EXPECT(MEDLEDGER_ERR_REJECTED, /* only providers declare */
+           medledger_ledger_break_glass(L, c->other_patient, pid, "BTG", "er", 60000, out));
+    CHECK(all_marked(out, 32));
+    free(unterminated);
+
+    /* guardians and suspension */
+    EXPECT(NULLP, medledger_ledger_add_guardian(NULL, P, pid, a_id));
+    EXPECT(NULLP, medledger_ledger_add_guardian(L, NULL, pid, a_id));
+    EXPECT(NULLP, medledger_ledger_add_guardian(L, P, NULL, a_id));
+    EXPECT(NULLP, medledger_ledger_add_guardian(L, P, pid, NULL));
+    EXPECT_MESSAGE("guardian_id is NULL");
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_add_guardian(L, P, pid, a_id)); /* no role */
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_add_guardian(L, P, pid, nobody));
+    EXPECT(NULLP, medledger_ledger_remove_guardian(NULL, P, pid, a_id));
+    EXPECT(NULLP, medledger_ledger_remove_guardian(L, NULL, pid, a_id));
+    EXPECT(NULLP, medledger_ledger_remove_guardian(L, P, NULL, a_id));
+    EXPECT(NULLP, medledger_ledger_remove_guardian(L, P, pid, NULL));
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_remove_guardian(L, P, pid, a_id));
+    EXPECT(NULLP, medledger_ledger_suspend(NULL, c->admin, a_id));
+    EXPECT(NULLP, medledger_ledger_suspend(L, NULL, a_id));
+    EXPECT_MESSAGE("admin is NULL");
+    EXPECT(NULLP, medledger_ledger_suspend(L, c->admin, NULL));
+    EXPECT_MESSAGE("participant_id is NULL");
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_suspend(L, c->hospital_b, a_id));
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_suspend(L, c->admin, nobody));
+    EXPECT(NULLP, medledger_ledger_reinstate(NULL, c->admin, a_id));
+    EXPECT(NULLP, medledger_ledger_reinstate(L, NULL, a_id));
+    EXPECT(NULLP, medledger_ledger_reinstate(L, c->admin, NULL));
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_reinstate(L, c->hospital_b, a_id));
+
+    /* The access log, consents and reviews. */
+    medledger_buffer *buf = SENTINEL_PTR;
+    EXPECT(NULLP, medledger_ledger_access_log_json(NULL, pid, pid, &buf));
+    EXPECT(NULLP, medledger_ledger_access_log_json(L, NULL, pid, &buf));
+    EXPECT_MESSAGE("requester_id is NULL");
+    EXPECT(NULLP, medledger_ledger_access_log_json(L, pid, NULL, &buf));
+    EXPECT(NULLP, medledger_ledger_access_log_json(L, pid, pid, NULL));
+    EXPECT_MESSAGE("out_json is NULL");
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED, medledger_ledger_access_log_json(L, a_id, pid, &buf));
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED, medledger_ledger_access_log_json(L, nobody, pid, &buf));
+    EXPECT(NULLP, medledger_ledger_consents_json(NULL, pid, pid, &buf));
+    EXPECT(NULLP, medledger_ledger_consents_json(L, NULL, pid, &buf));
+    EXPECT(NULLP, medledger_ledger_consents_json(L, pid, NULL, &buf));
+    EXPECT(NULLP, medledger_ledger_consents_json(L, pid, pid, NULL));
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED, medledger_ledger_consents_json(L, b_id, pid, &buf));
+    EXPECT(NULLP, medledger_ledger_break_glass_reviews_json(NULL, pid, &buf));
+    EXPECT(NULLP, medledger_ledger_break_glass_reviews_json(L, NULL, &buf));
+    EXPECT(NULLP, medledger_ledger_break_glass_reviews_json(L, pid, NULL));
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED, medledger_ledger_break_glass_reviews_json(L, pid, &buf));
+    CHECK(buf == SENTINEL_PTR);
+
+    /* erase and receipts */
+    EXPECT(NULLP, medledger_ledger_erase(NULL, P, lab, 1, &buf));
+    EXPECT(NULLP, medledger_ledger_erase(L, NULL, lab, 1, &buf));
+    EXPECT(NULLP, medledger_ledger_erase(L, P, NULL, 1, &buf));
+    EXPECT_MESSAGE("record_ids is NULL");
+    EXPECT(NULLP, medledger_ledger_erase(L, P, NULL, 0, &buf));
+    EXPECT(NULLP, medledger_ledger_erase(L, P, lab, 1, NULL));
+    EXPECT_MESSAGE("out_receipts is NULL");
+    EXPECT(INVALID, medledger_ledger_erase(L, P, lab, SIZE_MAX, &buf));
+    EXPECT(INVALID, medledger_ledger_erase(L, P, lab, MEDLEDGER_MAX_ERASE_RECORDS + 1, &buf));
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_erase(L, P, lab, 0, &buf));
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_erase(L, P, nobody, 1, &buf));
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_erase(L, c->other_patient, lab, 1, &buf));
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_erase(L, c->hospital_b, lab, 1, &buf));
+    uint8_t twice[64];
+    memcpy(twice, lab, 32);
+    memcpy(twice + 32, lab, 32);
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_erase(L, P, twice, 2, &buf));
+    CHECK(buf == SENTINEL_PTR);
+    uint8_t receipt[MEDLEDGER_ERASURE_RECEIPT_LEN + 1];
+    memset(receipt, 0, sizeof receipt);
+    EXPECT(NULLP, medledger_ledger_verify_erasure_receipt(NULL, receipt, MEDLEDGER_ERASURE_RECEIPT_LEN));
+    EXPECT(NULLP, medledger_ledger_verify_erasure_receipt(L, NULL, MEDLEDGER_ERASURE_RECEIPT_LEN));
+    EXPECT(MEDLEDGER_ERR_MALFORMED, medledger_ledger_verify_erasure_receipt(L, receipt, 0));
+    EXPECT(MEDLEDGER_ERR_MALFORMED,
+           medledger_ledger_verify_erasure_receipt(L, receipt, MEDLEDGER_ERASURE_RECEIPT_LEN - 1));
+    EXPECT(MEDLEDGER_ERR_MALFORMED,
+           medledger_ledger_verify_erasure_receipt(L, receipt, MEDLEDGER_ERASURE_RECEIPT_LEN + 1));
+    EXPECT(MEDLEDGER_ERR_MALFORMED, medledger_ledger_verify_erasure_receipt(L, receipt, SIZE_MAX));
+    /* All zeros: another ledger's. */
+    EXPECT(INVALID, medledger_ledger_verify_erasure_receipt(L, receipt, MEDLEDGER_ERASURE_RECEIPT_LEN));
+
+    /* After all this, the patient's own read still works, and nothing was
+     * attached by a failed attach. */
+    expect_plaintext(c, P, lab, "{\"v\":1}");
 }
 
 static void block_and_report_calls(const consortium *c) {
@@ -406,14 +688,16 @@ static void names_and_last_error(void) {
 int main(void) {
     consortium c;
     consortium_init(&c);
-    uint8_t lab[32];
+    uint8_t lab[32], imaging[32];
     append(&c, c.hospital_a, c.patient_id, "lab", "{\"v\":1}", lab);
+    append(&c, c.hospital_b, c.patient_id, "imaging", "{\"v\":2}", imaging);
     commit(&c);
 
     keypair_calls(&c);
     create_calls(&c);
     register_calls(&c);
-    record_calls(&c, lab);
+    record_calls(&c, lab, imaging);
+    access_calls(&c, lab);
     block_and_report_calls(&c);
     names_and_last_error();
 

@@ -1,11 +1,15 @@
 /*
  * Four threads share one ledger handle and one patient keypair: each
  * appends records as its own hospital (own category, so no two threads
- * race for the same category key or sequence number), reads back its
- * committed records, every thread commits blocks on odd rounds (commits on
- * one handle serialise, none may fail), and thread 0 verifies while the
- * others write. Afterwards every record must be committed, readable with
- * the right plaintext, and the chain must verify.
+ * race for the same category key or sequence number; each hospital holds
+ * the patient's consent), reads back its committed records as the patient
+ * (each read is an access-event transaction of the shared patient key,
+ * committed by the reading thread itself with the attached validator
+ * keys), every thread commits blocks on odd rounds (commits on one handle
+ * serialise, with each other and with the commits reads make; none may
+ * fail), and thread 0 verifies while the others write. Afterwards every
+ * record must be committed, readable with the right plaintext, and the
+ * chain must verify.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -67,7 +71,7 @@ static void *run(void *arg) {
          * while pending is fine; any other failure is not). */
         medledger_buffer *buf = NULL;
         medledger_status s =
-            medledger_ledger_read_record(c->ledger, c->patient, w->ids[r / 2], &buf);
+            medledger_ledger_read_record(c->ledger, c->patient, w->ids[r / 2], "PATRQT", &buf);
         if (s == MEDLEDGER_OK) {
             payload_of(w->index, r / 2, payload, sizeof payload);
             if (medledger_buffer_len(buf) != strlen(payload) ||
@@ -102,6 +106,9 @@ int main(void) {
         char label[32];
         snprintf(label, sizeof label, "hospital %d", i);
         register_participant(&c, workers[i].hospital, MEDLEDGER_ROLE_PROVIDER, label);
+        uint8_t hospital_id[MEDLEDGER_ID_LEN];
+        OK(medledger_keypair_id(workers[i].hospital, hospital_id));
+        grant_treating(c.ledger, c.patient, hospital_id, "*", NULL);
     }
     commit(&c);
 

@@ -9,7 +9,7 @@ variable, or else as ``target/release/libmedledger.so`` (then
 
 Example::
 
-    from medledger import Keypair, Ledger, Role
+    from medledger import Action, Keypair, Ledger, Role
 
     admin, validator, hospital, patient = (Keypair.generate() for _ in range(4))
     with Ledger.create_in_memory(
@@ -18,13 +18,19 @@ Example::
                   (validator, Role.VALIDATOR, "validator")],
         sealers=[validator],
     ) as ledger:
+        # Reads are recorded and committed before plaintext is released:
+        # this node commits with its own validator key.
+        ledger.attach_validators([validator])
         ledger.register(admin, hospital, Role.PROVIDER, "St. Mary EHR")
         ledger.register(admin, patient, Role.PATIENT, "patient app")
+        # The patient consents to treatment at the hospital.
+        ledger.grant(patient, hospital, actions=Action.ALL, purposes="TREAT")
         ledger.commit_block([validator])
         rid = ledger.append_record(hospital, patient.id, "lab",
                                    "application/fhir+json", b'{"value": 5.1}')
         ledger.commit_block([validator])
-        assert ledger.read_record(patient, rid) == b'{"value": 5.1}'
+        assert ledger.read_record(patient, rid, "PATRQT") == b'{"value": 5.1}'
+        assert ledger.access_log(patient, patient)[0]["decision"] == "permit"
         with ledger.verify() as report:
             assert report.ok
 """
@@ -52,7 +58,16 @@ from .errors import (
     WrongPassphrase,
 )
 from .keypair import Keypair, PublicKeys
-from .ledger import Founder, Ledger, OpenReport, Role
+from .ledger import (
+    YEAR_MS,
+    Action,
+    ErasureReceipt,
+    Founder,
+    Ledger,
+    OpenReport,
+    Purpose,
+    Role,
+)
 from .report import Fault, FaultKind, Report
 from ._ffi import library_version
 
@@ -60,6 +75,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessDenied",
+    "Action",
+    "ErasureReceipt",
     "BadProof",
     "BadSignature",
     "ClosedError",
@@ -80,6 +97,7 @@ __all__ = [
     "NotFound",
     "OpenReport",
     "PublicKeys",
+    "Purpose",
     "Rejected",
     "Report",
     "Role",
@@ -88,5 +106,6 @@ __all__ = [
     "UnsupportedFormat",
     "WeakKey",
     "WrongPassphrase",
+    "YEAR_MS",
     "library_version",
 ]

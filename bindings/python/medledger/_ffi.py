@@ -108,6 +108,8 @@ class medledger_open_report(ctypes.Structure):
 status_t = c_uint32
 ID_LEN = 32
 PUBLIC_KEY_LEN = 32
+ERASURE_RECEIPT_LEN = 216
+REGISTER_ESCROW_OPT_OUT = 1
 
 # Byte inputs (payloads, passphrases, key files) are passed as `c_char_p`
 # from `bytes` objects: ctypes hands C a pointer to the object's buffer, and
@@ -174,7 +176,7 @@ SIGNATURES = {
     ),
     "medledger_ledger_free": ([LedgerPtr], None),
     "medledger_ledger_register": (
-        [LedgerPtr, KeypairPtr, BytesPtr, BytesPtr, c_uint32, c_char_p],
+        [LedgerPtr, KeypairPtr, BytesPtr, BytesPtr, c_uint32, c_char_p, c_uint32],
         status_t,
     ),
     "medledger_ledger_append_record": (
@@ -186,7 +188,7 @@ SIGNATURES = {
         status_t,
     ),
     "medledger_ledger_read_record": (
-        [LedgerPtr, KeypairPtr, BytesPtr, POINTER(BufferPtr)],
+        [LedgerPtr, KeypairPtr, BytesPtr, c_char_p, POINTER(BufferPtr)],
         status_t,
     ),
     "medledger_ledger_commit_block": (
@@ -196,6 +198,60 @@ SIGNATURES = {
     "medledger_ledger_verify": ([LedgerPtr, POINTER(ReportPtr)], status_t),
     "medledger_ledger_head_height": ([LedgerPtr, POINTER(c_uint64)], status_t),
     "medledger_ledger_id": ([LedgerPtr, BytesPtr], status_t),
+    # patient-controlled access
+    "medledger_ledger_attach_validators": (
+        [LedgerPtr, POINTER(KeypairPtr), c_size_t],
+        status_t,
+    ),
+    "medledger_ledger_attach_custodian": ([LedgerPtr, KeypairPtr], status_t),
+    "medledger_ledger_now": ([LedgerPtr, POINTER(c_uint64)], status_t),
+    "medledger_ledger_grant": (
+        [
+            LedgerPtr,
+            KeypairPtr,
+            BytesPtr,
+            BytesPtr,
+            c_uint32,
+            c_char_p,
+            c_char_p,
+            _bytes_in,
+            c_size_t,
+            c_uint64,
+            c_uint64,
+            BytesPtr,
+        ],
+        status_t,
+    ),
+    "medledger_ledger_revoke": ([LedgerPtr, KeypairPtr, BytesPtr], status_t),
+    "medledger_ledger_share_keys": (
+        [LedgerPtr, KeypairPtr, BytesPtr, POINTER(c_size_t)],
+        status_t,
+    ),
+    "medledger_ledger_break_glass": (
+        [LedgerPtr, KeypairPtr, BytesPtr, c_char_p, c_char_p, c_uint64, BytesPtr],
+        status_t,
+    ),
+    "medledger_ledger_add_guardian": ([LedgerPtr, KeypairPtr, BytesPtr, BytesPtr], status_t),
+    "medledger_ledger_remove_guardian": ([LedgerPtr, KeypairPtr, BytesPtr, BytesPtr], status_t),
+    "medledger_ledger_suspend": ([LedgerPtr, KeypairPtr, BytesPtr], status_t),
+    "medledger_ledger_reinstate": ([LedgerPtr, KeypairPtr, BytesPtr], status_t),
+    "medledger_ledger_access_log_json": (
+        [LedgerPtr, BytesPtr, BytesPtr, POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_ledger_consents_json": (
+        [LedgerPtr, BytesPtr, BytesPtr, POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_ledger_break_glass_reviews_json": (
+        [LedgerPtr, BytesPtr, POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_ledger_erase": (
+        [LedgerPtr, KeypairPtr, _bytes_in, c_size_t, POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_ledger_verify_erasure_receipt": ([LedgerPtr, _bytes_in, c_size_t], status_t),
     # reports
     "medledger_report_ok": ([ReportPtr], ctypes.c_bool),
     "medledger_report_blocks": ([ReportPtr], c_uint64),

@@ -8,8 +8,8 @@ its C name (``status_name``) and the library's message (the C
     ├── InputError          1xx  the arguments (MalformedInput, UnsupportedFormat)
     ├── CryptoError         2xx  BadSignature, DecryptionFailed, WrongPassphrase,
     │                            WeakKey, BadProof
-    ├── LedgerError         3xx  Rejected, AccessDenied, NotFound, MissingQuorum,
-    │                            CorruptLedger (TamperedRecord)
+    ├── LedgerError         3xx  Rejected, AccessDenied (301, 310-316, with .reason),
+    │                            NotFound, MissingQuorum, CorruptLedger (TamperedRecord)
     ├── InternalError       9xx  system failure or a bug (panic) in the library
     └── ClosedError              a handle used after close() (also a ValueError)
 
@@ -43,6 +43,13 @@ class Status(enum.IntEnum):
     MISSING_QUORUM = 303
     CORRUPT = 304
     TAMPERED = 305
+    NO_CONSENT = 310
+    CONSENT_EXPIRED = 311
+    CONSENT_NOT_YET_VALID = 312
+    WRONG_PURPOSE = 313
+    CONSENT_REVOKED = 314
+    SUSPENDED = 315
+    ERASED = 316
     SYSTEM = 900
     PANIC = 901
 
@@ -115,9 +122,35 @@ class Rejected(LedgerError):
     """300: the rules refused the transaction."""
 
 
+#: Why a read was denied by the access rules, by status (310-316). The
+#: names are those of the access log (``Ledger.access_log``).
+DENY_REASONS = {
+    310: "no_consent",
+    311: "expired",
+    312: "not_yet_valid",
+    313: "wrong_purpose",
+    314: "revoked",
+    315: "suspended",
+    316: "erased",
+}
+
+
 class AccessDenied(LedgerError):
-    """301: the caller may not do this (e.g. read another provider's
-    record)."""
+    """301 and 310-316: the caller may not do this.
+
+    A read refused by the access rules has a :attr:`reason` (its status is
+    310-316, and the attempt is in the patient's access log):
+    ``"no_consent"``, ``"expired"``, ``"not_yet_valid"``,
+    ``"wrong_purpose"``, ``"revoked"``, ``"suspended"`` or ``"erased"``.
+    Any other refusal (301: sealing with a key outside the validator set, a
+    read through a read-only open, a break-glass read on a node without a
+    custodian key, another writer holding a directory) has ``reason`` None.
+    """
+
+    @property
+    def reason(self):
+        """Why the access rules denied the read, or None (see the class)."""
+        return DENY_REASONS.get(self.status)
 
 
 class NotFound(LedgerError):
@@ -163,6 +196,13 @@ _BY_STATUS = {
     Status.BAD_PROOF: BadProof,
     Status.REJECTED: Rejected,
     Status.ACCESS_DENIED: AccessDenied,
+    Status.NO_CONSENT: AccessDenied,
+    Status.CONSENT_EXPIRED: AccessDenied,
+    Status.CONSENT_NOT_YET_VALID: AccessDenied,
+    Status.WRONG_PURPOSE: AccessDenied,
+    Status.CONSENT_REVOKED: AccessDenied,
+    Status.SUSPENDED: AccessDenied,
+    Status.ERASED: AccessDenied,
     Status.NOT_FOUND: NotFound,
     Status.MISSING_QUORUM: MissingQuorum,
     Status.CORRUPT: CorruptLedger,

@@ -23,8 +23,11 @@ class Keypair(Handle):
     """A participant's secret keys (Ed25519 signing, X25519 encryption).
 
     Secrets stay inside the library; back them up with
-    :meth:`export_encrypted`. Safe to share between threads. A ledger never
-    keeps a keypair: close it whenever you are done with it.
+    :meth:`export_encrypted`. Safe to share between threads. Close it
+    whenever you are done with it: a ledger keeps no reference to it, except
+    to keys attached with :meth:`Ledger.attach_validators` or
+    :meth:`Ledger.attach_custodian`, whose secrets it keeps (and zeroizes
+    when it is closed) even after this object is closed.
     """
 
     _free_name = "medledger_keypair_free"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import enum
+import json
 import os
-from typing import Iterable, NamedTuple, Optional, Sequence, Union
+import struct
+from typing import Iterable, List, NamedTuple, Optional, Sequence, Union
 
 from . import _ffi
 from ._ffi import lib
@@ -34,6 +36,141 @@ class Role(enum.IntFlag):
     AUDITOR = 16
     ADMIN = 32
     CUSTODIAN = 64
+
+
+class Action(enum.IntFlag):
+    """What a consent allows (``MEDLEDGER_ACTION_*``); combine with ``|``."""
+
+    READ = 1
+    APPEND = 2
+    AMEND = 4
+    ALL = 7
+
+
+class Purpose(str, enum.Enum):
+    """Purposes of use: the HL7 v3 PurposeOfUse codes the ledger knows.
+    Plain strings (``"TREAT"``) work wherever a Purpose is expected."""
+
+    TREAT = "TREAT"
+    """Treatment."""
+    ETREAT = "ETREAT"
+    """Emergency treatment (break-glass)."""
+    HPAYMT = "HPAYMT"
+    """Healthcare payment."""
+    HOPERAT = "HOPERAT"
+    """Healthcare operations."""
+    HRESCH = "HRESCH"
+    """Healthcare research."""
+    PATRQT = "PATRQT"
+    """Patient request: the patient reading their own record."""
+    PUBHLTH = "PUBHLTH"
+    """Public health."""
+    BTG = "BTG"
+    """Break the glass."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Milliseconds in a year (365 days): the default length of a consent.
+YEAR_MS = 365 * 24 * 3600 * 1000
+
+
+def _purpose(value, name: str) -> bytes:
+    """One purpose code (a Purpose or a str)."""
+    if isinstance(value, Purpose):
+        value = value.value
+    return as_text(value, name)
+
+
+def _purposes(value) -> bytes:
+    """Purposes as the C comma-separated list: one code, or a sequence."""
+    if isinstance(value, (str, Purpose)):
+        return _purpose(value, "purposes")
+    if not hasattr(value, "__iter__") or isinstance(value, (bytes, bytearray)):
+        raise TypeError(
+            f"purposes must be a str or a sequence of str, not {type(value).__name__}")
+    codes = [_purpose(p, f"purposes[{i}]") for i, p in enumerate(value)]
+    return b",".join(codes)
+
+
+def _categories(value) -> bytes:
+    """Categories as the C list: "*" for all, or a sequence of codes."""
+    if isinstance(value, str):
+        return as_text(value, "categories")
+    if not hasattr(value, "__iter__") or isinstance(value, (bytes, bytearray)):
+        raise TypeError(
+            f"categories must be \"*\" or a sequence of str, not {type(value).__name__}")
+    return b",".join(as_text(c, f"categories[{i}]") for i, c in enumerate(value))
+
+
+def _ids(values, name: str) -> bytes:
+    """A sequence of 32-byte ids, packed back to back."""
+    if isinstance(values, (str, bytes, bytearray, memoryview)) or \
+            not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of 32-byte ids")
+    return b"".join(bytes(as_id(v, f"{name}[{i}]")) for i, v in enumerate(values))
+
+
+def _u64(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be int, not {type(value).__name__}")
+    if not 0 <= value < 2**64:
+        raise ValueError(f"{name} must be in 0..2**64-1, not {value}")
+    return int(value)
+
+
+def _participant(value, name: str):
+    """A participant given as its Keypair (its public id is used) or its
+    32-byte id."""
+    if isinstance(value, Keypair):
+        value = value.id
+    elif isinstance(value, str):
+        raise TypeError(f"{name} must be a Keypair or a 32-byte id, not str")
+    try:
+        return as_id(value, name)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a Keypair or a 32-byte id, not {type(value).__name__}") from None
+
+
+def _take_json(buf) -> list:
+    return json.loads(_ffi.take_buffer(buf).decode("utf-8"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ErasureReceipt:
+    """A signed statement that a record's payload was erased from the node
+    (``medledger_ledger_erase``; layout in docs/C-API.md). ``bytes(receipt)``
+    is its 216-byte encoding; check it with
+    :meth:`Ledger.verify_erasure_receipt`."""
+
+    ledger_id: bytes
+    record_id: bytes
+    ciphertext_digest: bytes
+    """SHA3-256 of the erased ciphertext (still on the chain)."""
+    leaf: int
+    """Leaf index of the erase transaction."""
+    height: int
+    """Height of its block."""
+    erased_at: int
+    """Time of the erase transaction, ms since the Unix epoch."""
+    signer: bytes
+    """Participant id of the validator that signed it."""
+    signature: bytes
+
+    _FORMAT = "<32s32s32sQQQ32s64s"
+
+    @classmethod
+    def from_bytes(cls, data) -> "ErasureReceipt":
+        data = as_bytes(data, "receipt")
+        if len(data) != _ffi.ERASURE_RECEIPT_LEN:
+            raise ValueError(
+                f"an erasure receipt is {_ffi.ERASURE_RECEIPT_LEN} bytes, not {len(data)}")
+        return cls(*struct.unpack(cls._FORMAT, data))
+
+    def __bytes__(self) -> bytes:
+        return struct.pack(self._FORMAT, *dataclasses.astuple(self))
 
 
 class Founder(NamedTuple):
@@ -116,8 +253,9 @@ class Ledger(Handle):
 
     Every method may be called from several threads at once (the library
     serialises writers); ``close()`` waits for calls in flight. Failures
-    raise :class:`~medledger.MedledgerError` subclasses; a refused read is
-    :class:`~medledger.AccessDenied`.
+    raise :class:`~medledger.MedledgerError` subclasses; a read refused by
+    the access rules is :class:`~medledger.AccessDenied` with a ``reason``
+    (``"no_consent"``, ``"revoked"``, ...).
     """
 
     _free_name = "medledger_ledger_free"
@@ -198,10 +336,12 @@ class Ledger(Handle):
     # ---- participants and records ------------------------------------------------
 
     def register(self, admin: Keypair, participant: Union[Keypair, PublicKeys], roles: int,
-                 label: str) -> None:
+                 label: str, *, escrow_opt_out: bool = False) -> None:
         """``admin`` registers a participant, given as its Keypair or its
         :class:`PublicKeys`, with role bits and an operator-facing label
-        (no personal data). Pending until the next :meth:`commit_block`."""
+        (no personal data). A patient may opt out of emergency key escrow
+        (``escrow_opt_out=True``): break-glass cannot reach their records.
+        Pending until the next :meth:`commit_block`."""
         if isinstance(participant, Keypair):
             keys = participant.public_keys
         elif isinstance(participant, PublicKeys):
@@ -212,8 +352,12 @@ class Ledger(Handle):
         sign, enc = as_id(keys.sign, "sign key"), as_id(keys.enc, "enc key")
         roles = as_u32(roles, "roles")
         label_b = as_text(label, "label")
+        if not isinstance(escrow_opt_out, bool):
+            raise TypeError(
+                f"escrow_opt_out must be bool, not {type(escrow_opt_out).__name__}")
+        flags = _ffi.REGISTER_ESCROW_OPT_OUT if escrow_opt_out else 0
         with self._borrow() as ledger, borrow(admin, Keypair, "admin") as a:
-            check(lib.medledger_ledger_register(ledger, a, sign, enc, roles, label_b))
+            check(lib.medledger_ledger_register(ledger, a, sign, enc, roles, label_b, flags))
 
     def append_record(self, author: Keypair, patient_id, category: str, content_type: str,
                       payload) -> bytes:
@@ -242,18 +386,234 @@ class Ledger(Handle):
             check(lib.medledger_ledger_amend_record(ledger, a, prev, ctype, data, len(data), out))
         return bytes(out)
 
-    def read_record(self, reader: Keypair, record_id) -> bytes:
-        """Decrypts a committed record for ``reader`` (the patient or the
-        author). Raises :class:`~medledger.AccessDenied` for anyone else,
-        :class:`~medledger.NotFound` for an unknown or uncommitted id.
+    def read_record(self, reader: Keypair, record_id,
+                    purpose: Union[Purpose, str] = Purpose.TREAT) -> bytes:
+        """Decrypts a committed record for ``reader``, for ``purpose`` (an
+        HL7 PurposeOfUse code, :class:`Purpose`; the patient reading their
+        own record would say ``"PATRQT"``).
+
+        The patient, their guardians and the author may read it; anyone
+        else needs an active consent for this purpose (:meth:`grant`) or an
+        active break-glass declaration (:meth:`break_glass`). Every attempt
+        is recorded in the access log, and the plaintext is released only
+        once that record is committed: attach validator keys
+        (:meth:`attach_validators`) so the ledger commits it itself;
+        otherwise the call waits up to 30 s for a commit by another thread.
+
+        Raises :class:`~medledger.AccessDenied` with a :attr:`reason`
+        (``"no_consent"``, ``"revoked"``, ...) when the rules deny the read,
+        :class:`~medledger.NotFound` for an unknown or uncommitted id,
+        :class:`~medledger.InputError` for an unknown purpose code.
 
         The library zeroizes its copy; the returned ``bytes`` is an
         ordinary Python object."""
         rid = as_id(record_id, "record_id")
+        why = _purpose(purpose, "purpose")
         out = _ffi.BufferPtr()
         with self._borrow() as ledger, borrow(reader, Keypair, "reader") as r:
-            check(lib.medledger_ledger_read_record(ledger, r, rid, ctypes.byref(out)))
+            check(lib.medledger_ledger_read_record(ledger, r, rid, why, ctypes.byref(out)))
         return _ffi.take_buffer(out)
+
+    # ---- node keys ------------------------------------------------------------------
+
+    def attach_validators(self, validators: Sequence[Keypair]) -> None:
+        """Gives this ledger validator keys (members of the validator set)
+        to commit blocks with: reads and erasures then commit the record of
+        their disclosure themselves. Replaces keys attached before; ``[]``
+        detaches them. The ledger keeps its own reference to the keys: the
+        Keypair objects may be closed at any time."""
+        with self._borrow() as ledger, borrow_all(validators, Keypair, "validators") as ptrs:
+            arr = (_ffi.KeypairPtr * max(len(ptrs), 1))(*ptrs)
+            check(lib.medledger_ledger_attach_validators(ledger, arr, len(ptrs)))
+
+    def attach_custodian(self, custodian: Keypair) -> None:
+        """Gives this ledger its institution's custodian key (a registered
+        :attr:`Role.CUSTODIAN`): it releases escrowed keys to providers
+        reading under an active break-glass declaration. The ledger keeps
+        its own reference to the key."""
+        with self._borrow() as ledger, borrow(custodian, Keypair, "custodian") as c:
+            check(lib.medledger_ledger_attach_custodian(ledger, c))
+
+    def now(self) -> int:
+        """The ledger's clock, ms since the Unix epoch (what consent
+        periods and break-glass windows are measured against)."""
+        out = ctypes.c_uint64()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_now(ledger, ctypes.byref(out)))
+        return out.value
+
+    # ---- consents ---------------------------------------------------------------------
+
+    def grant(self, author: Keypair, grantee, *, patient=None,
+              actions: int = Action.READ,
+              purposes: Union[str, Purpose, Sequence[Union[str, Purpose]]] = Purpose.TREAT,
+              categories: Union[str, Sequence[str]] = "*",
+              records: Sequence = (),
+              not_before: Optional[int] = None,
+              not_after: Optional[int] = None) -> bytes:
+        """The patient (or a guardian, signing with ``author``) grants
+        ``grantee`` (a Keypair or a participant id) a consent; returns the
+        32-byte consent id (for :meth:`revoke`). In effect once committed.
+
+        - ``patient``: whose records (default: ``author`` itself);
+        - ``actions``: :class:`Action` bits (default read only);
+        - ``purposes``: one :class:`Purpose` or code, or a sequence of them;
+        - ``categories``: ``"*"`` for every category (also later ones), a
+          sequence of category codes, or ``()`` with ``records``;
+        - ``records``: record ids, for a read-only record-level consent;
+        - ``not_before``/``not_after``: validity in ms since the Unix epoch
+          (default: from :meth:`now` for :data:`YEAR_MS`).
+        """
+        grantee_id = _participant(grantee, "grantee")
+        if not isinstance(author, Keypair):
+            raise TypeError(f"author must be Keypair, not {type(author).__name__}")
+        patient_id = _participant(author if patient is None else patient, "patient")
+        actions = as_u32(actions, "actions")
+        purposes_b = _purposes(purposes)
+        categories_b = _categories(categories)
+        ids = _ids(records, "records")
+        if not_before is not None:
+            not_before = _u64(not_before, "not_before")
+        if not_after is not None:
+            not_after = _u64(not_after, "not_after")
+        if not_before is None:
+            not_before = self.now()
+        if not_after is None:
+            not_after = not_before + YEAR_MS
+        out = (ctypes.c_uint8 * _ffi.ID_LEN)()
+        with self._borrow() as ledger, borrow(author, Keypair, "author") as a:
+            check(lib.medledger_ledger_grant(ledger, a, patient_id, grantee_id, actions,
+                                             purposes_b, categories_b, ids or None,
+                                             len(ids) // _ffi.ID_LEN, not_before, not_after,
+                                             out))
+        return bytes(out)
+
+    def revoke(self, author: Keypair, consent_id) -> None:
+        """The patient (or a guardian) revokes a consent: the grantee's
+        reads under it are denied (reason ``"revoked"``) from then on."""
+        cid = as_id(consent_id, "consent_id")
+        with self._borrow() as ledger, borrow(author, Keypair, "author") as a:
+            check(lib.medledger_ledger_revoke(ledger, a, cid))
+
+    def share_keys(self, author: Keypair, patient=None) -> int:
+        """The patient (or a guardian) gives the current keys of every
+        category of ``patient`` (default: ``author``) to entitled readers
+        missing them (a guardian or custodian added later), and re-keys
+        categories held by someone no longer entitled. Returns the number of
+        shares made (0: nothing to do, no transaction)."""
+        if not isinstance(author, Keypair):
+            raise TypeError(f"author must be Keypair, not {type(author).__name__}")
+        pid = _participant(author if patient is None else patient, "patient")
+        out = ctypes.c_size_t()
+        with self._borrow() as ledger, borrow(author, Keypair, "author") as a:
+            check(lib.medledger_ledger_share_keys(ledger, a, pid, ctypes.byref(out)))
+        return out.value
+
+    def break_glass(self, provider: Keypair, patient, reason: Union[Purpose, str],
+                    justification: str, duration_ms: int) -> bytes:
+        """A provider declares an emergency for ``patient``: for
+        ``duration_ms`` it may read the patient's records for ``reason``
+        (``"ETREAT"`` or ``"BTG"``) without consent, the keys released by
+        the custodian attached to the node (:meth:`attach_custodian`). Every
+        such read is flagged for review. ``justification`` is for the
+        reviewer (1-256 bytes, no personal data). Returns the 32-byte
+        declaration id."""
+        pid = _participant(patient, "patient")
+        why = _purpose(reason, "reason")
+        text = as_text(justification, "justification")
+        duration = _u64(duration_ms, "duration_ms")
+        out = (ctypes.c_uint8 * _ffi.ID_LEN)()
+        with self._borrow() as ledger, borrow(provider, Keypair, "provider") as p:
+            check(lib.medledger_ledger_break_glass(ledger, p, pid, why, text, duration, out))
+        return bytes(out)
+
+    def _change(self, fn, author, author_name, *ids) -> None:
+        with self._borrow() as ledger, borrow(author, Keypair, author_name) as a:
+            check(fn(ledger, a, *ids))
+
+    def add_guardian(self, author: Keypair, patient, guardian) -> None:
+        """An admin, or the patient, appoints ``guardian`` (a registered
+        :attr:`Role.GUARDIAN`) to act for ``patient``. The guardian receives
+        the keys with the next :meth:`share_keys`."""
+        self._change(lib.medledger_ledger_add_guardian, author, "author",
+                     _participant(patient, "patient"), _participant(guardian, "guardian"))
+
+    def remove_guardian(self, author: Keypair, patient, guardian) -> None:
+        """An admin, or the patient, removes a guardian."""
+        self._change(lib.medledger_ledger_remove_guardian, author, "author",
+                     _participant(patient, "patient"), _participant(guardian, "guardian"))
+
+    def suspend(self, admin: Keypair, participant) -> None:
+        """An admin suspends a participant: no more transactions, and its
+        reads are denied (reason ``"suspended"``)."""
+        self._change(lib.medledger_ledger_suspend, admin, "admin",
+                     _participant(participant, "participant"))
+
+    def reinstate(self, admin: Keypair, participant) -> None:
+        """An admin lifts a suspension."""
+        self._change(lib.medledger_ledger_reinstate, admin, "admin",
+                     _participant(participant, "participant"))
+
+    # ---- the access log -------------------------------------------------------------
+
+    def access_log(self, requester, patient) -> List[dict]:
+        """Every committed read attempt on ``patient``'s records ("who saw
+        my record"), oldest first, as dicts with the keys ``reader``,
+        ``patient``, ``record`` (hex ids), ``category``, ``purpose``,
+        ``decision`` (``"permit"``/``"deny"``), ``basis`` and ``consent`` /
+        ``break_glass`` for permits, ``reason`` and ``status`` for denials,
+        ``time`` (ms), ``height``, ``tx_index``, ``leaf``. ``requester`` (a
+        Keypair or id) must be the patient, a guardian or an auditor."""
+        rid, pid = _participant(requester, "requester"), _participant(patient, "patient")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_access_log_json(ledger, rid, pid, ctypes.byref(out)))
+        return _take_json(out)
+
+    def consents(self, requester, patient) -> List[dict]:
+        """The consents of ``patient`` (active, expired, revoked) as dicts:
+        ``id``, ``patient``, ``grantee``, ``granted_by`` (hex), ``actions``
+        (bits), ``purposes`` (codes), ``all_categories``, ``categories``,
+        ``records``, ``not_before``, ``not_after``, ``granted_at``,
+        ``revoked_at`` (None unless revoked), ``height``, ``leaf``."""
+        rid, pid = _participant(requester, "requester"), _participant(patient, "patient")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_consents_json(ledger, rid, pid, ctypes.byref(out)))
+        return _take_json(out)
+
+    def break_glass_reviews(self, requester) -> List[dict]:
+        """Every committed read made under break-glass, for review, as
+        access-log dicts. ``requester`` must be an auditor or an admin."""
+        rid = _participant(requester, "requester")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_break_glass_reviews_json(ledger, rid, ctypes.byref(out)))
+        return _take_json(out)
+
+    # ---- erasure ----------------------------------------------------------------------
+
+    def erase(self, author: Keypair, record_ids: Sequence) -> List[ErasureReceipt]:
+        """Erases record versions (the patient, a guardian or the author):
+        waits for the erase transaction to commit, removes the ciphertexts
+        and returns one signed :class:`ErasureReceipt` per record. Needs a
+        validator key attached (:meth:`attach_validators`) to sign them."""
+        ids = _ids(record_ids, "record_ids")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger, borrow(author, Keypair, "author") as a:
+            check(lib.medledger_ledger_erase(ledger, a, ids, len(ids) // _ffi.ID_LEN,
+                                             ctypes.byref(out)))
+        data = _ffi.take_buffer(out)
+        n = _ffi.ERASURE_RECEIPT_LEN
+        return [ErasureReceipt.from_bytes(data[i:i + n]) for i in range(0, len(data), n)]
+
+    def verify_erasure_receipt(self, receipt: Union[ErasureReceipt, bytes]) -> None:
+        """Checks a receipt against this ledger and its validator set;
+        raises (:class:`~medledger.BadSignature` for a modified one)."""
+        data = bytes(receipt) if isinstance(receipt, ErasureReceipt) else as_bytes(
+            receipt, "receipt")
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_verify_erasure_receipt(ledger, data, len(data)))
 
     # ---- blocks and verification -----------------------------------------------
 

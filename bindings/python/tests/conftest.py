@@ -1,10 +1,12 @@
 """Shared fixtures: the consortium of tests/common/mod.rs (an admin, three
 validators with threshold 2, two hospitals, two patients), built through
-the Python bindings."""
+the Python bindings. As in tests/capi/common.h, the patient treats with
+hospital A for every category and with hospital B for imaging only, and two
+validator keys are attached so reads commit their own access records."""
 
 import pytest
 
-from medledger import Keypair, Ledger, Role
+from medledger import Action, Keypair, Ledger, Role
 
 FHIR = "application/fhir+json"
 
@@ -30,6 +32,11 @@ class Consortium:
             (self.other_patient, Role.PATIENT, "patient app 2"),
         ]:
             self.ledger.register(self.admin, kp, roles, label)
+        self.ledger.grant(self.patient, self.hospital_a, actions=Action.ALL,
+                          not_before=self.ledger.now() - 1000)
+        self.ledger.grant(self.patient, self.hospital_b, actions=Action.ALL,
+                          categories=["imaging"], not_before=self.ledger.now() - 1000)
+        self.ledger.attach_validators(self.quorum)
         self.commit()
 
     @property

@@ -13,6 +13,7 @@ from medledger import (
     MedledgerError,
     NotFound,
     Rejected,
+    Purpose,
     Status,
     WrongPassphrase,
     library_version,
@@ -41,15 +42,19 @@ def test_demo_scenario(consortium):
     imaging = ledger.append_record(c.hospital_b, c.patient.id, "imaging", FHIR, IMAGING)
     assert len(lab) == 32 and lab != imaging
     with pytest.raises(NotFound):  # pending, not yet committed
-        ledger.read_record(c.patient, lab)
+        ledger.read_record(c.patient, lab, "PATRQT")
     assert c.commit() == 2
 
-    assert ledger.read_record(c.patient, lab) == LAB
+    # Each read is recorded and committed (by the attached validator keys)
+    # before the plaintext is released.
+    assert ledger.read_record(c.patient, lab, "PATRQT") == LAB
+    assert ledger.head_height == 3
     assert ledger.read_record(c.hospital_a, lab) == LAB
-    assert ledger.read_record(c.patient, imaging) == IMAGING
+    assert ledger.read_record(c.patient, imaging, Purpose.PATRQT) == IMAGING
 
     lab_v2 = ledger.amend_record(c.hospital_a, lab, FHIR, LAB_V2)
-    assert c.commit() == 3
+    height = c.commit()
+    assert height == ledger.head_height
     assert ledger.read_record(c.patient, lab_v2) == LAB_V2
     assert ledger.read_record(c.patient, lab) == LAB
     with pytest.raises(Rejected):  # only the latest version may be amended
@@ -58,12 +63,13 @@ def test_demo_scenario(consortium):
     with ledger.verify() as report:
         assert report.ok and bool(report)
         assert report.fault is None
-        assert report.blocks == 4
-        assert report.transactions == 1 + 4 + 3
+        assert report.blocks == ledger.head_height + 1
+        # genesis, 4 registrations, 2 grants; 2 appends, 1 amend; 5 reads
+        assert report.transactions == 1 + 4 + 2 + 3 + 5
         assert report.records == 3
         assert report.payloads == 3
         assert report.signatures > 8
-        assert report.summary.startswith("OK: 4 blocks")
+        assert report.summary.startswith(f"OK: {report.blocks} blocks")
         assert str(report) == report.summary
 
 
@@ -75,14 +81,16 @@ def test_denial_is_an_exception_with_status_and_reason(consortium):
         c.ledger.read_record(c.hospital_b, rid)
     e = info.value
     assert isinstance(e, LedgerError) and isinstance(e, MedledgerError)
-    assert e.status == Status.ACCESS_DENIED == 301
-    assert e.status_name == "MEDLEDGER_ERR_ACCESS_DENIED"
-    assert "neither the patient nor the author" in e.message
-    assert "MEDLEDGER_ERR_ACCESS_DENIED" in str(e)
-    with pytest.raises(AccessDenied):
+    assert e.status == Status.NO_CONSENT == 310
+    assert e.reason == "no_consent"
+    assert e.status_name == "MEDLEDGER_ERR_NO_CONSENT"
+    assert "may not read record" in e.message
+    assert "MEDLEDGER_ERR_NO_CONSENT" in str(e)
+    with pytest.raises(AccessDenied) as info:
         c.ledger.read_record(c.other_patient, rid)
-    # Another provider cannot write under the category key hospital A opened.
-    with pytest.raises(AccessDenied):
+    assert info.value.reason == "no_consent"
+    # Another provider may not write the patient's lab records.
+    with pytest.raises(Rejected):
         c.ledger.append_record(c.hospital_b, c.patient.id, "lab", FHIR, LAB)
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from medledger import (
     AccessDenied,
+    Action,
     CorruptLedger,
     FaultKind,
     InputError,
@@ -32,7 +33,8 @@ HEADER_LEN, FRAME_PREFIX, PAYLOAD_FRAME = 48, 9, 2
 
 class Clinic:
     """A one-validator consortium on a directory ledger: block 1 registers
-    a hospital and a patient, block 2 holds one lab record."""
+    a hospital and a patient and the patient's consent to the hospital,
+    block 2 holds one lab record. No read has been made yet."""
 
     def __init__(self, path):
         self.path = path
@@ -45,6 +47,7 @@ class Clinic:
             assert ledger.open_report is None and not ledger.read_only
             ledger.register(self.admin, self.hospital, Role.PROVIDER, "EHR")
             ledger.register(self.admin, self.patient, Role.PATIENT, "app")
+            ledger.grant(self.patient, self.hospital, actions=Action.ALL)
             ledger.commit_block([self.validator])
             self.rid = ledger.append_record(self.hospital, self.patient.id, "lab",
                                             "application/fhir+json", PAYLOAD)
@@ -54,6 +57,14 @@ class Clinic:
     @property
     def log(self):
         return self.path / "ledger.log"
+
+    def open(self, **kw):
+        """Opens the ledger; a writable one gets the validator key (attached
+        keys belong to a handle, not to the directory)."""
+        ledger = Ledger.open_dir(self.path, **kw)
+        if not ledger.read_only:
+            ledger.attach_validators([self.validator])
+        return ledger
 
 
 @pytest.fixture
@@ -83,21 +94,27 @@ def crc32c(data: bytes) -> int:
 
 
 def test_reopened_ledger_serves_records(clinic):
-    with Ledger.open_dir(clinic.path) as ledger:
+    size = clinic.log.stat().st_size
+    with clinic.open() as ledger:
         assert ledger.head_height == 2
         assert ledger.id == clinic.ledger_id
-        assert ledger.read_record(clinic.patient, clinic.rid) == PAYLOAD
-        with ledger.verify() as report:
-            assert report.ok and report.blocks == 3 and report.records == 1
         assert ledger.open_report == OpenReport(
-            blocks=3, payloads=1, file_len=clinic.log.stat().st_size, bytes_cut=0, frames_cut=0)
+            blocks=3, payloads=1, file_len=size, bytes_cut=0, frames_cut=0)
+        # The read is recorded in block 3 before the plaintext is released.
+        assert ledger.read_record(clinic.patient, clinic.rid, "PATRQT") == PAYLOAD
+        assert ledger.head_height == 3
+        with ledger.verify() as report:
+            assert report.ok and report.blocks == 4 and report.records == 1
         assert not ledger.read_only
-        # Still writable after a reopen; the next open sees the new block.
+        # Still writable after a reopen; the next open sees the new blocks.
         rid = ledger.append_record(clinic.hospital, clinic.patient.id, "lab", "text/plain", NOTE)
-        assert ledger.commit_block([clinic.validator]) == 3
+        assert ledger.commit_block([clinic.validator]) == 4
     with Ledger.open_dir(str(clinic.path)) as ledger:  # str paths too
-        assert ledger.open_report.blocks == 4 and ledger.open_report.payloads == 2
-        assert ledger.read_record(clinic.patient, rid) == NOTE
+        assert ledger.open_report.blocks == 5 and ledger.open_report.payloads == 2
+        ledger.attach_validators([clinic.validator])
+        assert ledger.read_record(clinic.patient, rid, "PATRQT") == NOTE
+        assert [e["record"] for e in ledger.access_log(clinic.patient, clinic.patient)] == [
+            clinic.rid.hex(), rid.hex()]
 
 
 def test_a_flipped_byte_on_disk_is_detected(clinic):
@@ -136,9 +153,9 @@ def test_a_modified_ciphertext_is_refused_on_read(clinic):
     struct.pack_into("<I", data, body + body_len,
                      crc32c(bytes(data[at + 4:body + body_len])))
     clinic.log.write_bytes(bytes(data))
-    with Ledger.open_dir(clinic.path) as ledger:
+    with clinic.open() as ledger:
         with pytest.raises(TamperedRecord) as info:
-            ledger.read_record(clinic.patient, clinic.rid)
+            ledger.read_record(clinic.patient, clinic.rid, "PATRQT")
         assert info.value.status == Status.TAMPERED == 305
         assert isinstance(info.value, CorruptLedger)
         assert info.value.status_name == "MEDLEDGER_ERR_TAMPERED"
@@ -168,14 +185,15 @@ def test_the_writer_lock(clinic):
 
 
 def test_read_only_opens_verify_but_never_decrypt(clinic):
-    with Ledger.open_dir(clinic.path) as writer, \
+    with clinic.open() as writer, \
             Ledger.open_dir(clinic.path, read_only=True) as reader, \
             Ledger.open_dir(clinic.path, read_only=True) as reader2:
         assert reader.read_only and reader2.read_only
         assert reader.open_report.blocks == 3
         assert reader.id == writer.id and reader.head_height == 2
-        with pytest.raises(AccessDenied, match="read-only"):
-            reader.read_record(clinic.patient, clinic.rid)
+        with pytest.raises(AccessDenied, match="read-only") as info:
+            reader.read_record(clinic.patient, clinic.rid, "PATRQT")
+        assert info.value.reason is None and info.value.status == Status.ACCESS_DENIED
         with pytest.raises(AccessDenied):
             reader.append_record(clinic.hospital, clinic.patient.id, "lab", "text/plain", NOTE)
         with pytest.raises(AccessDenied):
@@ -183,7 +201,7 @@ def test_read_only_opens_verify_but_never_decrypt(clinic):
         with reader.verify() as report:
             assert report.ok and report.blocks == 3 and report.payloads == 1
         # The writer is unaffected.
-        assert writer.read_record(clinic.patient, clinic.rid) == PAYLOAD
+        assert writer.read_record(clinic.patient, clinic.rid, "PATRQT") == PAYLOAD
 
 
 def test_a_torn_tail_is_reported_and_cut_only_by_a_writer(clinic):

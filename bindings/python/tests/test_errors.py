@@ -51,6 +51,13 @@ from conftest import FHIR
         (303, MissingQuorum, LedgerError),
         (304, CorruptLedger, LedgerError),
         (305, TamperedRecord, CorruptLedger),
+        (310, AccessDenied, LedgerError),
+        (311, AccessDenied, LedgerError),
+        (312, AccessDenied, LedgerError),
+        (313, AccessDenied, LedgerError),
+        (314, AccessDenied, LedgerError),
+        (315, AccessDenied, LedgerError),
+        (316, AccessDenied, LedgerError),
         (900, InternalError, InternalError),
         (901, InternalError, InternalError),
     ],
@@ -61,6 +68,22 @@ def test_every_status_has_its_class(status, cls, group):
     assert e.status == status and e.message == "why"
     # The Python names agree with the C ones.
     assert lib.medledger_status_name(status).decode() == e.status_name
+
+
+def test_access_denied_reasons():
+    assert error_for_status(301, "x").reason is None
+    reasons = {s: error_for_status(s, "x").reason for s in range(310, 317)}
+    assert reasons == {
+        310: "no_consent",
+        311: "expired",
+        312: "not_yet_valid",
+        313: "wrong_purpose",
+        314: "revoked",
+        315: "suspended",
+        316: "erased",
+    }
+    # An unknown 3xx code stays a LedgerError, not an AccessDenied.
+    assert type(error_for_status(317, "x")) is LedgerError
 
 
 def test_status_enum_is_complete():

@@ -3,7 +3,7 @@ GIL, so the calls really run concurrently in the library."""
 
 import threading
 
-from medledger import Keypair, Role
+from medledger import Action, Keypair, Role
 
 ROUNDS = 10
 THREADS = 4
@@ -14,6 +14,7 @@ def test_threads_append_read_and_commit_on_one_ledger(consortium):
     hospitals = [Keypair.generate() for _ in range(THREADS)]
     for i, h in enumerate(hospitals):
         c.ledger.register(c.admin, h, Role.PROVIDER, f"hospital {i}")
+        c.ledger.grant(c.patient, h, actions=Action.ALL)
     c.commit()
     ids = [[None] * ROUNDS for _ in range(THREADS)]
     errors = []
@@ -34,7 +35,7 @@ def test_threads_append_read_and_commit_on_one_ledger(consortium):
                         assert report.ok, report.summary
                 earlier = ids[i][r // 2]
                 try:
-                    got = c.ledger.read_record(c.patient, earlier)
+                    got = c.ledger.read_record(c.patient, earlier, "PATRQT")
                     assert got == f'{{"thread":{i},"round":{r // 2}}}'.encode()
                 except Exception as e:  # pending records are NotFound
                     if type(e).__name__ != "NotFound":
@@ -52,7 +53,7 @@ def test_threads_append_read_and_commit_on_one_ledger(consortium):
     c.commit()
     for i in range(THREADS):
         for r in range(ROUNDS):
-            assert c.ledger.read_record(c.patient, ids[i][r]) == \
+            assert c.ledger.read_record(c.patient, ids[i][r], "PATRQT") == \
                 f'{{"thread":{i},"round":{r}}}'.encode()
     with c.ledger.verify() as report:
         assert report.ok and report.records == THREADS * ROUNDS

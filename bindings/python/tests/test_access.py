@@ -1,0 +1,306 @@
+"""Patient-controlled access from Python: consents (granted, used, refused
+for the wrong purpose, revoked), denials as AccessDenied with a reason, the
+access log, guardians, suspension, break-glass with a custodian, erasure
+with receipts, and argument checking before C is reached."""
+
+import time
+
+import pytest
+
+from medledger import (
+    YEAR_MS,
+    AccessDenied,
+    Action,
+    BadSignature,
+    ErasureReceipt,
+    InputError,
+    Keypair,
+    MalformedInput,
+    Purpose,
+    Rejected,
+    Role,
+    Status,
+)
+
+from conftest import FHIR
+
+LAB = b'{"resourceType":"Observation","code":{"text":"HbA1c"}}'
+LAB2 = b'{"resourceType":"Observation","code":{"text":"LDL"}}'
+
+
+@pytest.fixture
+def lab(consortium):
+    c = consortium
+    rid = c.ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB)
+    c.commit()
+    return rid
+
+
+def denied(ledger, reader, rid, purpose="TREAT"):
+    with pytest.raises(AccessDenied) as info:
+        ledger.read_record(reader, rid, purpose)
+    return info.value
+
+
+def enrol(c, roles, label, **kw):
+    kp = Keypair.generate()
+    c.ledger.register(c.admin, kp, roles, label, **kw)
+    c.commit()
+    return kp
+
+
+def test_grant_read_revoke_and_the_access_log(consortium, lab):
+    c, ledger = consortium, consortium.ledger
+    e = denied(ledger, c.hospital_b, lab)
+    assert e.reason == "no_consent" and e.status == Status.NO_CONSENT
+
+    consent = ledger.grant(c.patient, c.hospital_b, purposes=[Purpose.TREAT],
+                           categories=["lab"])
+    assert isinstance(consent, bytes) and len(consent) == 32
+    c.commit()
+    assert ledger.read_record(c.hospital_b, lab, Purpose.TREAT) == LAB
+    assert denied(ledger, c.hospital_b, lab, "HRESCH").reason == "wrong_purpose"
+    with pytest.raises(Rejected):  # a read consent does not allow appending
+        ledger.append_record(c.hospital_b, c.patient.id, "lab", FHIR, b"{}")
+
+    ledger.revoke(c.patient, consent)
+    c.commit()
+    e = denied(ledger, c.hospital_b, lab)
+    assert e.reason == "revoked"
+    assert e.status == Status.CONSENT_REVOKED == 314
+    assert e.status_name == "MEDLEDGER_ERR_CONSENT_REVOKED"
+    with pytest.raises(Rejected):
+        ledger.revoke(c.patient, consent)
+    c.commit()  # the denied attempt is committed with the next block
+
+    log = ledger.access_log(c.patient, c.patient)
+    by_b = [x for x in log if x["reader"] == c.hospital_b.id.hex()]
+    assert [x["decision"] for x in by_b] == ["deny", "permit", "deny", "deny"]
+    assert [x.get("reason") for x in by_b] == [
+        "no_consent", None, "wrong_purpose", "revoked"]
+    assert by_b[1]["basis"] == "consent" and by_b[1]["consent"] == consent.hex()
+    assert by_b[3]["status"] == 314
+    assert [x["purpose"] for x in by_b] == ["TREAT", "TREAT", "HRESCH", "TREAT"]
+    for x in by_b:
+        assert x["record"] == lab.hex() and x["patient"] == c.patient.id.hex()
+        assert x["category"] == "lab" and x["time"] > 0
+    assert [x["leaf"] for x in log] == sorted(x["leaf"] for x in log)
+    # Ids and keypairs are both accepted for participants.
+    assert ledger.access_log(c.patient.id, c.patient) == log
+    with pytest.raises(AccessDenied) as info:
+        ledger.access_log(c.hospital_b, c.patient)
+    assert info.value.reason is None and info.value.status == Status.ACCESS_DENIED
+
+    consents = ledger.consents(c.patient, c.patient)
+    assert len(consents) == 3
+    revoked = [x for x in consents if x["id"] == consent.hex()]
+    assert len(revoked) == 1 and revoked[0]["revoked_at"] is not None
+    assert revoked[0]["purposes"] == ["TREAT"] and revoked[0]["categories"] == ["lab"]
+    assert revoked[0]["actions"] == Action.READ
+    assert revoked[0]["not_after"] - revoked[0]["not_before"] == YEAR_MS
+    assert sum(x["revoked_at"] is None for x in consents) == 2
+
+
+def test_consent_periods_and_record_level_consents(consortium, lab):
+    c, ledger = consortium, consortium.ledger
+    now = ledger.now()
+    ledger.grant(c.patient, c.hospital_b, categories="lab", not_before=now + YEAR_MS,
+                 not_after=now + 2 * YEAR_MS)
+    c.commit()
+    assert denied(ledger, c.hospital_b, lab).reason == "not_yet_valid"
+    until = ledger.now() + 1500
+    ledger.grant(c.patient, c.hospital_b, categories="lab", purposes="TREAT,PUBHLTH",
+                 not_before=now - 1000, not_after=until)
+    c.commit()
+    while ledger.now() <= until:
+        time.sleep(0.05)
+    assert denied(ledger, c.hospital_b, lab, Purpose.PUBHLTH).reason == "expired"
+    with pytest.raises(Rejected, match="expired"):  # expired when granted
+        ledger.grant(c.patient, c.hospital_b, categories="lab", not_before=now - 2000,
+                     not_after=now - 1000)
+
+    other = ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB2)
+    c.commit()
+    ledger.grant(c.patient, c.hospital_b, categories=(), records=[other])
+    c.commit()
+    assert ledger.read_record(c.hospital_b, other) == LAB2
+    assert denied(ledger, c.hospital_b, lab).reason == "expired"  # the most telling
+    with pytest.raises(InputError):  # record-level consents are read-only
+        ledger.grant(c.patient, c.hospital_b, actions=Action.ALL, categories=(),
+                     records=[other])
+
+
+def test_guardians_and_suspension(consortium, lab):
+    c, ledger = consortium, consortium.ledger
+    guardian = enrol(c, Role.GUARDIAN, "parent app")
+    ledger.add_guardian(c.patient, c.patient, guardian)
+    c.commit()
+    assert ledger.share_keys(c.patient) >= 1  # lab
+    c.commit()
+    assert ledger.share_keys(c.patient) == 0
+    fresh = ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB2)
+    c.commit()
+    assert ledger.read_record(guardian, fresh) == LAB2
+    assert ledger.access_log(guardian, c.patient)  # a guardian may look
+    ledger.remove_guardian(c.patient, c.patient.id, guardian.id)
+    c.commit()
+    assert denied(ledger, guardian, fresh).reason == "no_consent"
+
+    ledger.suspend(c.admin, c.hospital_a)
+    c.commit()
+    assert denied(ledger, c.hospital_a, lab).reason == "suspended"
+    with pytest.raises(Rejected, match="suspended"):
+        ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, b"{}")
+    with pytest.raises(Rejected):  # only an admin
+        ledger.reinstate(c.hospital_b, c.hospital_a)
+    ledger.reinstate(c.admin, c.hospital_a)
+    c.commit()
+    assert ledger.read_record(c.hospital_a, lab) == LAB
+    guardian.close()
+
+
+def test_break_glass_with_a_custodian(consortium):
+    c, ledger = consortium, consortium.ledger
+    er = Keypair.generate()
+    custodian = Keypair.generate()
+    ledger.register(c.admin, er, Role.PROVIDER, "county ER")
+    ledger.register(c.admin, custodian, Role.CUSTODIAN, "key escrow")
+    c.commit()
+    rid = ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB)
+    c.commit()
+
+    assert denied(ledger, er, rid, "ETREAT").reason == "no_consent"
+    bg = ledger.break_glass(er, c.patient, Purpose.ETREAT, "unconscious on arrival", 3600_000)
+    assert len(bg) == 32
+    c.commit()
+    with pytest.raises(AccessDenied, match="custodian") as info:
+        ledger.read_record(er, rid, "ETREAT")  # this node holds no custodian key
+    assert info.value.reason is None
+    ledger.attach_custodian(custodian)
+    custodian.close()  # the ledger keeps its own reference
+    assert ledger.read_record(er, rid, "ETREAT") == LAB
+    assert denied(ledger, er, rid, "BTG").reason == "no_consent"
+    assert denied(ledger, er, rid, "TREAT").reason == "no_consent"
+
+    reviews = ledger.break_glass_reviews(c.admin)
+    assert len(reviews) == 1
+    assert reviews[0]["basis"] == "break_glass" and reviews[0]["break_glass"] == bg.hex()
+    assert reviews[0]["reader"] == er.id.hex() and reviews[0]["purpose"] == "ETREAT"
+    with pytest.raises(AccessDenied):
+        ledger.break_glass_reviews(er)
+
+    private = Keypair.generate()
+    ledger.register(c.admin, private, Role.PATIENT, "opted out", escrow_opt_out=True)
+    c.commit()
+    with pytest.raises(Rejected, match="opted out"):
+        ledger.break_glass(er, private, "ETREAT", "er", 60_000)
+    with pytest.raises(InputError, match="ETREAT or BTG"):
+        ledger.break_glass(er, c.patient, "TREAT", "er", 60_000)
+    with pytest.raises(Rejected, match="maximum"):
+        ledger.break_glass(er, c.patient, "BTG", "er", 48 * 3600_000)
+    with pytest.raises(InputError):
+        ledger.register(c.admin, Keypair.generate(), Role.PROVIDER, "x", escrow_opt_out=True)
+    for kp in (er, private):
+        kp.close()
+
+
+def test_erasure_and_receipts(consortium, lab):
+    c, ledger = consortium, consortium.ledger
+    other = ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB2)
+    c.commit()
+    receipts = ledger.erase(c.patient, [lab, other])
+    assert [r.record_id for r in receipts] == [lab, other]
+    for r in receipts:
+        assert isinstance(r, ErasureReceipt)
+        assert r.ledger_id == ledger.id and r.signer == c.validators[0].id
+        assert len(bytes(r)) == 216 and ErasureReceipt.from_bytes(bytes(r)) == r
+        ledger.verify_erasure_receipt(r)
+        ledger.verify_erasure_receipt(bytes(r))
+    forged = bytearray(bytes(receipts[0]))
+    forged[100] ^= 1
+    with pytest.raises(BadSignature):
+        ledger.verify_erasure_receipt(bytes(forged))
+    with pytest.raises(MalformedInput):
+        ledger.verify_erasure_receipt(bytes(forged[:-1]))
+    e = denied(ledger, c.patient, lab, "PATRQT")
+    assert e.reason == "erased" and e.status == Status.ERASED
+    with pytest.raises(Rejected):
+        ledger.erase(c.patient, [lab])
+    c.commit()
+    with ledger.verify() as report:
+        assert report.ok, report.summary
+    # Without a validator key the node cannot sign receipts.
+    ledger.attach_validators([])
+    note = ledger.append_record(c.hospital_a, c.patient.id, "note", FHIR, b"{}")
+    c.commit()
+    with pytest.raises(InputError, match="attach_validators"):
+        ledger.erase(c.patient, [note])
+
+
+def test_wrong_argument_types_fail_before_c(consortium, lab):
+    c, ledger = consortium, consortium.ledger
+    with pytest.raises(TypeError, match="purpose must be str"):
+        ledger.read_record(c.patient, lab, 7)
+    with pytest.raises(TypeError, match="purpose must be str"):
+        ledger.read_record(c.patient, lab, b"TREAT")
+    with pytest.raises(ValueError, match="NUL"):
+        ledger.read_record(c.patient, lab, "TREAT\0")
+    with pytest.raises(InputError) as info:  # codes are checked in C
+        ledger.read_record(c.patient, lab, "treat")
+    assert info.value.status == Status.INVALID_ARGUMENT
+    with pytest.raises(TypeError, match="grantee must be a Keypair or a 32-byte id"):
+        ledger.grant(c.patient, "hospital b")
+    with pytest.raises(ValueError, match="grantee must be 32 bytes"):
+        ledger.grant(c.patient, b"short")
+    with pytest.raises(TypeError, match="author must be Keypair"):
+        ledger.grant(c.patient.id, c.hospital_b)
+    with pytest.raises(TypeError, match="actions must be int"):
+        ledger.grant(c.patient, c.hospital_b, actions="read")
+    with pytest.raises(ValueError, match="actions"):
+        ledger.grant(c.patient, c.hospital_b, actions=-1)
+    with pytest.raises(TypeError, match="purposes"):
+        ledger.grant(c.patient, c.hospital_b, purposes=5)
+    with pytest.raises(TypeError, match=r"purposes\[1\] must be str"):
+        ledger.grant(c.patient, c.hospital_b, purposes=["TREAT", 5])
+    with pytest.raises(TypeError, match="categories"):
+        ledger.grant(c.patient, c.hospital_b, categories=b"lab")
+    with pytest.raises(TypeError, match="records must be a sequence"):
+        ledger.grant(c.patient, c.hospital_b, categories=(), records=lab)
+    with pytest.raises(ValueError, match=r"records\[0\] must be 32 bytes"):
+        ledger.grant(c.patient, c.hospital_b, categories=(), records=[lab[:5]])
+    with pytest.raises(TypeError, match="not_after must be int"):
+        ledger.grant(c.patient, c.hospital_b, not_after=1.5)
+    with pytest.raises(ValueError, match="not_before"):
+        ledger.grant(c.patient, c.hospital_b, not_before=-1)
+    with pytest.raises(TypeError, match="consent_id must be bytes-like"):
+        ledger.revoke(c.patient, "abc")
+    with pytest.raises(TypeError, match="provider must be Keypair"):
+        ledger.break_glass(c.hospital_a.id, c.patient, "BTG", "x", 1)
+    with pytest.raises(TypeError, match="justification must be str"):
+        ledger.break_glass(c.hospital_a, c.patient, "BTG", b"x", 1)
+    with pytest.raises(TypeError, match="duration_ms must be int"):
+        ledger.break_glass(c.hospital_a, c.patient, "BTG", "x", "1h")
+    with pytest.raises(TypeError, match="guardian must be a Keypair"):
+        ledger.add_guardian(c.patient, c.patient, None)
+    with pytest.raises(TypeError, match="admin must be Keypair"):
+        ledger.suspend("admin", c.hospital_a)
+    with pytest.raises(TypeError, match="participant must be a Keypair"):
+        ledger.reinstate(c.admin, 42)
+    with pytest.raises(TypeError, match="requester must be a Keypair"):
+        ledger.access_log("me", c.patient)
+    with pytest.raises(TypeError, match="record_ids must be a sequence"):
+        ledger.erase(c.patient, lab)
+    with pytest.raises(TypeError, match=r"validators\[0\] must be Keypair"):
+        ledger.attach_validators([c.validators[0].id])
+    with pytest.raises(TypeError, match="custodian must be Keypair"):
+        ledger.attach_custodian(None)
+    with pytest.raises(TypeError, match="escrow_opt_out must be bool"):
+        ledger.register(c.admin, Keypair.generate(), Role.PATIENT, "x", escrow_opt_out=1)
+    with pytest.raises(ValueError, match="216 bytes"):
+        ErasureReceipt.from_bytes(b"x")
+    # Nothing above reached the ledger: no transaction is pending.
+    with ledger.verify() as report:
+        before = report.transactions
+    c.commit()
+    with ledger.verify() as report:
+        assert report.transactions == before

@@ -1,0 +1,388 @@
+/*
+ * Patient-controlled access through the C API: a consent granted, used,
+ * refused for the wrong purpose, revoked (the next read is refused with
+ * MEDLEDGER_ERR_CONSENT_REVOKED) and both events found in the access log
+ * JSON; consents not yet valid and expired; a record-level consent; a
+ * guardian appointed, given the keys and removed; a suspended reader;
+ * break-glass with an attached custodian (and without one, and for a
+ * patient who opted out of escrow); erasure with receipts checked and
+ * tampered with; the consent list and the break-glass review list.
+ */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+
+#include <stdint.h>
+#include <time.h>
+
+#include "common.h"
+
+static const char *LAB = "{\"resourceType\":\"Observation\",\"code\":{\"text\":\"HbA1c\"}}";
+static const char *LAB2 = "{\"resourceType\":\"Observation\",\"code\":{\"text\":\"LDL\"}}";
+
+static void hex(const uint8_t id[MEDLEDGER_ID_LEN], char out[2 * MEDLEDGER_ID_LEN + 1]) {
+    for (int i = 0; i < MEDLEDGER_ID_LEN; i++) snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+/* A JSON document from the library as a NUL-terminated copy. */
+static char *take_json(medledger_buffer *buf) {
+    size_t n = medledger_buffer_len(buf);
+    char *s = malloc(n + 1);
+    CHECK(s != NULL);
+    memcpy(s, medledger_buffer_data(buf), n);
+    s[n] = '\0';
+    medledger_buffer_free(buf);
+    CHECK(n >= 2 && s[0] == '[' && s[n - 1] == ']');
+    return s;
+}
+
+static char *access_log(const consortium *c, const uint8_t *requester) {
+    medledger_buffer *buf = NULL;
+    OK(medledger_ledger_access_log_json(c->ledger, requester, c->patient_id, &buf));
+    return take_json(buf);
+}
+
+static size_t count(const char *haystack, const char *needle) {
+    size_t n = 0;
+    for (const char *p = strstr(haystack, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+static void expect_denied(const consortium *c, const medledger_keypair *reader,
+                          const uint8_t *record, const char *purpose, medledger_status want) {
+    medledger_buffer *buf = (medledger_buffer *)(uintptr_t)0x5a5a5a5a;
+    EXPECT(want, medledger_ledger_read_record(c->ledger, reader, record, purpose, &buf));
+    CHECK(buf == (medledger_buffer *)(uintptr_t)0x5a5a5a5a);
+    CHECK(want / 100 == 3);
+}
+
+static medledger_keypair *enrol(const consortium *c, uint32_t roles, const char *label,
+                                uint32_t flags, uint8_t id[MEDLEDGER_ID_LEN]) {
+    medledger_keypair *kp = new_keypair();
+    uint8_t sign[32], enc[32];
+    OK(medledger_keypair_public_keys(kp, sign, enc));
+    OK(medledger_ledger_register(c->ledger, c->admin, sign, enc, roles, label, flags));
+    OK(medledger_keypair_id(kp, id));
+    return kp;
+}
+
+/* grant -> read -> wrong purpose -> revoke -> refused -> access log */
+static void grant_read_revoke(const consortium *c, const uint8_t lab[32]) {
+    uint8_t b_id[32], consent[32];
+    char b_hex[65], consent_hex[65], lab_hex[65];
+    OK(medledger_keypair_id(c->hospital_b, b_id));
+    hex(b_id, b_hex);
+    hex(lab, lab_hex);
+
+    /* B treats the patient for imaging only: lab is refused. */
+    expect_denied(c, c->hospital_b, lab, "TREAT", MEDLEDGER_ERR_NO_CONSENT);
+    EXPECT_MESSAGE("TREAT");
+
+    /* The patient lets B read lab results, for treatment, for a year. */
+    uint64_t now = ledger_now(c->ledger);
+    memset(consent, 0, sizeof consent);
+    OK(medledger_ledger_grant(c->ledger, c->patient, c->patient_id, b_id, MEDLEDGER_ACTION_READ,
+                              "TREAT", "lab", NULL, 0, now - 1000, now + YEAR_MS, consent));
+    hex(consent, consent_hex);
+    commit(c);
+    expect_plaintext(c, c->hospital_b, lab, LAB);
+    expect_denied(c, c->hospital_b, lab, "HRESCH", MEDLEDGER_ERR_WRONG_PURPOSE);
+    /* Reading is not appending. */
+    uint8_t unused[32];
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_append_record(c->ledger, c->hospital_b, c->patient_id, "lab",
+                                          "text/plain", (const uint8_t *)"x", 1, unused));
+
+    /* Revoked: the next read is refused, saying so. */
+    OK(medledger_ledger_revoke(c->ledger, c->patient, consent));
+    commit(c);
+    expect_denied(c, c->hospital_b, lab, "TREAT", MEDLEDGER_ERR_CONSENT_REVOKED);
+    EXPECT_MESSAGE("Revoked");
+    CHECK(strcmp(medledger_status_name(MEDLEDGER_ERR_CONSENT_REVOKED),
+                 "MEDLEDGER_ERR_CONSENT_REVOKED") == 0);
+    /* Revoking twice is refused. */
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_revoke(c->ledger, c->patient, consent));
+    commit(c); /* the denied attempt is committed with the next block */
+
+    /* "Who saw my record": both of B's attempts under and after the
+     * consent, permitted and denied, with the reason and its status. */
+    char *log = access_log(c, c->patient_id);
+    char permit[128], deny[256];
+    snprintf(permit, sizeof permit, "\"consent\":\"%s\"", consent_hex);
+    CHECK(count(log, permit) == 1);
+    CHECK(strstr(log, "\"basis\":\"consent\"") != NULL);
+    CHECK(strstr(log, "\"decision\":\"permit\"") != NULL);
+    CHECK(strstr(log, "\"decision\":\"deny\"") != NULL);
+    CHECK(strstr(log, "\"reason\":\"revoked\"") != NULL);
+    CHECK(strstr(log, "\"status\":314") != NULL);
+    CHECK(strstr(log, "\"reason\":\"wrong_purpose\"") != NULL);
+    CHECK(strstr(log, "\"reason\":\"no_consent\"") != NULL);
+    CHECK(strstr(log, "\"purpose\":\"HRESCH\"") != NULL);
+    snprintf(deny, sizeof deny, "\"reader\":\"%s\"", b_hex);
+    CHECK(count(log, deny) == 4); /* no consent, permit, wrong purpose, revoked */
+    snprintf(deny, sizeof deny, "\"record\":\"%s\"", lab_hex);
+    CHECK(count(log, deny) >= 4);
+    free(log);
+
+    /* Only the patient, a guardian or an auditor may see it. */
+    medledger_buffer *buf = NULL;
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_access_log_json(c->ledger, b_id, c->patient_id, &buf));
+    uint8_t auditor_id[32];
+    medledger_keypair *auditor = enrol(c, MEDLEDGER_ROLE_AUDITOR, "auditor", 0, auditor_id);
+    commit(c);
+    log = access_log(c, auditor_id);
+    CHECK(strstr(log, "\"reason\":\"revoked\"") != NULL);
+    free(log);
+    medledger_keypair_free(auditor);
+
+    /* The consent list shows it revoked. */
+    OK(medledger_ledger_consents_json(c->ledger, c->patient_id, c->patient_id, &buf));
+    char *consents = take_json(buf);
+    char want[128];
+    snprintf(want, sizeof want, "\"id\":\"%s\"", consent_hex);
+    CHECK(strstr(consents, want) != NULL);
+    CHECK(strstr(consents, "\"revoked_at\":null") != NULL); /* A's and B's standing ones */
+    CHECK(count(consents, "\"revoked_at\":") == 3);
+    CHECK(strstr(consents, "\"purposes\":[\"TREAT\"]") != NULL);
+    free(consents);
+}
+
+/* Periods: a consent not valid yet, an expired one; record-level consent. */
+static void periods_and_records(const consortium *c, const uint8_t lab2[32]) {
+    uint8_t b_id[32], id[32];
+    OK(medledger_keypair_id(c->hospital_b, b_id));
+    uint64_t now = ledger_now(c->ledger);
+    OK(medledger_ledger_grant(c->ledger, c->patient, c->patient_id, b_id, MEDLEDGER_ACTION_READ,
+                              "TREAT", "lab", NULL, 0, now + YEAR_MS, now + 2 * YEAR_MS, id));
+    commit(c);
+    expect_denied(c, c->hospital_b, lab2, "TREAT", MEDLEDGER_ERR_CONSENT_NOT_YET_VALID);
+    /* A consent must not be expired when granted: give it two seconds,
+     * and wait them out. */
+    now = ledger_now(c->ledger);
+    const uint64_t until = now + 2000;
+    OK(medledger_ledger_grant(c->ledger, c->patient, c->patient_id, b_id, MEDLEDGER_ACTION_READ,
+                              "TREAT, PUBHLTH", "lab", NULL, 0, now - 1000, until, id));
+    commit(c);
+    while (ledger_now(c->ledger) <= until) {
+        struct timespec tenth = {0, 100 * 1000 * 1000};
+        nanosleep(&tenth, NULL);
+    }
+    expect_denied(c, c->hospital_b, lab2, "TREAT", MEDLEDGER_ERR_CONSENT_EXPIRED);
+    expect_denied(c, c->hospital_b, lab2, "PUBHLTH", MEDLEDGER_ERR_CONSENT_EXPIRED);
+
+    /* One record version, read-only: that record and no other. */
+    OK(medledger_ledger_grant(c->ledger, c->patient, c->patient_id, b_id, MEDLEDGER_ACTION_READ,
+                              "TREAT", "", lab2, 1, now - 1000, now + YEAR_MS, id));
+    commit(c);
+    expect_plaintext(c, c->hospital_b, lab2, LAB2);
+}
+
+/* A guardian acts for the patient once appointed and given the keys. */
+static void guardians(const consortium *c, const uint8_t lab[32]) {
+    uint8_t g_id[32];
+    medledger_keypair *g = enrol(c, MEDLEDGER_ROLE_GUARDIAN, "parent app", 0, g_id);
+    commit(c);
+    expect_denied(c, g, lab, "TREAT", MEDLEDGER_ERR_NO_CONSENT);
+    OK(medledger_ledger_add_guardian(c->ledger, c->patient, c->patient_id, g_id));
+    commit(c);
+    /* Permitted now, but it holds no key yet: refused with 301, not a rule
+     * denial (and not recorded). */
+    medledger_buffer *buf = NULL;
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_read_record(c->ledger, g, lab, "TREAT", &buf));
+    EXPECT_MESSAGE("share_keys");
+    /* The patient shares the current keys of every category with it. */
+    size_t shares = 0;
+    OK(medledger_ledger_share_keys(c->ledger, c->patient, c->patient_id, &shares));
+    CHECK(shares >= 2); /* lab and imaging, at least */
+    commit(c);
+    OK(medledger_ledger_share_keys(c->ledger, c->patient, c->patient_id, &shares));
+    CHECK(shares == 0); /* nothing left to do: no transaction */
+    uint8_t lab3[32];
+    append(c, c->hospital_a, c->patient_id, "lab", LAB, lab3);
+    commit(c);
+    expect_plaintext(c, g, lab3, LAB);
+    /* The guardian sees the access log. */
+    OK(medledger_ledger_access_log_json(c->ledger, g_id, c->patient_id, &buf));
+    medledger_buffer_free(buf);
+    OK(medledger_ledger_remove_guardian(c->ledger, c->patient, c->patient_id, g_id));
+    commit(c);
+    expect_denied(c, g, lab3, "TREAT", MEDLEDGER_ERR_NO_CONSENT);
+    EXPECT(MEDLEDGER_ERR_REJECTED, /* not a guardian any more */
+           medledger_ledger_remove_guardian(c->ledger, c->patient, c->patient_id, g_id));
+    medledger_keypair_free(g);
+}
+
+/* A suspended reader is refused (and recorded), then reinstated. */
+static void suspension(const consortium *c, const uint8_t imaging[32]) {
+    uint8_t a_id[32];
+    OK(medledger_keypair_id(c->hospital_a, a_id));
+    OK(medledger_ledger_suspend(c->ledger, c->admin, a_id));
+    commit(c);
+    expect_denied(c, c->hospital_a, imaging, "TREAT", MEDLEDGER_ERR_SUSPENDED);
+    uint8_t unused[32];
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_append_record(c->ledger, c->hospital_a, c->patient_id, "lab",
+                                          "text/plain", (const uint8_t *)"x", 1, unused));
+    EXPECT_MESSAGE("suspended");
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_suspend(c->ledger, c->admin, a_id));
+    OK(medledger_ledger_reinstate(c->ledger, c->admin, a_id));
+    commit(c);
+    expect_plaintext(c, c->hospital_a, imaging, "{\"resourceType\":\"ImagingStudy\"}");
+}
+
+/* Break-glass: a provider with no consent declares an emergency; the node's
+ * custodian releases the escrowed keys; the reads are flagged for review. */
+static void break_glass(const consortium *c) {
+    uint8_t er_id[32], custodian_id[32], admin_id[32];
+    OK(medledger_keypair_id(c->admin, admin_id));
+    medledger_keypair *er = enrol(c, MEDLEDGER_ROLE_PROVIDER, "county ER", 0, er_id);
+    medledger_keypair *custodian =
+        enrol(c, MEDLEDGER_ROLE_CUSTODIAN, "key escrow", 0, custodian_id);
+    commit(c);
+    /* The custodian was registered after the patient's categories were
+     * opened: the patient brings the key holders up to date, and records
+     * written from now on are escrowed. */
+    size_t shares = 0;
+    OK(medledger_ledger_share_keys(c->ledger, c->patient, c->patient_id, &shares));
+    CHECK(shares >= 1);
+    commit(c);
+    uint8_t lab[32];
+    append(c, c->hospital_a, c->patient_id, "lab", LAB2, lab);
+    commit(c);
+
+    expect_denied(c, er, lab, "ETREAT", MEDLEDGER_ERR_NO_CONSENT);
+    uint8_t bg[32], bg2[32];
+    OK(medledger_ledger_break_glass(c->ledger, er, c->patient_id, "ETREAT",
+                                    "unconscious on arrival", 3600 * 1000, bg));
+    commit(c);
+    /* No custodian key on this node yet: refused (301), not a rule denial. */
+    medledger_buffer *buf = NULL;
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_read_record(c->ledger, er, lab, "ETREAT", &buf));
+    EXPECT_MESSAGE("custodian");
+    OK(medledger_ledger_attach_custodian(c->ledger, custodian));
+    /* The ledger keeps its own reference: the handle may go at once. */
+    medledger_keypair_free(custodian);
+    expect_plaintext_for(c, er, lab, "ETREAT", LAB2);
+    /* Only for the declared reason, and only the declaring provider. */
+    expect_denied(c, er, lab, "BTG", MEDLEDGER_ERR_NO_CONSENT);
+    expect_denied(c, er, lab, "TREAT", MEDLEDGER_ERR_NO_CONSENT);
+    expect_denied(c, c->other_patient, lab, "ETREAT", MEDLEDGER_ERR_NO_CONSENT);
+    OK(medledger_ledger_break_glass(c->ledger, er, c->patient_id, "BTG", "mass casualty",
+                                    60 * 1000, bg2));
+    CHECK(memcmp(bg, bg2, 32) != 0);
+    commit(c);
+    expect_plaintext_for(c, er, lab, "BTG", LAB2);
+
+    /* Reviews: auditors and admins only; both reads are there. */
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_break_glass_reviews_json(c->ledger, er_id, &buf));
+    OK(medledger_ledger_break_glass_reviews_json(c->ledger, admin_id, &buf));
+    char *reviews = take_json(buf);
+    char bg_hex[65], want[128];
+    hex(bg, bg_hex);
+    snprintf(want, sizeof want, "\"break_glass\":\"%s\"", bg_hex);
+    CHECK(count(reviews, want) == 1);
+    CHECK(count(reviews, "\"basis\":\"break_glass\"") == 2);
+    CHECK(strstr(reviews, "\"purpose\":\"BTG\"") != NULL);
+    free(reviews);
+
+    /* A patient who opted out of escrow is out of reach. */
+    uint8_t private_id[32];
+    medledger_keypair *private_patient = enrol(c, MEDLEDGER_ROLE_PATIENT, "opted out",
+                                               MEDLEDGER_REGISTER_ESCROW_OPT_OUT, private_id);
+    commit(c);
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_break_glass(c->ledger, er, private_id, "ETREAT", "er", 60000, bg));
+    EXPECT_MESSAGE("opted out");
+    /* Only providers declare; a window beyond the consortium maximum (24 h
+     * by default) is refused. */
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_break_glass(c->ledger, c->other_patient, c->patient_id, "ETREAT",
+                                        "er", 60000, bg));
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_break_glass(c->ledger, er, c->patient_id, "ETREAT", "er",
+                                        48ull * 3600 * 1000, bg));
+    medledger_keypair_free(private_patient);
+    medledger_keypair_free(er);
+}
+
+/* Erasure: receipts, checked and tampered with; the record is gone. */
+static void erasure(const consortium *c, const uint8_t lab[32], const uint8_t lab2[32]) {
+    uint8_t ids[64];
+    memcpy(ids, lab, 32);
+    memcpy(ids + 32, lab2, 32);
+    medledger_buffer *receipts = NULL;
+    OK(medledger_ledger_erase(c->ledger, c->patient, ids, 2, &receipts));
+    CHECK(medledger_buffer_len(receipts) == 2 * MEDLEDGER_ERASURE_RECEIPT_LEN);
+    const uint8_t *r = medledger_buffer_data(receipts);
+    uint8_t ledger_id[32], v0[32];
+    OK(medledger_ledger_id(c->ledger, ledger_id));
+    OK(medledger_keypair_id(c->validators[0], v0));
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *one = r + i * MEDLEDGER_ERASURE_RECEIPT_LEN;
+        CHECK(memcmp(one, ledger_id, 32) == 0);
+        CHECK(memcmp(one + 32, ids + 32 * i, 32) == 0);
+        CHECK(memcmp(one + 120, v0, 32) == 0); /* the first attached validator */
+        OK(medledger_ledger_verify_erasure_receipt(c->ledger, one, MEDLEDGER_ERASURE_RECEIPT_LEN));
+    }
+    /* A modified receipt does not verify. */
+    uint8_t bad[MEDLEDGER_ERASURE_RECEIPT_LEN];
+    memcpy(bad, r, sizeof bad);
+    bad[100] ^= 1; /* the leaf index */
+    EXPECT(MEDLEDGER_ERR_BAD_SIGNATURE,
+           medledger_ledger_verify_erasure_receipt(c->ledger, bad, sizeof bad));
+    memcpy(bad, r, sizeof bad);
+    bad[200] ^= 1; /* the signature */
+    EXPECT(MEDLEDGER_ERR_BAD_SIGNATURE,
+           medledger_ledger_verify_erasure_receipt(c->ledger, bad, sizeof bad));
+    medledger_buffer_free(receipts);
+
+    /* Erased: refused with its own code, even to the patient; erasing
+     * again is refused; the chain still verifies. */
+    expect_denied(c, c->patient, lab, "PATRQT", MEDLEDGER_ERR_ERASED);
+    expect_denied(c, c->hospital_a, lab2, "TREAT", MEDLEDGER_ERR_ERASED);
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_erase(c->ledger, c->patient, ids, 1, &receipts));
+    commit(c);
+    medledger_report *report = NULL;
+    OK(medledger_ledger_verify(c->ledger, &report));
+    if (!medledger_report_ok(report)) FAIL("verify: %s", medledger_report_summary(report));
+    medledger_report_free(report);
+
+    /* Without a validator key, a node cannot sign receipts. */
+    const medledger_keypair *none[1] = {NULL};
+    OK(medledger_ledger_attach_validators(c->ledger, none, 0));
+    uint8_t note[32];
+    append(c, c->hospital_a, c->patient_id, "note", "{}", note);
+    commit(c);
+    EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
+           medledger_ledger_erase(c->ledger, c->patient, note, 1, &receipts));
+    EXPECT_MESSAGE("attach_validators");
+    attach_validators(c->ledger, c);
+}
+
+int main(void) {
+    consortium c;
+    consortium_init(&c);
+    uint8_t lab[32], lab2[32], imaging[32];
+    append(&c, c.hospital_a, c.patient_id, "lab", LAB, lab);
+    append(&c, c.hospital_a, c.patient_id, "lab", LAB2, lab2);
+    append(&c, c.hospital_b, c.patient_id, "imaging", "{\"resourceType\":\"ImagingStudy\"}",
+           imaging);
+    commit(&c);
+
+    grant_read_revoke(&c, lab);
+    periods_and_records(&c, lab2);
+    guardians(&c, lab);
+    suspension(&c, imaging);
+    break_glass(&c);
+    erasure(&c, lab, lab2);
+
+    medledger_report *report = NULL;
+    OK(medledger_ledger_verify(c.ledger, &report));
+    if (!medledger_report_ok(report)) FAIL("verify: %s", medledger_report_summary(report));
+    medledger_report_free(report);
+    consortium_free(&c);
+    printf("consent: %lu checks passed\n", checks_passed);
+    return 0;
+}
