@@ -555,6 +555,25 @@ void medledger_buffer_free(struct medledger_buffer *buffer);
 medledger_status medledger_keypair_generate(struct medledger_keypair **out);
 
 /**
+ * Generates fresh keys for the same participant as `keypair` (same id),
+ * to install with `medledger_ledger_rotate_keys`. Keep the old keypair
+ * until the rotation is committed and the patients have re-shared keys.
+ *
+ * On success `*out` receives a new keypair the caller owns and must
+ * release with `medledger_keypair_free`. `*out` is written only on
+ * success.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_SYSTEM` if the RNG
+ * fails. Thread-safe.
+ *
+ * # Safety
+ *
+ * `keypair` NULL or live; `out` NULL or writable.
+ */
+medledger_status medledger_keypair_rotated(const struct medledger_keypair *keypair,
+                                           struct medledger_keypair **out);
+
+/**
  * Exports `keypair`'s secret keys encrypted under a passphrase (Argon2id,
  * 19 MiB / 2 passes, then AES-256-GCM; docs/FORMAT.md §4.5). Takes tens of
  * milliseconds on purpose.
@@ -1258,6 +1277,26 @@ medledger_status medledger_ledger_remove_guardian(const struct medledger_ledger 
                                                   const struct medledger_keypair *author,
                                                   const uint8_t *patient_id,
                                                   const uint8_t *guardian_id);
+
+/**
+ * Rotates a participant's keys to those of `new_keys` (from
+ * `medledger_keypair_rotated`, same participant id). `author` is the
+ * participant with its current keys, or an admin. Later transactions of
+ * the participant are signed with the new key; earlier ones stay
+ * verifiable. The categories it held keys of move to new keys with the
+ * next write; the patient's `medledger_ledger_share_keys` seals their
+ * history to the new key.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_REJECTED` (not the
+ * participant nor an admin, the same key, a weak key, ...). Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live.
+ */
+medledger_status medledger_ledger_rotate_keys(const struct medledger_ledger *ledger,
+                                              const struct medledger_keypair *author,
+                                              const struct medledger_keypair *new_keys);
 
 /**
  * An admin suspends the participant `participant_id`: it may no longer

@@ -13,19 +13,18 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use common::{Consortium, YEAR_MS, treating};
+use common::{Consortium, YEAR_MS, chain_state, treating};
 use medledger::access::envelope::{RecordDraft, open_epoch_key, open_record, seal_record};
 use medledger::crypto::aead::AeadKey;
 use medledger::crypto::hash::Digest;
 use medledger::log::block::{Block, BlockHeader};
 use medledger::log::merkle::MerkleLog;
-use medledger::log::state::{AccessEntry, ChainState, TxPosition};
-use medledger::model::tx::{DEFAULT_MAX_BREAK_GLASS_MS, GrantBody, RecordsBody, ledger_id_of};
-use medledger::model::{AccessEvent, SignedTx, Tx, TxBody, TxKind};
+use medledger::log::state::{AccessEntry, ChainState};
+use medledger::model::tx::{DEFAULT_MAX_BREAK_GLASS_MS, GrantBody, RecordsBody};
+use medledger::model::{AccessEvent, Tx, TxBody, TxKind};
 use medledger::{
     Actions, Basis, Category, Consent, ConsentId, Decision, DenyReason, Error, FaultKind, Keypair,
-    Ledger, MemoryStore, ParticipantId, Purpose, Purposes, RecordId, Report, Roles, Scope, Store,
-    now_ms,
+    Ledger, ParticipantId, Purpose, Purposes, RecordId, Report, Roles, Scope, Store, now_ms,
 };
 
 const MIN: u64 = 60 * 1000;
@@ -135,33 +134,6 @@ fn clocked() -> (Consortium, Arc<AtomicU64>) {
         },
         clock,
     )
-}
-
-/// The chain state rebuilt from the raw stored blocks (every transaction
-/// checked against the rules and applied), independent of the ledger.
-fn chain_state(store: &MemoryStore) -> ChainState {
-    let g = Block::decode(&store.read_block(0).unwrap()).unwrap().block;
-    let gtx = SignedTx::decode(&g.txs[0]).unwrap();
-    let TxBody::Genesis(genesis) = &gtx.tx.body else {
-        panic!("block 0 holds no genesis")
-    };
-    let mut state = ChainState::from_genesis(ledger_id_of(&g.txs[0]), genesis).unwrap();
-    state.end_block(g.header.log_size, g.header.timestamp);
-    for h in 1..store.block_count().unwrap() {
-        let b = Block::decode(&store.read_block(h).unwrap()).unwrap().block;
-        for (i, t) in b.txs.iter().enumerate() {
-            let stx = SignedTx::decode(t).unwrap();
-            state.check(&stx).unwrap();
-            let position = TxPosition {
-                height: h,
-                tx_index: u32::try_from(i).unwrap(),
-                leaf: b.header.first_leaf + i as u64,
-            };
-            state.apply(stx, position);
-        }
-        state.end_block(b.header.log_size, b.header.timestamp);
-    }
-    state
 }
 
 fn verify(c: &Consortium) -> Report {
@@ -275,7 +247,7 @@ fn revoked_grantee_is_denied_and_cannot_decrypt_later_records_from_raw_bytes() {
 
     // Fresh keypair: the same keys without the reader's epoch-key cache.
     let raw_clinic = kp(20);
-    let old_wrap = state.wraps[&(p, lab(), old_h.key_epoch, clinic.id())];
+    let old_wrap = state.wraps[&(p, lab(), old_h.key_epoch, clinic.id())].sealed;
     let old_key =
         open_epoch_key(&ledger, &raw_clinic, &p, &lab(), old_h.key_epoch, &old_wrap).unwrap();
     let old_ct = c
@@ -301,7 +273,7 @@ fn revoked_grantee_is_denied_and_cannot_decrypt_later_records_from_raw_bytes() {
     // Its old wrap does not open as the new epoch's key either.
     assert!(open_epoch_key(&ledger, &kp(20), &p, &lab(), new_h.key_epoch, &old_wrap).is_err());
     // Control: the new record is sound for a current holder.
-    let pw = state.wraps[&(p, lab(), new_h.key_epoch, p)];
+    let pw = state.wraps[&(p, lab(), new_h.key_epoch, p)].sealed;
     let pk = open_epoch_key(&ledger, &c.patient, &p, &lab(), new_h.key_epoch, &pw).unwrap();
     assert_eq!(
         &open_record(&ledger, &c.hospital_a.id(), &new_h, &pk, &new_ct).unwrap()[..],

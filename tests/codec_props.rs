@@ -330,6 +330,13 @@ fn participant_update() -> impl Strategy<Value = ParticipantUpdate> {
             Just(ParticipantChange::Reinstate),
             pid().prop_map(ParticipantChange::AddGuardian),
             pid().prop_map(ParticipantChange::RemoveGuardian),
+            (arr::<32>(), arr::<32>(), arr::<64>()).prop_map(|(sign_key, enc_key, proof)| {
+                ParticipantChange::RotateKeys {
+                    sign_key,
+                    enc_key,
+                    proof: medledger::crypto::sign::Signature(proof),
+                }
+            }),
         ],
     )
         .prop_map(|(participant, change)| ParticipantUpdate {

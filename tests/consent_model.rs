@@ -1033,6 +1033,7 @@ impl System for LedgerSys {
             ParticipantChange::Reinstate => self.ledger.reinstate(a, &p),
             ParticipantChange::AddGuardian(g) => self.ledger.add_guardian(a, &p, &g),
             ParticipantChange::RemoveGuardian(g) => self.ledger.remove_guardian(a, &p, &g),
+            ParticipantChange::RotateKeys { .. } => return false,
         };
         refused(r).is_some()
     }

@@ -314,6 +314,30 @@ fn compute() -> (BTreeMap<String, String>, Vec<FailVector>) {
         "pass_tx_update_participant",
         h(&update.sign(&ledger, admin.signing_key()).unwrap()),
     );
+    // Key rotation: hospital keys 4 → 6, proof by the new key.
+    let new_hosp = kp(6);
+    let (new_sign, new_enc) = (new_hosp.public().sign, new_hosp.public().enc);
+    let rotation_msg =
+        ParticipantUpdate::rotation_message(&ledger, &hosp.id(), &new_sign, &new_enc);
+    put("pass_key_rotation_message", h(&rotation_msg));
+    let rotate = Tx {
+        kind: TxKind::UpdateParticipant,
+        author: hosp.id(),
+        seq: 5,
+        timestamp: T0 + 9,
+        body: TxBody::Update(ParticipantUpdate {
+            participant: hosp.id(),
+            change: ParticipantChange::RotateKeys {
+                sign_key: new_sign,
+                enc_key: new_enc,
+                proof: new_hosp.signing_key().sign(&rotation_msg),
+            },
+        }),
+    };
+    put(
+        "pass_tx_rotate_keys",
+        h(&rotate.sign(&ledger, hosp.signing_key()).unwrap()),
+    );
     put(
         "pass_record_key_wrap_context",
         h(&RecordKeyWrap::context(&ledger, &rid, &hosp.id())),

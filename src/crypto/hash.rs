@@ -51,6 +51,8 @@ pub mod label {
     pub const RECORD_KEY_WRAP: &str = "medledger/v2/record-key-wrap";
     /// Signing input of an erasure receipt.
     pub const ERASURE_RECEIPT: &str = "medledger/v2/erasure-receipt";
+    /// Signing input proving possession of a participant's new key.
+    pub const KEY_ROTATION: &str = "medledger/v2/key-rotation";
 }
 
 /// A SHA3-256 output: ids, digests, header hashes and Merkle hashes.

@@ -57,6 +57,36 @@ pub unsafe extern "C" fn medledger_keypair_generate(
     })
 }
 
+/// Generates fresh keys for the same participant as `keypair` (same id),
+/// to install with `medledger_ledger_rotate_keys`. Keep the old keypair
+/// until the rotation is committed and the patients have re-shared keys.
+///
+/// On success `*out` receives a new keypair the caller owns and must
+/// release with `medledger_keypair_free`. `*out` is written only on
+/// success.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_SYSTEM` if the RNG
+/// fails. Thread-safe.
+///
+/// # Safety
+///
+/// `keypair` NULL or live; `out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_keypair_rotated(
+    keypair: *const medledger_keypair,
+    out: *mut *mut medledger_keypair,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let keypair = unsafe { try_ref(keypair, "keypair") }?;
+        let out = out_ptr(out, "out")?;
+        let kp = medledger_keypair::new(keypair.inner.rotated());
+        // SAFETY: `out` is non-NULL and writable per the contract.
+        unsafe { write_out(out, kp.into_raw()) };
+        Ok(())
+    })
+}
+
 /// Exports `keypair`'s secret keys encrypted under a passphrase (Argon2id,
 /// 19 MiB / 2 passes, then AES-256-GCM; docs/FORMAT.md §4.5). Takes tens of
 /// milliseconds on purpose.

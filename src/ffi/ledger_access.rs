@@ -633,6 +633,38 @@ pub unsafe extern "C" fn medledger_ledger_remove_guardian(
     })
 }
 
+/// Rotates a participant's keys to those of `new_keys` (from
+/// `medledger_keypair_rotated`, same participant id). `author` is the
+/// participant with its current keys, or an admin. Later transactions of
+/// the participant are signed with the new key; earlier ones stay
+/// verifiable. The categories it held keys of move to new keys with the
+/// next write; the patient's `medledger_ledger_share_keys` seals their
+/// history to the new key.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_REJECTED` (not the
+/// participant nor an admin, the same key, a weak key, ...). Thread-safe.
+///
+/// # Safety
+///
+/// Handles NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_rotate_keys(
+    ledger: *const medledger_ledger,
+    author: *const medledger_keypair,
+    new_keys: *const medledger_keypair,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let ledger = unsafe { try_ref(ledger, "ledger") }?;
+        // SAFETY: as above.
+        let author = unsafe { try_ref(author, "author") }?;
+        // SAFETY: as above.
+        let new_keys = unsafe { try_ref(new_keys, "new_keys") }?;
+        ledger.inner.rotate_keys(&author.inner, &new_keys.inner)?;
+        Ok(())
+    })
+}
+
 /// An admin suspends the participant `participant_id`: it may no longer
 /// submit transactions, its reads are denied with `MEDLEDGER_ERR_SUSPENDED`
 /// (and recorded), and the categories whose keys it holds move to a new key

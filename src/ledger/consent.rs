@@ -69,8 +69,7 @@ impl Ledger {
                     .ok_or_else(|| Error::NotFound(format!("record {id}")))?;
                 let h = &rec.header;
                 let sealed = state
-                    .wraps
-                    .get(&(h.patient, h.category.clone(), h.key_epoch, author.id()))
+                    .held_wrap(&h.patient, &h.category, h.key_epoch, &author.id())
                     .ok_or_else(|| {
                         Error::Denied(format!(
                             "{} holds no key for ({}, {}) epoch {}",
@@ -153,16 +152,10 @@ impl Ledger {
         for epoch in 1..=upto {
             let missing: Vec<(ParticipantId, [u8; 32])> = readers
                 .iter()
-                .filter(|(id, _)| {
-                    !state
-                        .wraps
-                        .contains_key(&(*patient, category.clone(), epoch, *id))
-                })
+                .filter(|(id, _)| state.held_wrap(patient, category, epoch, id).is_none())
                 .copied()
                 .collect();
-            let mine = state
-                .wraps
-                .get(&(*patient, category.clone(), epoch, author.id()));
+            let mine = state.held_wrap(patient, category, epoch, &author.id());
             let (false, Some(sealed)) = (missing.is_empty(), mine) else {
                 continue;
             };
@@ -249,7 +242,7 @@ impl Ledger {
                     .cloned()
                     .unwrap_or_default();
                 let mut history_to = cur.saturating_sub(1);
-                if holders != entitled {
+                if holders != entitled || state.is_stale(patient, &cat, t, Adjust::None) {
                     let (epoch, key, share) = self.current_or_new_epoch(
                         state,
                         author,
@@ -350,6 +343,35 @@ impl Ledger {
     /// An admin lifts a suspension.
     pub fn reinstate(&self, admin: &Keypair, participant: &ParticipantId) -> Result<()> {
         self.update_participant(admin, *participant, ParticipantChange::Reinstate)
+    }
+
+    /// Rotates a participant's keys to those of `new` (which must carry
+    /// the same participant id, e.g. from [`Keypair::rotated`]). `author`
+    /// is the participant with its current keys, or an admin. From the
+    /// next transaction on the participant signs with the new key; its
+    /// earlier transactions stay verifiable under the key valid then. The
+    /// category keys it held become stale (its old secret may be what
+    /// leaked): the next write opens new epochs, and the patients' next
+    /// [`Ledger::share_keys`] seals the history to the new key. A
+    /// validator also needs a new validator set listing its new key.
+    pub fn rotate_keys(&self, author: &Keypair, new: &Keypair) -> Result<()> {
+        let participant = new.id();
+        let public = new.public();
+        let proof = new.signing_key().sign(&ParticipantUpdate::rotation_message(
+            &self.id,
+            &participant,
+            &public.sign,
+            &public.enc,
+        ));
+        self.update_participant(
+            author,
+            participant,
+            ParticipantChange::RotateKeys {
+                sign_key: public.sign,
+                enc_key: public.enc,
+                proof,
+            },
+        )
     }
 
     fn update_participant(

@@ -371,8 +371,7 @@ fn key_source(
     let h = &rec.header;
     let epoch_wrap = |who: &ParticipantId| {
         state
-            .wraps
-            .get(&(h.patient, h.category.clone(), h.key_epoch, *who))
+            .held_wrap(&h.patient, &h.category, h.key_epoch, who)
             .copied()
     };
     if let Basis::BreakGlass(_) = basis {

@@ -854,13 +854,8 @@ impl Ledger {
         let pair = (*patient, category.clone());
         let epoch = state.epochs.get(&pair).copied().unwrap_or(0);
         let entitled = state.entitled(patient, category, t, adjust);
-        let stale = state
-            .epoch_recipients
-            .get(&pair)
-            .is_some_and(|h| h.iter().any(|x| !entitled.contains(x)));
-        let mine = state
-            .wraps
-            .get(&(*patient, category.clone(), epoch, holder.id()));
+        let stale = state.is_stale(patient, category, t, adjust);
+        let mine = state.held_wrap(patient, category, epoch, &holder.id());
         if let (false, false, Some(sealed)) = (rotate, stale, mine) {
             let key = open_epoch_key(&self.id, holder, patient, category, epoch, sealed)?;
             return Ok((epoch, key, None));

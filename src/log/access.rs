@@ -5,10 +5,13 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use crate::crypto::sign::check_public_key;
 use crate::log::state::{
-    AccessEntry, ChainState, ConsentState, ParticipantState, RuleViolation, TxPosition, Violation,
-    violation,
+    AccessEntry, ChainState, ConsentState, HeldWrap, ParticipantState, RuleViolation, TxPosition,
+    Violation, violation,
 };
+use crate::model::participant::check_x25519_key;
+use crate::model::record::SEALED_KEY_LEN;
 use crate::model::tx::{GrantBody, RevokeBody};
 use crate::model::{
     AccessEvent, Actions, BreakGlass, Category, Consent, ConsentId, EpochShare, ParticipantChange,
@@ -35,6 +38,63 @@ pub(crate) type EpochsAfter<'a> =
 impl ChainState {
     fn active(&self, id: &ParticipantId) -> bool {
         self.participants.get(id).is_some_and(|p| !p.suspended)
+    }
+
+    /// The sealed category key of (patient, category, epoch) for `reader`,
+    /// when it was sealed to the reader's current keys.
+    pub fn held_wrap(
+        &self,
+        patient: &ParticipantId,
+        category: &Category,
+        epoch: u32,
+        reader: &ParticipantId,
+    ) -> Option<&[u8; SEALED_KEY_LEN]> {
+        let version = self.participants.get(reader)?.key_version;
+        self.wraps
+            .get(&(*patient, category.clone(), epoch, *reader))
+            .filter(|w| w.key_version == version)
+            .map(|w| &w.sealed)
+    }
+
+    /// A holder of `epoch` of (patient, category) that makes it stale: no
+    /// longer in `entitled`, or holding it under keys it has since rotated
+    /// (the old secret may be what was compromised).
+    pub fn stale_holder(
+        &self,
+        patient: &ParticipantId,
+        category: &Category,
+        epoch: u32,
+        holders: &BTreeSet<ParticipantId>,
+        entitled: &BTreeSet<ParticipantId>,
+    ) -> Option<ParticipantId> {
+        holders
+            .iter()
+            .find(|h| {
+                let outdated = self
+                    .wraps
+                    .get(&(*patient, category.clone(), epoch, **h))
+                    .zip(self.participants.get(h))
+                    .is_some_and(|(w, p)| w.key_version < p.key_version);
+                !entitled.contains(h) || outdated
+            })
+            .copied()
+    }
+
+    /// True when the current epoch of (patient, category) is stale at `t`.
+    pub fn is_stale(
+        &self,
+        patient: &ParticipantId,
+        category: &Category,
+        t: u64,
+        adjust: Adjust<'_>,
+    ) -> bool {
+        let pair = (*patient, category.clone());
+        let epoch = self.epochs.get(&pair).copied().unwrap_or(0);
+        let entitled = self.entitled(patient, category, t, adjust);
+        self.epoch_recipients.get(&pair).is_some_and(|holders| {
+            self.stale_holder(patient, category, epoch, holders, &entitled)
+                .is_some()
+        })
     }
 
     /// True when `who` is an active guardian of `patient`.
@@ -202,9 +262,9 @@ impl ChainState {
                     ));
                 }
                 for r in &recipients {
-                    let held =
-                        self.wraps
-                            .contains_key(&(s.patient, s.category.clone(), s.epoch, *r));
+                    let held = self
+                        .held_wrap(&s.patient, &s.category, s.epoch, r)
+                        .is_some();
                     if !entitled.contains(r) || held {
                         return Err(violation(
                             Violation::Invalid,
@@ -226,13 +286,16 @@ impl ChainState {
                     .get(&pair)
                     .cloned()
                     .unwrap_or_default();
-                if holders.iter().any(|h| !entitled.contains(h)) {
+                if self
+                    .stale_holder(&s.patient, &s.category, cur, &holders, &entitled)
+                    .is_some()
+                {
                     return Err(violation(
                         Violation::Invalid,
                         "epoch_share.epoch",
                         format!(
                             "epoch {cur} of ({}, {}) is stale (a holder is no longer \
-                             entitled): open a new epoch instead",
+                             entitled, or rotated its keys): open a new epoch instead",
                             s.patient, s.category
                         ),
                     ));
@@ -279,9 +342,16 @@ impl ChainState {
                 .or_default()
                 .insert(s.category.clone());
             for w in &s.wraps {
+                let key_version = self
+                    .participants
+                    .get(&w.recipient)
+                    .map_or(0, |p| p.key_version);
                 self.wraps.insert(
                     (s.patient, s.category.clone(), s.epoch, w.recipient),
-                    w.sealed,
+                    HeldWrap {
+                        sealed: w.sealed,
+                        key_version,
+                    },
                 );
             }
         }
@@ -613,6 +683,41 @@ impl ChainState {
                 }
                 Ok(())
             }
+            ParticipantChange::RotateKeys {
+                sign_key,
+                enc_key,
+                proof,
+            } => {
+                if !admin && author.info.id != u.participant {
+                    return Err(violation(
+                        Violation::Unauthorised,
+                        "tx.author",
+                        "only the participant itself or an admin may rotate its keys",
+                    ));
+                }
+                let bad = |e: crate::Error| {
+                    violation(Violation::Invalid, "update.sign_key", e.to_string())
+                };
+                let key = check_public_key(&sign_key).map_err(bad)?;
+                check_x25519_key(&enc_key)
+                    .map_err(|e| violation(Violation::Invalid, "update.enc_key", e.to_string()))?;
+                if sign_key == target.info.sign_key {
+                    return invalid("the new signing key is the current one".into());
+                }
+                let msg = ParticipantUpdate::rotation_message(
+                    &self.ledger_id,
+                    &u.participant,
+                    &sign_key,
+                    &enc_key,
+                );
+                key.verify_strict(&msg, &proof).map_err(|_| {
+                    violation(
+                        Violation::Invalid,
+                        "update.proof",
+                        "not a signature of the new key over the rotation message",
+                    )
+                })
+            }
             ParticipantChange::AddGuardian(g) | ParticipantChange::RemoveGuardian(g) => {
                 if !admin && author.info.id != u.participant {
                     return Err(violation(
@@ -649,6 +754,19 @@ impl ChainState {
             ParticipantChange::Suspend | ParticipantChange::Reinstate => {
                 if let Some(p) = self.participants.get_mut(&u.participant) {
                     p.suspended = u.change == ParticipantChange::Suspend;
+                }
+            }
+            ParticipantChange::RotateKeys {
+                sign_key, enc_key, ..
+            } => {
+                if let (Some(p), Ok(key)) = (
+                    self.participants.get_mut(&u.participant),
+                    check_public_key(&sign_key),
+                ) {
+                    p.info.sign_key = sign_key;
+                    p.info.enc_key = enc_key;
+                    p.key = key;
+                    p.key_version = p.key_version.saturating_add(1);
                 }
             }
             ParticipantChange::AddGuardian(g) => {

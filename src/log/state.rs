@@ -78,6 +78,18 @@ pub struct ParticipantState {
     pub last_seq: u64,
     /// Suspended by an admin: may only record denied reads.
     pub suspended: bool,
+    /// Number of key rotations so far (0 = the registered keys).
+    pub key_version: u32,
+}
+
+/// A category key sealed to one reader, and the version of the reader's
+/// keys it was sealed to (a wrap to keys rotated away is not held).
+#[derive(Clone, Copy, Debug)]
+pub struct HeldWrap {
+    /// The sealed box.
+    pub sealed: [u8; SEALED_KEY_LEN],
+    /// The recipient's key version at sealing time.
+    pub key_version: u32,
 }
 
 /// Where a transaction sits in the chain.
@@ -183,7 +195,7 @@ pub struct ChainState {
     /// Current key epoch per (patient, category).
     pub epochs: HashMap<(ParticipantId, Category), u32>,
     /// Sealed category keys.
-    pub wraps: HashMap<WrapKey, [u8; SEALED_KEY_LEN]>,
+    pub wraps: HashMap<WrapKey, HeldWrap>,
     /// Recipients of the current epoch per (patient, category).
     pub epoch_recipients: HashMap<(ParticipantId, Category), BTreeSet<ParticipantId>>,
     /// Categories with an epoch, per patient.
@@ -242,6 +254,7 @@ impl ChainState {
                 key,
                 last_seq: 0,
                 suspended: false,
+                key_version: 0,
             };
             if participants.insert(p.id, st).is_some() {
                 return Err(violation(
@@ -426,6 +439,7 @@ impl ChainState {
                             key,
                             last_seq: 0,
                             suspended: false,
+                            key_version: 0,
                         },
                     );
                 }
@@ -650,13 +664,13 @@ impl ChainState {
             ));
         }
         let entitled = self.entitled(&r.patient, &r.category, t, Adjust::None);
-        if let Some(x) = recipients.iter().find(|x| !entitled.contains(x)) {
+        if let Some(x) = self.stale_holder(&r.patient, &r.category, epoch, &recipients, &entitled) {
             return Err(violation(
                 Violation::Invalid,
                 "record.key_epoch",
                 format!(
                     "epoch {epoch} of ({}, {}) is stale: {x} holds its key but is no longer \
-                     entitled; open a new epoch",
+                     entitled or has rotated its keys; open a new epoch",
                     r.patient, r.category
                 ),
             ));

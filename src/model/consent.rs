@@ -7,6 +7,7 @@ use core::fmt;
 use crate::codec::{Reader, Writer};
 use crate::crypto::hash::{Digest, label, tagged_hash};
 use crate::crypto::kex::sealed_len;
+use crate::crypto::sign::Signature;
 use crate::model::record::Category;
 use crate::model::{LedgerId, ParticipantId, RecordId};
 use crate::{Error, Result};
@@ -639,6 +640,17 @@ pub enum ParticipantChange {
     AddGuardian(ParticipantId),
     /// Remove a guardian (an admin, or the patient).
     RemoveGuardian(ParticipantId),
+    /// Replace the participant's keys (by the participant, signing with
+    /// its current key, or an admin); its id stays. `proof` is the new
+    /// signing key's signature over [`ParticipantUpdate::rotation_message`].
+    RotateKeys {
+        /// New Ed25519 public key.
+        sign_key: [u8; 32],
+        /// New X25519 public key.
+        enc_key: [u8; 32],
+        /// Proof of possession of the new signing key.
+        proof: Signature,
+    },
 }
 
 /// The body of an update-participant transaction.
@@ -659,7 +671,31 @@ impl ParticipantUpdate {
             ParticipantChange::Reinstate => w.u8(2),
             ParticipantChange::AddGuardian(g) => w.u8(3).digest(&g.0),
             ParticipantChange::RemoveGuardian(g) => w.u8(4).digest(&g.0),
+            ParticipantChange::RotateKeys {
+                sign_key,
+                enc_key,
+                proof,
+            } => w.u8(5).raw(&sign_key).raw(&enc_key).raw(&proof.0),
         };
+    }
+
+    /// `u8 len ‖ "medledger/v2/key-rotation" ‖ ledger ‖ participant ‖
+    /// sign_key ‖ enc_key`: what the new signing key signs to prove it is
+    /// held by whoever installs it.
+    pub fn rotation_message(
+        ledger: &LedgerId,
+        participant: &ParticipantId,
+        sign_key: &[u8; 32],
+        enc_key: &[u8; 32],
+    ) -> Vec<u8> {
+        let mut w = Writer::with_capacity(160);
+        w.u8(u8::try_from(label::KEY_ROTATION.len()).unwrap_or(u8::MAX))
+            .raw(label::KEY_ROTATION.as_bytes())
+            .digest(&ledger.0)
+            .digest(&participant.0)
+            .raw(sign_key)
+            .raw(enc_key);
+        w.into_bytes()
     }
 
     /// Decodes one update.
@@ -670,6 +706,11 @@ impl ParticipantUpdate {
             2 => ParticipantChange::Reinstate,
             3 => ParticipantChange::AddGuardian(ParticipantId(r.digest("update.guardian")?)),
             4 => ParticipantChange::RemoveGuardian(ParticipantId(r.digest("update.guardian")?)),
+            5 => ParticipantChange::RotateKeys {
+                sign_key: r.fixed("update.sign_key")?,
+                enc_key: r.fixed("update.enc_key")?,
+                proof: Signature(r.fixed("update.proof")?),
+            },
             _ => return Err(r.error("update.change", "unknown participant change")),
         };
         Ok(ParticipantUpdate {

@@ -361,6 +361,34 @@ static void erasure(const consortium *c, const uint8_t lab[32], const uint8_t la
     attach_validators(c->ledger, c);
 }
 
+/* Key rotation: the participant keeps its id, the old key stops signing,
+ * and the patient re-shares the keys to the new one. */
+static void rotation(const consortium *c, const uint8_t imaging[32]) {
+    uint8_t b_id[32], new_id[32];
+    OK(medledger_keypair_id(c->hospital_b, b_id));
+    medledger_keypair *new_b = NULL;
+    OK(medledger_keypair_rotated(c->hospital_b, &new_b));
+    OK(medledger_keypair_id(new_b, new_id));
+    CHECK(memcmp(b_id, new_id, 32) == 0);
+    OK(medledger_ledger_rotate_keys(c->ledger, c->hospital_b, new_b));
+    commit(c);
+    uint8_t unused[32];
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_append_record(c->ledger, c->hospital_b, c->patient_id, "imaging",
+                                          "text/plain", (const uint8_t *)"x", 1, unused));
+    EXPECT_MESSAGE("signing key");
+    medledger_buffer *buf = NULL;
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_read_record(c->ledger, new_b, imaging, "TREAT", &buf));
+    size_t shares = 0;
+    OK(medledger_ledger_share_keys(c->ledger, c->patient, c->patient_id, &shares));
+    CHECK(shares >= 1);
+    commit(c);
+    expect_plaintext(c, new_b, imaging, "{\"resourceType\":\"ImagingStudy\"}");
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_rotate_keys(c->ledger, new_b, new_b));
+    medledger_keypair_free(new_b);
+}
+
 int main(void) {
     consortium c;
     consortium_init(&c);
@@ -377,6 +405,7 @@ int main(void) {
     suspension(&c, imaging);
     break_glass(&c);
     erasure(&c, lab, lab2);
+    rotation(&c, imaging);
 
     medledger_report *report = NULL;
     OK(medledger_ledger_verify(c.ledger, &report));

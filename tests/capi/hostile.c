@@ -538,6 +538,17 @@ static void access_calls(const consortium *c, const uint8_t lab[32]) {
     EXPECT(NULLP, medledger_ledger_remove_guardian(L, P, NULL, a_id));
     EXPECT(NULLP, medledger_ledger_remove_guardian(L, P, pid, NULL));
     EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_remove_guardian(L, P, pid, a_id));
+    medledger_keypair *rotated = NULL;
+    EXPECT(NULLP, medledger_keypair_rotated(NULL, &rotated));
+    EXPECT(NULLP, medledger_keypair_rotated(c->hospital_b, NULL));
+    OK(medledger_keypair_rotated(c->hospital_b, &rotated));
+    EXPECT(NULLP, medledger_ledger_rotate_keys(NULL, c->hospital_b, rotated));
+    EXPECT(NULLP, medledger_ledger_rotate_keys(L, NULL, rotated));
+    EXPECT(NULLP, medledger_ledger_rotate_keys(L, c->hospital_b, NULL));
+    EXPECT_MESSAGE("new_keys is NULL");
+    /* Another provider may not rotate B's keys. */
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_rotate_keys(L, c->hospital_a, rotated));
+    medledger_keypair_free(rotated);
     EXPECT(NULLP, medledger_ledger_suspend(NULL, c->admin, a_id));
     EXPECT(NULLP, medledger_ledger_suspend(L, NULL, a_id));
     EXPECT_MESSAGE("admin is NULL");

@@ -10,6 +10,38 @@
 
 use medledger::{Consent, Genesis, Keypair, Ledger, MemoryStore, NewRecord, ParticipantId, Roles};
 
+/// The chain state rebuilt from the raw stored blocks (every transaction
+/// checked against the rules and applied), independent of the ledger.
+pub fn chain_state(store: &MemoryStore) -> medledger::log::state::ChainState {
+    use medledger::Store;
+    use medledger::log::block::Block;
+    use medledger::log::state::{ChainState, TxPosition};
+    use medledger::model::tx::ledger_id_of;
+    use medledger::model::{SignedTx, TxBody};
+    let g = Block::decode(&store.read_block(0).unwrap()).unwrap().block;
+    let gtx = SignedTx::decode(&g.txs[0]).unwrap();
+    let TxBody::Genesis(genesis) = &gtx.tx.body else {
+        panic!("block 0 holds no genesis")
+    };
+    let mut state = ChainState::from_genesis(ledger_id_of(&g.txs[0]), genesis).unwrap();
+    state.end_block(g.header.log_size, g.header.timestamp);
+    for h in 1..store.block_count().unwrap() {
+        let b = Block::decode(&store.read_block(h).unwrap()).unwrap().block;
+        for (i, t) in b.txs.iter().enumerate() {
+            let stx = SignedTx::decode(t).unwrap();
+            state.check(&stx).unwrap();
+            let position = TxPosition {
+                height: h,
+                tx_index: u32::try_from(i).unwrap(),
+                leaf: b.header.first_leaf + i as u64,
+            };
+            state.apply(stx, position);
+        }
+        state.end_block(b.header.log_size, b.header.timestamp);
+    }
+    state
+}
+
 /// A year in ms.
 pub const YEAR_MS: u64 = 365 * 24 * 3600 * 1000;
 

@@ -129,6 +129,7 @@ SIGNATURES = {
     "medledger_buffer_free": ([BufferPtr], None),
     # keypairs
     "medledger_keypair_generate": ([POINTER(KeypairPtr)], status_t),
+    "medledger_keypair_rotated": ([KeypairPtr, POINTER(KeypairPtr)], status_t),
     "medledger_keypair_export_encrypted": (
         [KeypairPtr, _bytes_in, c_size_t, POINTER(BufferPtr)],
         status_t,
@@ -234,6 +235,7 @@ SIGNATURES = {
     "medledger_ledger_add_guardian": ([LedgerPtr, KeypairPtr, BytesPtr, BytesPtr], status_t),
     "medledger_ledger_remove_guardian": ([LedgerPtr, KeypairPtr, BytesPtr, BytesPtr], status_t),
     "medledger_ledger_suspend": ([LedgerPtr, KeypairPtr, BytesPtr], status_t),
+    "medledger_ledger_rotate_keys": ([LedgerPtr, KeypairPtr, KeypairPtr], status_t),
     "medledger_ledger_reinstate": ([LedgerPtr, KeypairPtr, BytesPtr], status_t),
     "medledger_ledger_access_log_json": (
         [LedgerPtr, BytesPtr, BytesPtr, POINTER(BufferPtr)],

@@ -39,6 +39,15 @@ class Keypair(Handle):
         check(lib.medledger_keypair_generate(ctypes.byref(out)))
         return cls(out)
 
+    def rotated(self) -> "Keypair":
+        """Fresh keys for the same participant (same :attr:`id`), to install
+        with :meth:`Ledger.rotate_keys`. Keep this keypair until the
+        rotation is committed and the patients have re-shared keys."""
+        out = _ffi.KeypairPtr()
+        with self._borrow() as kp:
+            check(lib.medledger_keypair_rotated(kp, ctypes.byref(out)))
+        return type(self)(out)
+
     @classmethod
     def import_encrypted(cls, key_file, passphrase) -> "Keypair":
         """Opens a key file from :meth:`export_encrypted`.

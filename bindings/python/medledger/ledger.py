@@ -549,6 +549,16 @@ class Ledger(Handle):
         self._change(lib.medledger_ledger_suspend, admin, "admin",
                      _participant(participant, "participant"))
 
+    def rotate_keys(self, author: Keypair, new_keys: Keypair) -> None:
+        """Rotates a participant's keys to ``new_keys`` (from
+        :meth:`Keypair.rotated`). ``author`` is the participant with its
+        current keys, or an admin. The categories it held keys of move to
+        new keys with the next write; the patient's :meth:`share_keys`
+        seals their history to the new key."""
+        with self._borrow() as ledger, borrow(author, Keypair, "author") as a, \
+                borrow(new_keys, Keypair, "new_keys") as n:
+            check(lib.medledger_ledger_rotate_keys(ledger, a, n))
+
     def reinstate(self, admin: Keypair, participant) -> None:
         """An admin lifts a suspension."""
         self._change(lib.medledger_ledger_reinstate, admin, "admin",

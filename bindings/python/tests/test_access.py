@@ -159,6 +159,29 @@ def test_guardians_and_suspension(consortium, lab):
     guardian.close()
 
 
+def test_key_rotation(consortium, lab):
+    c, ledger = consortium, consortium.ledger
+    new_a = c.hospital_a.rotated()
+    assert new_a.id == c.hospital_a.id
+    assert new_a.public_keys != c.hospital_a.public_keys
+    ledger.rotate_keys(c.hospital_a, new_a)
+    c.commit()
+    with pytest.raises(Rejected, match="signing key"):  # the old key is retired
+        ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, b"{}")
+    with pytest.raises(AccessDenied):  # permitted, but no key sealed to the new one yet
+        ledger.read_record(new_a, lab)
+    assert ledger.share_keys(c.patient) >= 1
+    c.commit()
+    assert ledger.read_record(new_a, lab) == LAB
+    with pytest.raises(Rejected):  # another provider may not rotate A's keys
+        ledger.rotate_keys(c.hospital_b, new_a.rotated())
+    with pytest.raises(TypeError):
+        ledger.rotate_keys(c.hospital_a, "not a keypair")
+    with ledger.verify() as report:
+        assert report.ok, report.summary
+    new_a.close()
+
+
 def test_break_glass_with_a_custodian(consortium):
     c, ledger = consortium, consortium.ledger
     er = Keypair.generate()
