@@ -11,6 +11,7 @@ pub mod ffi;
 mod ledger;
 pub mod log;
 pub mod model;
+pub mod proof;
 pub mod store;
 pub mod verify;
 

@@ -1,0 +1,3 @@
+//! Proofs a third party checks without the ledger: inclusion and
+//! consistency proofs, evidence bundles, and heads exported as C2SP
+//! checkpoints.
