@@ -409,17 +409,20 @@ fn main() {
         mb(sql)
     );
     println!(
-        "| Hypercore 11, batches of 1000 (CRATES.md figure, not measured here) | 108000 | 110.6 | {:.2}x | |",
-        108000.0 / sql
-    );
-    println!(
         "\nfdatasync of a 1 MiB append: {:.0} µs (median)",
         fsync.as_secs_f64() * 1e6
     );
     println!(
-        "medledger batch-signed vs Hypercore figure: {:.2}x",
-        batch / 108000.0
+        "Peers other than SQLite (Hypercore, immudb) run from `scripts/bench.sh` through `peers/`."
     );
+    // Machine-readable lines for scripts/bench.sh.
+    println!("METRIC durable_crypto_limit {limit:.0}");
+    println!("METRIC durable_batch {batch:.0}");
+    println!("METRIC durable_pipelined {piped:.0}");
+    println!("METRIC durable_two_hospitals {two:.0}");
+    println!("METRIC durable_single {single:.0}");
+    println!("METRIC durable_sqlite {sql:.0}");
+    println!("METRIC fsync_1mib_us {:.0}", fsync.as_secs_f64() * 1e6);
     let (build, open, file_len, per_record) = open_at_scale(scale, &data);
     println!(
         "\n## Open at scale: {scale} records ({} blocks of {BLOCK}), file {:.0} MiB",
@@ -432,4 +435,9 @@ fn main() {
         "| {build:.1} s ({:.0} records/s) | {open:.2} s | {per_record:.0} bytes |",
         scale as f64 / build
     );
+    println!("METRIC open_records {scale}");
+    println!("METRIC open_build_s {build:.3}");
+    println!("METRIC open_s {open:.3}");
+    println!("METRIC open_file_bytes {file_len}");
+    println!("METRIC open_bytes_per_record {per_record:.1}");
 }
