@@ -108,6 +108,7 @@ else
 fi
 
 step "writing $OUT"
+command -v python3 > /dev/null || { echo "python3 is needed to write the report; raw outputs are in $LOGS" >&2; exit 1; }
 python3 "$ROOT/perf/report.py" "$LOGS" "$QUICK" > "$OUT" || exit 1
 cat "$OUT"
 echo "report: $OUT" >&2

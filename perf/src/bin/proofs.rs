@@ -109,8 +109,7 @@ fn main() {
             .collect();
         let ver_ns = ns_per(|i| {
             let (k, p) = &proofs[(i % 256) as usize];
-            verify_inclusion::<Sha3Hasher>(&leaves[*k as usize], *k, n, p, &root)
-                .expect("verify");
+            verify_inclusion::<Sha3Hasher>(&leaves[*k as usize], *k, n, p, &root).expect("verify");
         });
         let m = (n * 2 / 3).max(1);
         let root_m = log.root_at(m).expect("root");
@@ -134,7 +133,10 @@ fn main() {
         println!("METRIC proof_incl_bytes_{n} {}", proof_len * 32);
         println!("METRIC proof_incl_gen_us_{n} {:.2}", gen_ns / 1e3);
         println!("METRIC proof_incl_verify_us_{n} {:.2}", ver_ns / 1e3);
-        println!("METRIC proof_incl_verify_limit_us_{n} {:.2}", f64::from(depth) * node_ns / 1e3);
+        println!(
+            "METRIC proof_incl_verify_limit_us_{n} {:.2}",
+            f64::from(depth) * node_ns / 1e3
+        );
         println!("METRIC proof_cons_bytes_{n} {}", cons.len() * 32);
         println!("METRIC proof_cons_gen_us_{n} {:.2}", cgen_ns / 1e3);
         println!("METRIC proof_cons_verify_us_{n} {:.2}", cver_ns / 1e3);
