@@ -7,7 +7,9 @@
 //!
 //! * `origin`, `vkey`: the checkpoint origin and the signing validator's
 //!   Go verifier key (key name = origin);
-//! * `old_note`, `note`: signed checkpoints of an earlier and the last head;
+//! * `old_note`, `note`: signed checkpoints of an earlier and the last head,
+//!   the last one also cosigned by a witness (C2SP cosignature/v1, time
+//!   `WITNESS_TIME`), whose vkey is `witness_vkey`;
 //! * `leaves`: every transaction (base64) with its inclusion proof in the
 //!   last head's tree;
 //! * `consistency`: for every earlier size, its root and the consistency
@@ -23,6 +25,11 @@ use medledger::log::merkle::MerkleLog;
 use medledger::proof::checkpoint::NoteVerifier;
 use medledger::{Genesis, Keypair, Ledger, MemoryStore, Roles, Store};
 use serde_json::{Value, json};
+
+/// Key name of the example witness.
+const WITNESS: &str = "witness.example/medledger-w1";
+/// The witness's cosignature time: 2026-01-01T00:00:00Z.
+const WITNESS_TIME: u64 = 1_767_225_600;
 
 type DemoResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -85,7 +92,10 @@ fn main() -> DemoResult {
     if log.size() != head.size {
         return Err("rebuilt log size differs from the head".into());
     }
-    let note = ledger.checkpoint(signer, &origin)?;
+    let witness = kp(9);
+    let witness_vkey = NoteVerifier::cosigner(WITNESS, &witness.public().sign)?.vkey();
+    let note = ledger.checkpoint(signer, &origin)?
+        + &head.cosign(WITNESS, witness.signing_key(), WITNESS_TIME)?;
 
     let b64s = |v: Vec<medledger::crypto::hash::Digest>| -> Vec<String> {
         v.iter().map(|d| B64.encode(d.0)).collect()
@@ -109,6 +119,8 @@ fn main() -> DemoResult {
     let doc: Value = json!({
         "origin": origin,
         "vkey": vkey,
+        "witness_vkey": witness_vkey,
+        "witness_time": WITNESS_TIME,
         "old_note": old_note,
         "note": note,
         "leaves": leaf_json,

@@ -3,7 +3,8 @@
 # inclusion and consistency proofs (examples/export_checkpoint.rs), and
 # independent Go code (interop/go: golang.org/x/mod/sumdb/note,
 # transparency-dev/formats/log, transparency-dev/merkle over SHA3-256)
-# verifies them, then must REJECT each tampered variant.
+# verifies them (and a witness's cosignature/v1 with
+# transparency-dev/formats/note), then must REJECT each tampered variant.
 # Idempotent; needs the Go module proxy only on the first run (modules are
 # then in the Go module cache, and `go build` is offline with
 # GOFLAGS=-mod=mod GOPROXY=off).
@@ -34,7 +35,7 @@ cargo run --quiet --locked --example export_checkpoint -- "$work/export.json"
 "$work/interop" verify "$work/export.json"
 
 failed=0
-for t in note-size note-root note-sig note-origin wrong-key leaf inclusion consistency old-root; do
+for t in note-size note-root note-sig note-origin cosig cosig-time wrong-key leaf inclusion consistency old-root; do
     if ! "$work/interop" verify "$work/export.json" "$t"; then
         echo "test-interop: tamper case $t was not rejected" >&2
         failed=1
@@ -43,4 +44,4 @@ done
 if [ "$failed" -ne 0 ]; then
     exit 1
 fi
-echo "interop: Go accepted the checkpoint and proofs and rejected 9 tampered variants"
+echo "interop: Go accepted the checkpoint and proofs and rejected 11 tampered variants"

@@ -11,7 +11,10 @@ use common::Consortium;
 use medledger::Error;
 use medledger::crypto::hash::Digest;
 use medledger::crypto::sign::SigningKey;
-use medledger::proof::checkpoint::{Checkpoint, NoteVerifier, ORIGIN_PREFIX, key_id, verify_note};
+use medledger::proof::checkpoint::{
+    Checkpoint, MAX_COSIGNATURE_TIME, NoteSignature, NoteVerifier, ORIGIN_PREFIX,
+    cosignature_key_id, key_id, open_note, verify_note,
+};
 
 const ORIGIN: &str =
     "medledger.example/1111111111111111111111111111111111111111111111111111111111111111";
@@ -20,6 +23,10 @@ const GO_VKEY: &str = "medledger.example/111111111111111111111111111111111111111
 /// `interop vkey witness.example/w1 0303…03`.
 const GO_WITNESS_VKEY: &str =
     "witness.example/w1+11043ba3+Ae1JKMYo0cLG6ukDOJBZlWEpWSc6XGP5NjbBRhSshzfR";
+/// `interop cosigner-vkey witness.example/w1 0303…03` (transparency-dev
+/// formats/note `VKeyToCosignatureV1`).
+const GO_COSIGNER_VKEY: &str =
+    "witness.example/w1+d9ed62c5+BO1JKMYo0cLG6ukDOJBZlWEpWSc6XGP5NjbBRhSshzfR";
 /// `printf '<golden body>' | interop sign <ORIGIN> 0202…02`.
 const GO_NOTE: &str = "medledger.example/1111111111111111111111111111111111111111111111111111111111111111\n22\nWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo=\n\n\u{2014} medledger.example/1111111111111111111111111111111111111111111111111111111111111111 p6I5sxKyO7g6bt5imGfg2RF3PqbASrg1AK3dOa8D8Fym4Uy/88yBArpTc8I9gZ3pEixb/rvFHo9AYQzhhAlP8PQPoAE=\n";
 
@@ -323,4 +330,176 @@ fn ledger_checkpoints_track_the_sealed_head() {
     // Another validator's signature does not verify under this one's key.
     let other = c.ledger.checkpoint(&c.validators[0], &origin).unwrap();
     assert!(verify_note(&other, &[v]).is_err());
+}
+
+const W1: &str = "witness.example/w1";
+const T: u64 = 1_767_225_600;
+
+fn cosigner() -> NoteVerifier {
+    NoteVerifier::cosigner(W1, &witness_key().public_key()).unwrap()
+}
+
+#[test]
+fn cosigner_keys_match_go() {
+    let c = cosigner();
+    assert!(c.is_cosigner() && !log_verifier().is_cosigner());
+    assert_eq!(c.key_id(), 0xd9ed_62c5);
+    assert_eq!(
+        cosignature_key_id(W1, &witness_key().public_key()),
+        0xd9ed_62c5
+    );
+    assert_eq!(c.vkey(), GO_COSIGNER_VKEY);
+    assert_eq!(NoteVerifier::from_vkey(GO_COSIGNER_VKEY).unwrap(), c);
+    // The same key as a plain note key has another id and type.
+    let plain = NoteVerifier::from_vkey(GO_WITNESS_VKEY).unwrap();
+    assert_ne!(plain, c);
+    assert_ne!(plain.key_id(), c.key_id());
+    // A cosigner vkey with the plain key id is refused.
+    let wrong = GO_COSIGNER_VKEY.replace("d9ed62c5", "11043ba3");
+    assert!(NoteVerifier::from_vkey(&wrong).is_err());
+}
+
+#[test]
+fn cosignature_line_is_exact() {
+    use base64::Engine as _;
+    let line = golden().cosign(W1, &witness_key(), T).unwrap();
+    let b64 = line
+        .strip_prefix("\u{2014} witness.example/w1 ")
+        .unwrap()
+        .strip_suffix('\n')
+        .unwrap();
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    assert_eq!(blob.len(), 4 + 8 + 64);
+    assert_eq!(blob[..4], 0xd9ed_62c5u32.to_be_bytes());
+    assert_eq!(blob[4..12], T.to_be_bytes());
+    // The signed message, written out from C2SP tlog-cosignature.
+    let msg = format!(
+        "cosignature/v1\ntime 1767225600\n{ORIGIN}\n22\nWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo=\n"
+    );
+    assert_eq!(witness_key().sign(msg.as_bytes()).0[..], blob[12..]);
+    assert!(
+        golden()
+            .cosign(W1, &witness_key(), MAX_COSIGNATURE_TIME)
+            .is_ok()
+    );
+    assert!(
+        golden()
+            .cosign(W1, &witness_key(), MAX_COSIGNATURE_TIME + 1)
+            .is_err()
+    );
+    assert!(golden().cosign("w 1", &witness_key(), T).is_err());
+}
+
+#[test]
+fn cosigned_notes_report_their_signers() {
+    let note = golden().sign_note(ORIGIN, &log_key()).unwrap()
+        + &golden().cosign(W1, &witness_key(), T).unwrap();
+    let both = [log_verifier(), cosigner()];
+    let opened = open_note(&note, &both).unwrap();
+    assert_eq!(opened.checkpoint, golden());
+    assert_eq!(
+        opened.signatures,
+        vec![
+            NoteSignature {
+                name: ORIGIN.into(),
+                key_id: 0xa7a2_39b3,
+                timestamp: None
+            },
+            NoteSignature {
+                name: W1.into(),
+                key_id: 0xd9ed_62c5,
+                timestamp: Some(T)
+            },
+        ]
+    );
+    // A repeated line is reported once.
+    let twice = format!("{note}{}", golden().cosign(W1, &witness_key(), T).unwrap());
+    assert_eq!(open_note(&twice, &both).unwrap().signatures.len(), 2);
+    // Without the cosigner key the witness line is ignored.
+    assert_eq!(
+        open_note(&note, &[log_verifier()])
+            .unwrap()
+            .signatures
+            .len(),
+        1
+    );
+    // The plain key of the witness does not accept a cosignature, nor the
+    // cosigner key a plain signature: the key ids differ, the lines are
+    // ignored and nothing known signed.
+    let plain = NoteVerifier::from_vkey(GO_WITNESS_VKEY).unwrap();
+    assert!(verify_note(&note, std::slice::from_ref(&plain)).is_err());
+    let plain_signed = golden().sign_note(W1, &witness_key()).unwrap();
+    assert!(verify_note(&plain_signed, &[cosigner()]).is_err());
+    assert!(verify_note(&plain_signed, &[plain]).is_ok());
+    // A cosignature for another checkpoint is refused.
+    let other = Checkpoint {
+        size: 23,
+        ..golden()
+    };
+    let moved = golden().sign_note(ORIGIN, &log_key()).unwrap()
+        + &other.cosign(W1, &witness_key(), T).unwrap();
+    assert!(verify_note(&moved, &both).is_err());
+    assert!(verify_note(&moved, &[log_verifier()]).is_ok());
+    // A byte flip of a cosigned note is refused, or (in a signature line's
+    // name or key id) turns that line into an unknown key's, which is
+    // ignored: the other signature still stands, never both.
+    let body_len = golden().body().len();
+    let mut ignored = 0;
+    for i in 0..note.len() {
+        let mut b = note.as_bytes().to_vec();
+        b[i] ^= 0x01;
+        if let Ok(s) = String::from_utf8(b)
+            && let Ok(n) = open_note(&s, &both)
+        {
+            assert!(i > body_len, "byte {i}");
+            assert_eq!(n.checkpoint, golden());
+            assert_eq!(n.signatures.len(), 1, "byte {i}");
+            ignored += 1;
+        }
+    }
+    // The two names and the four key-id characters of each line at most.
+    assert!(
+        (1..=ORIGIN.len() + W1.len() + 12).contains(&ignored),
+        "{ignored}"
+    );
+}
+
+#[test]
+fn cosignature_timestamps_are_signed_and_bounded() {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let body_note = golden().sign_note(ORIGIN, &log_key()).unwrap();
+    let line = golden().cosign(W1, &witness_key(), T).unwrap();
+    let b64 = line.trim_end().rsplit_once(' ').unwrap().1;
+    let blob = engine.decode(b64).unwrap();
+    let relined = |blob: &[u8]| format!("{body_note}\u{2014} {W1} {}\n", engine.encode(blob));
+    assert!(verify_note(&relined(&blob), &[cosigner()]).is_ok());
+    // Another timestamp under the same signature.
+    let mut later = blob.clone();
+    later[11] ^= 1;
+    assert!(matches!(
+        verify_note(&relined(&later), &[cosigner()]),
+        Err(Error::BadSignature(_))
+    ));
+    // Above 2^63 - 1.
+    let mut high = blob.clone();
+    high[4] |= 0x80;
+    assert!(verify_note(&relined(&high), &[cosigner()]).is_err());
+    // Without a timestamp (a plain 68-byte signature blob).
+    let mut short = blob[..4].to_vec();
+    short.extend_from_slice(&blob[12..]);
+    assert!(verify_note(&relined(&short), &[cosigner()]).is_err());
+    // The log key must not accept a 76-byte blob either.
+    let mut long = key_id(ORIGIN, &log_key().public_key())
+        .to_be_bytes()
+        .to_vec();
+    long.extend_from_slice(&blob[4..]);
+    let golden_body = golden().body();
+    let forged = format!(
+        "{golden_body}\n\u{2014} {ORIGIN} {}\n",
+        engine.encode(&long)
+    );
+    assert!(verify_note(&forged, &[log_verifier()]).is_err());
 }

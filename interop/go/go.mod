@@ -9,4 +9,7 @@ require (
 	golang.org/x/mod v0.43.0
 )
 
-require golang.org/x/sys v0.50.0 // indirect
+require (
+	filippo.io/mldsa v0.0.0-20260215214346-43d0283efc3e // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)

@@ -9,6 +9,7 @@
 //	                                        with tamper, change one thing first
 //	                                        and succeed only if it is rejected
 //	interop vkey <name> <seed hex>          print the Go vkey of an Ed25519 seed
+//	interop cosigner-vkey <name> <seed hex> the same as a cosignature/v1 vkey
 //	interop sign <name> <seed hex>          sign stdin (a note text) with the seed
 package main
 
@@ -26,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/transparency-dev/formats/log"
+	fnote "github.com/transparency-dev/formats/note"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -48,6 +50,8 @@ type consistency struct {
 type export struct {
 	Origin      string        `json:"origin"`
 	VKey        string        `json:"vkey"`
+	WitnessVKey string        `json:"witness_vkey"`
+	WitnessTime int64         `json:"witness_time"`
 	OldNote     string        `json:"old_note"`
 	Note        string        `json:"note"`
 	Leaves      []leaf        `json:"leaves"`
@@ -61,9 +65,26 @@ func verify(e *export) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("vkey: %w", err)
 	}
-	cp, _, _, err := log.ParseCheckpoint([]byte(e.Note), e.Origin, v)
+	wv, err := fnote.NewVerifierForCosignatureV1(e.WitnessVKey)
+	if err != nil {
+		return "", fmt.Errorf("witness vkey: %w", err)
+	}
+	cp, _, n, err := log.ParseCheckpoint([]byte(e.Note), e.Origin, v, wv)
 	if err != nil {
 		return "", fmt.Errorf("note: %w", err)
+	}
+	cosigned := false
+	for _, s := range n.Sigs {
+		if s.Name == wv.Name() && s.Hash == wv.KeyHash() {
+			t, err := fnote.CoSigV1Timestamp(s)
+			if err != nil || t.Unix() != e.WitnessTime {
+				return "", fmt.Errorf("cosignature time %v, want %d", t, e.WitnessTime)
+			}
+			cosigned = true
+		}
+	}
+	if !cosigned {
+		return "", errors.New("note: no witness cosignature")
 	}
 	old, _, _, err := log.ParseCheckpoint([]byte(e.OldNote), e.Origin, v)
 	if err != nil {
@@ -112,8 +133,8 @@ func verify(e *export) (string, error) {
 	if !sawOld {
 		return "", errors.New("no consistency proof from the old checkpoint")
 	}
-	return fmt.Sprintf("ok: %s signed by %s; %d inclusion and %d consistency proofs; %d -> %d consistent",
-		cp.Origin, v.Name(), len(e.Leaves), len(e.Consistency), old.Size, cp.Size), nil
+	return fmt.Sprintf("ok: %s signed by %s, cosigned by %s; %d inclusion and %d consistency proofs; %d -> %d consistent",
+		cp.Origin, v.Name(), wv.Name(), len(e.Leaves), len(e.Consistency), old.Size, cp.Size), nil
 }
 
 func equal(a, b []byte) bool { return string(a) == string(b) }
@@ -135,8 +156,10 @@ func tamper(e *export, what string) error {
 		i := strings.Index(e.Note, "\n") + 1
 		i += strings.Index(e.Note[i:], "\n") + 1
 		e.Note = e.Note[:i] + string(rune(e.Note[i]^1)) + e.Note[i+1:]
-	case "note-sig":
-		i := strings.LastIndex(e.Note, " ") + 10
+	case "note-sig": // one character of the log's own signature line
+		start := strings.LastIndex(e.Note, "\n\n") + 2
+		end := start + strings.Index(e.Note[start:], "\n")
+		i := start + strings.LastIndex(e.Note[start:end], " ") + 10
 		c := byte('A')
 		if e.Note[i] == 'A' {
 			c = 'B'
@@ -144,6 +167,24 @@ func tamper(e *export, what string) error {
 		e.Note = e.Note[:i] + string(c) + e.Note[i+1:]
 	case "note-origin":
 		e.Note = strings.Replace(e.Note, e.Origin, e.Origin+"x", 1)
+	case "cosig": // one character of the witness's line
+		i := len(e.Note) - 20
+		c := byte('A')
+		if e.Note[i] == 'A' {
+			c = 'B'
+		}
+		e.Note = e.Note[:i] + string(c) + e.Note[i+1:]
+	case "cosig-time": // the timestamp is signed
+		lines := strings.Split(strings.TrimSuffix(e.Note, "\n"), "\n")
+		last := lines[len(lines)-1]
+		sp := strings.LastIndex(last, " ")
+		blob, err := base64.StdEncoding.DecodeString(last[sp+1:])
+		if err != nil {
+			return err
+		}
+		blob[11] ^= 1
+		lines[len(lines)-1] = last[:sp+1] + base64.StdEncoding.EncodeToString(blob)
+		e.Note = strings.Join(lines, "\n") + "\n"
 	case "wrong-key":
 		_, vkey, err := note.GenerateKey(rand.Reader, e.Origin)
 		if err != nil {
@@ -219,6 +260,17 @@ func run(args []string) error {
 			return err
 		}
 		fmt.Println(vkey)
+		return nil
+	case args[0] == "cosigner-vkey" && len(args) == 3:
+		_, vkey, err := seedKey(args[1], args[2])
+		if err != nil {
+			return err
+		}
+		cvkey, err := fnote.VKeyToCosignatureV1(vkey)
+		if err != nil {
+			return err
+		}
+		fmt.Println(cvkey)
 		return nil
 	case args[0] == "sign" && len(args) == 3:
 		s, _, err := seedKey(args[1], args[2])

@@ -6,8 +6,11 @@
 //! `signed-note` with Ed25519, and [`verify_note`] checks a note against a
 //! list of known keys ([`NoteVerifier`], written as the Go
 //! `golang.org/x/mod/sumdb/note` verifier keys `<name>+<key id hex>+<base64
-//! (0x01 ‖ public key)>`). Standard tooling (Go's `note` package,
-//! transparency-dev witnesses and clients) reads both directions.
+//! (0x01 ‖ public key)>`). Witnesses add C2SP `tlog-cosignature`
+//! (cosignature/v1, Ed25519) lines with [`Checkpoint::cosign`], checked by
+//! [`NoteVerifier::cosigner`] keys; [`open_note`] reports who signed.
+//! Standard tooling (Go's `note` package, transparency-dev witnesses and
+//! clients) reads both directions.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -26,6 +29,10 @@ use crate::{Error, Result};
 pub const ORIGIN_PREFIX: &str = "medledger.example/";
 /// Signature type byte of Ed25519 in signed-note key ids and vkeys.
 pub const ALG_ED25519: u8 = 0x01;
+/// Key type byte of Ed25519 cosignature/v1 (C2SP tlog-cosignature).
+pub const ALG_COSIGNATURE_V1: u8 = 0x04;
+/// Largest cosignature timestamp (seconds since the Unix epoch): `2^63 - 1`.
+pub const MAX_COSIGNATURE_TIME: u64 = i64::MAX as u64;
 /// Starts every signature line: an em dash (U+2014) and a space.
 pub const SIG_PREFIX: &str = "\u{2014} ";
 /// Most signature lines a note may carry (as in Go's `note.Open`).
@@ -49,9 +56,19 @@ fn valid_name(name: &str) -> bool {
 /// The signed-note key id of an Ed25519 key:
 /// the first 4 bytes of `SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)`, big-endian.
 pub fn key_id(name: &str, public_key: &[u8; PUBLIC_KEY_LEN]) -> u32 {
+    key_id_for(ALG_ED25519, name, public_key)
+}
+
+/// The key id of an Ed25519 cosignature/v1 key:
+/// the first 4 bytes of `SHA-256(name ‖ 0x0A ‖ 0x04 ‖ public key)`, big-endian.
+pub fn cosignature_key_id(name: &str, public_key: &[u8; PUBLIC_KEY_LEN]) -> u32 {
+    key_id_for(ALG_COSIGNATURE_V1, name, public_key)
+}
+
+fn key_id_for(alg: u8, name: &str, public_key: &[u8; PUBLIC_KEY_LEN]) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
-    h.update([b'\n', ALG_ED25519]);
+    h.update([b'\n', alg]);
     h.update(public_key);
     let sum = h.finalize();
     let mut id = [0u8; 4];
@@ -135,12 +152,7 @@ impl Checkpoint {
                 "empty, or holds white space or '+'",
             ));
         }
-        if !valid_name(key_name) {
-            return Err(Error::invalid(
-                "note key name",
-                "empty, or holds white space or '+'",
-            ));
-        }
+        check_key_name(key_name)?;
         let body = self.body();
         let sig = key.sign(body.as_bytes());
         let mut blob = Vec::with_capacity(4 + SIGNATURE_LEN);
@@ -151,36 +163,85 @@ impl Checkpoint {
             B64.encode(blob)
         ))
     }
+
+    /// A witness's cosignature/v1 line over this checkpoint, to append to
+    /// its note: `— <name> <base64(key id ‖ u64 timestamp ‖ signature)>\n`
+    /// (timestamp big-endian), the signature over
+    /// `cosignature/v1\ntime <timestamp>\n<body>`. `timestamp` is in seconds
+    /// since the Unix epoch, at most [`MAX_COSIGNATURE_TIME`].
+    pub fn cosign(&self, witness_name: &str, key: &SigningKey, timestamp: u64) -> Result<String> {
+        check_key_name(witness_name)?;
+        if timestamp > MAX_COSIGNATURE_TIME {
+            return Err(Error::invalid("cosignature timestamp", "exceeds 2^63 - 1"));
+        }
+        let sig = key.sign(cosigned_message(timestamp, &self.body()).as_bytes());
+        let mut blob = Vec::with_capacity(12 + SIGNATURE_LEN);
+        blob.extend_from_slice(&cosignature_key_id(witness_name, &key.public_key()).to_be_bytes());
+        blob.extend_from_slice(&timestamp.to_be_bytes());
+        blob.extend_from_slice(&sig.0);
+        Ok(format!("{SIG_PREFIX}{witness_name} {}\n", B64.encode(blob)))
+    }
 }
 
-/// A known note signer: key name and Ed25519 public key.
+fn check_key_name(name: &str) -> Result<()> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "note key name",
+            "empty, or holds white space or '+'",
+        ))
+    }
+}
+
+/// The message a cosignature/v1 signs over a note body.
+fn cosigned_message(timestamp: u64, body: &str) -> String {
+    format!("cosignature/v1\ntime {timestamp}\n{body}")
+}
+
+/// Big-endian integer of up to 8 bytes.
+fn be(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+}
+
+/// A known note signer: key name, Ed25519 public key, and whether it signs
+/// the note itself (type 0x01, the log) or cosigns it (type 0x04, a
+/// witness, C2SP tlog-cosignature).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteVerifier {
     name: String,
+    alg: u8,
     id: u32,
     key: VerifyingKey,
 }
 
 impl NoteVerifier {
-    /// A verifier for `public_key` under `name`. The key must pass the
-    /// registration check of docs/FORMAT.md §4.4.
+    /// A verifier of note signatures by `public_key` under `name`. The key
+    /// must pass the registration check of docs/FORMAT.md §4.4.
     pub fn new(name: &str, public_key: &[u8; PUBLIC_KEY_LEN]) -> Result<NoteVerifier> {
-        if !valid_name(name) {
-            return Err(Error::invalid(
-                "note key name",
-                "empty, or holds white space or '+'",
-            ));
-        }
+        Self::with_alg(ALG_ED25519, name, public_key)
+    }
+
+    /// A verifier of cosignature/v1 lines by the witness key `public_key`
+    /// under `name`.
+    pub fn cosigner(name: &str, public_key: &[u8; PUBLIC_KEY_LEN]) -> Result<NoteVerifier> {
+        Self::with_alg(ALG_COSIGNATURE_V1, name, public_key)
+    }
+
+    fn with_alg(alg: u8, name: &str, public_key: &[u8; PUBLIC_KEY_LEN]) -> Result<NoteVerifier> {
+        check_key_name(name)?;
         let key = *check_public_key(public_key)?.verifying_key();
         Ok(NoteVerifier {
             name: name.to_owned(),
-            id: key_id(name, public_key),
+            alg,
+            id: key_id_for(alg, name, public_key),
             key,
         })
     }
 
-    /// Parses a Go verifier key `<name>+<8 hex digits key id>+<base64(0x01 ‖
-    /// public key)>`; the key id must match the name and key.
+    /// Parses a Go verifier key `<name>+<8 hex digits key id>+<base64(type ‖
+    /// public key)>`, type 0x01 (note signer) or 0x04 (cosigner); the key
+    /// id must match the type, name and key.
     pub fn from_vkey(vkey: &str) -> Result<NoteVerifier> {
         let bad = |reason: &str| Error::invalid("vkey", reason.to_owned());
         let mut parts = vkey.split('+');
@@ -196,12 +257,15 @@ impl NoteVerifier {
         let key = B64
             .decode(key64)
             .map_err(|_| bad("key is not canonical base64"))?;
-        let Some((&ALG_ED25519, public)) = key.split_first() else {
-            return Err(bad("not an Ed25519 (type 0x01) key"));
+        let Some((&alg, public)) = key
+            .split_first()
+            .filter(|(alg, _)| [ALG_ED25519, ALG_COSIGNATURE_V1].contains(alg))
+        else {
+            return Err(bad("not an Ed25519 (type 0x01 or 0x04) key"));
         };
         let public = <[u8; PUBLIC_KEY_LEN]>::try_from(public)
             .map_err(|_| bad("an Ed25519 key is 32 bytes"))?;
-        let v = NoteVerifier::new(name, &public)?;
+        let v = NoteVerifier::with_alg(alg, name, &public)?;
         if v.id != id {
             return Err(bad("key id does not match the name and key"));
         }
@@ -212,7 +276,7 @@ impl NoteVerifier {
     /// the key id is lowercase hex.
     pub fn vkey(&self) -> String {
         let mut key = Vec::with_capacity(1 + PUBLIC_KEY_LEN);
-        key.push(ALG_ED25519);
+        key.push(self.alg);
         key.extend_from_slice(self.key.as_bytes());
         format!("{}+{:08x}+{}", self.name, self.id, B64.encode(key))
     }
@@ -222,10 +286,58 @@ impl NoteVerifier {
         &self.name
     }
 
-    /// The key id (see [`key_id`]).
+    /// The key id (see [`key_id`] and [`cosignature_key_id`]).
     pub fn key_id(&self) -> u32 {
         self.id
     }
+
+    /// True for a cosignature/v1 (witness) key.
+    pub fn is_cosigner(&self) -> bool {
+        self.alg == ALG_COSIGNATURE_V1
+    }
+
+    /// Checks the part of a signature line after the key id against
+    /// `body`; returns a cosignature's timestamp.
+    fn check(&self, body: &str, sig: &[u8]) -> Result<Option<u64>> {
+        let bad_len = || Error::BadSignature("note signature has the wrong length");
+        let (timestamp, sig, msg) = if self.alg == ALG_COSIGNATURE_V1 {
+            let (Some(time), Some(sig)) = (sig.get(..8), sig.get(8..)) else {
+                return Err(bad_len());
+            };
+            let time = be(time);
+            if time > MAX_COSIGNATURE_TIME {
+                return Err(Error::BadSignature(
+                    "cosignature timestamp exceeds 2^63 - 1",
+                ));
+            }
+            (Some(time), sig, cosigned_message(time, body))
+        } else {
+            (None, sig, body.to_owned())
+        };
+        let sig = <[u8; SIGNATURE_LEN]>::try_from(sig).map_err(|_| bad_len())?;
+        verify_strict(&self.key, msg.as_bytes(), &Signature(sig))?;
+        Ok(timestamp)
+    }
+}
+
+/// A signature [`open_note`] verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteSignature {
+    /// Key name.
+    pub name: String,
+    /// Key id.
+    pub key_id: u32,
+    /// For a cosignature, its timestamp (seconds since the Unix epoch).
+    pub timestamp: Option<u64>,
+}
+
+/// A verified note: its checkpoint and the known keys that signed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedNote {
+    /// The checkpoint.
+    pub checkpoint: Checkpoint,
+    /// Valid signatures by known keys, in line order, each key once.
+    pub signatures: Vec<NoteSignature>,
 }
 
 /// Verifies a checkpoint note and returns its checkpoint.
@@ -235,10 +347,16 @@ impl NoteVerifier {
 /// every signature line is `— <name> <base64>` with at least 5 decoded
 /// bytes. Lines whose (name, key id) match no verifier are ignored. A line
 /// that matches a verifier must hold a valid signature (strict Ed25519,
-/// §4.4), or the note is refused. At least one must match, at most
-/// [`MAX_SIGNATURES`] lines are allowed, and the body must parse with
-/// [`Checkpoint::parse_body`].
+/// §4.4; for a cosigner, a cosignature/v1), or the note is refused. At
+/// least one must match, at most [`MAX_SIGNATURES`] lines are allowed, and
+/// the body must parse with [`Checkpoint::parse_body`].
 pub fn verify_note(note: &str, verifiers: &[NoteVerifier]) -> Result<Checkpoint> {
+    open_note(note, verifiers).map(|n| n.checkpoint)
+}
+
+/// [`verify_note`], also reporting which known keys signed (a client that
+/// requires a quorum of witnesses counts the cosigners here).
+pub fn open_note(note: &str, verifiers: &[NoteVerifier]) -> Result<VerifiedNote> {
     if note.len() > MAX_NOTE_LEN {
         return Err(malformed(format!("longer than {MAX_NOTE_LEN} bytes")));
     }
@@ -257,7 +375,7 @@ pub fn verify_note(note: &str, verifiers: &[NoteVerifier]) -> Result<Checkpoint>
             "signature block is empty or lacks its final newline",
         ));
     };
-    let mut verified = 0usize;
+    let mut signatures: Vec<NoteSignature> = Vec::new();
     for (n, line) in sigs.split('\n').enumerate() {
         if n >= MAX_SIGNATURES {
             return Err(malformed(format!("more than {MAX_SIGNATURES} signatures")));
@@ -275,17 +393,24 @@ pub fn verify_note(note: &str, verifiers: &[NoteVerifier]) -> Result<Checkpoint>
         if !valid_name(name) || sig.is_empty() {
             return Err(malformed("bad key name or empty signature"));
         }
-        let id = id.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
+        let id = u32::try_from(be(id)).map_err(|_| malformed("key id"))?;
         let Some(v) = verifiers.iter().find(|v| v.name == name && v.id == id) else {
             continue;
         };
-        let sig = <[u8; SIGNATURE_LEN]>::try_from(sig)
-            .map_err(|_| Error::BadSignature("Ed25519 note signature is not 64 bytes"))?;
-        verify_strict(&v.key, body.as_bytes(), &Signature(sig))?;
-        verified += 1;
+        let timestamp = v.check(body, sig)?;
+        if !signatures.iter().any(|s| s.name == name && s.key_id == id) {
+            signatures.push(NoteSignature {
+                name: name.to_owned(),
+                key_id: id,
+                timestamp,
+            });
+        }
     }
-    if verified == 0 {
+    if signatures.is_empty() {
         return Err(Error::BadSignature("no signature by a known note key"));
     }
-    Checkpoint::parse_body(body)
+    Ok(VerifiedNote {
+        checkpoint: Checkpoint::parse_body(body)?,
+        signatures,
+    })
 }
