@@ -7,6 +7,7 @@
 //! readers run concurrently; writers serialise on a short critical section
 //! (encryption and signing happen outside it).
 
+mod checkpoint;
 mod consent;
 mod disclose;
 
