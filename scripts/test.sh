@@ -40,5 +40,8 @@ step "Python binding tests"
 step "FHIR exports checked by an independent validator (fhir.resources)"
 ./scripts/test-fhir.sh
 
+step "checkpoint interop (Go: sumdb/note, transparency-dev formats/merkle)"
+./scripts/test-interop.sh
+
 echo
 echo "All tests passed."
