@@ -9,6 +9,7 @@
 
 mod consent;
 mod disclose;
+mod proofs;
 
 pub use disclose::ErasureReceipt;
 

@@ -1,3 +1,8 @@
 //! Proofs a third party checks without the ledger: inclusion and
-//! consistency proofs, evidence bundles, and heads exported as C2SP
-//! checkpoints.
+//! consistency proofs, and evidence bundles (docs/FORMAT.md §9).
+
+pub mod evidence;
+pub mod inclusion;
+
+pub use evidence::{EvidenceReport, EvidenceTarget};
+pub use inclusion::{ConsistencyProof, InclusionProof};
