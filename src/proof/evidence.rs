@@ -14,7 +14,7 @@ use crate::codec::{Reader, Writer};
 use crate::crypto::hash::Digest;
 use crate::crypto::sign::{Signature, check_public_key};
 use crate::log::block::{BlockHeader, Seal};
-use crate::model::consent::ParticipantChange;
+use crate::model::consent::{ParticipantChange, ParticipantUpdate};
 use crate::model::tx::{MAX_TX_LEN, ciphertext_digest, ledger_id_of};
 use crate::model::validators::MAX_VALIDATORS;
 use crate::model::{LedgerId, ParticipantId, RecordId, SignedTx, Tx, TxBody, TxKind, ValidatorSet};
@@ -404,6 +404,53 @@ fn decode_tx(part: &str, bytes: &[u8]) -> Result<SignedTx> {
     SignedTx::decode(bytes).map_err(|e| fail(part.to_owned(), "tx", e.to_string()))
 }
 
+/// The new signing key of a rotation of `participant`'s keys (§3.18),
+/// after checking its proof of possession and, when the participant
+/// rotates its own keys, the transaction's signature under `current`.
+fn rotated_key(
+    part: &str,
+    ledger: &LedgerId,
+    participant: &ParticipantId,
+    stx: &SignedTx,
+    tx_bytes: &[u8],
+    current: &[u8; 32],
+) -> Result<[u8; 32]> {
+    let TxBody::Update(ParticipantUpdate {
+        participant: p,
+        change:
+            ParticipantChange::RotateKeys {
+                sign_key,
+                enc_key,
+                proof,
+            },
+    }) = &stx.tx.body
+    else {
+        return Err(fail(
+            part.to_owned(),
+            "tx.body",
+            "is not a rotation of the author's keys",
+        ));
+    };
+    if p != participant {
+        return Err(fail(
+            part.to_owned(),
+            "tx.body.participant",
+            "is not the target's author",
+        ));
+    }
+    let message = ParticipantUpdate::rotation_message(ledger, participant, sign_key, enc_key);
+    check_public_key(sign_key)
+        .and_then(|k| k.verify_strict(&message, proof))
+        .map_err(|e| fail(part.to_owned(), "tx.body.proof", e.to_string()))?;
+    if stx.tx.author == *participant {
+        let message = Tx::signing_message(ledger, SignedTx::unsigned_part(tx_bytes));
+        check_public_key(current)
+            .and_then(|k| k.verify_strict(&message, &stx.signature))
+            .map_err(|e| fail(part.to_owned(), "tx.signature", e.to_string()))?;
+    }
+    Ok(*sign_key)
+}
+
 /// Verifies an evidence bundle offline (docs/FORMAT.md §9.2). Never panics;
 /// every failure names the part of the bundle and the field.
 pub fn verify(bytes: &[u8]) -> Result<EvidenceReport> {
@@ -492,16 +539,19 @@ pub fn verify(bytes: &[u8]) -> Result<EvidenceReport> {
         let stx = decode_tx(&part, &k.tx)?;
         key = Some(match (&stx.tx.body, key) {
             (TxBody::Register(p), None) if p.id == author => p.sign_key,
-            (TxBody::Update(u), Some(_)) if u.participant == author => match u.change {
-                ParticipantChange::RotateKeys { sign_key, .. } => sign_key,
-                _ => return Err(fail(part, "tx.body", "is not a key rotation")),
-            },
-            _ => {
+            (TxBody::Register(_), _) => {
                 return Err(fail(
                     part,
                     "tx.body",
-                    "is not the author's registration (first, and only for a non-founder) \
-                     or a rotation of its keys",
+                    "is not the registration of the author, or the author already has a key",
+                ));
+            }
+            (_, Some(current)) => rotated_key(&part, &ledger, &author, &stx, &k.tx, &current)?,
+            (_, None) => {
+                return Err(fail(
+                    part,
+                    "tx.body",
+                    "the author's registration must come first (it is not a founder)",
                 ));
             }
         });
