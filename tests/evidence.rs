@@ -520,3 +520,55 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_change_applies_from_the_next_block_and_the_last_of_a_block_wins() {
+    let c = Consortium::new();
+    let set_of = |threshold: u16, vs: &[&Keypair]| {
+        let members = vs
+            .iter()
+            .map(|v| Validator {
+                id: v.id(),
+                key: v.public().sign,
+            })
+            .collect();
+        ValidatorSet::new(threshold, members).unwrap()
+    };
+    let all = set_of(3, &[&c.validators[0], &c.validators[1], &c.validators[2]]);
+    let last = set_of(2, &[&c.validators[0], &c.validators[2]]);
+    let same_block = c
+        .ledger
+        .append_record(
+            &c.hospital_a,
+            c.record("lab", b"in the block of the change"),
+        )
+        .unwrap();
+    c.ledger.set_validators(&c.admin, all).unwrap();
+    c.ledger.set_validators(&c.admin, last.clone()).unwrap();
+    c.commit();
+    let next = c
+        .ledger
+        .append_record(&c.hospital_a, c.record("lab", b"after the change"))
+        .unwrap();
+    c.commit();
+
+    // Sealed by the genesis set: the change is not in force yet.
+    let r = verify(
+        &c.ledger
+            .evidence(EvidenceTarget::Record(same_block), true)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(r.validator_changes, 0);
+    assert_eq!(r.ciphertext_of, Some(same_block));
+
+    // One change: the last SetValidators of its block.
+    let bytes = c
+        .ledger
+        .evidence(EvidenceTarget::Record(next), true)
+        .unwrap();
+    let r = verify(&bytes).unwrap();
+    assert_eq!(r.validator_changes, 1);
+    assert_eq!(r.validator_set_hash, last.hash());
+    assert_eq!(r.seals, 2);
+}
