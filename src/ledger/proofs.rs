@@ -3,6 +3,7 @@
 //! by third parties with [`crate::proof`] alone.
 
 use super::Ledger;
+use crate::codec::Reader;
 use crate::log::block::{Block, BlockHeader};
 use crate::model::consent::ParticipantChange;
 use crate::model::{ParticipantId, RecordId, SignedTx, TxBody, TxKind};
@@ -41,6 +42,12 @@ impl Ledger {
         Ok(Block::decode(&self.store.read_block(height)?)?.block)
     }
 
+    /// The header of the committed block at `height` (the rest of the
+    /// block is not decoded).
+    fn committed_header(&self, height: u64) -> Result<BlockHeader> {
+        BlockHeader::decode(&mut Reader::new(&self.store.read_block(height)?))
+    }
+
     /// The committed block holding `leaf`, by binary search over the
     /// heights up to `head`.
     fn block_holding(&self, leaf: u64, head: &BlockHeader) -> Result<Block> {
@@ -53,7 +60,7 @@ impl Ledger {
         let (mut lo, mut hi) = (0u64, head.height);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.committed_block(mid)?.header.log_size > leaf {
+            if self.committed_header(mid)?.log_size > leaf {
                 hi = mid;
             } else {
                 lo = mid + 1;
