@@ -12,7 +12,7 @@ use medledger::log::block::{Block, BlockHeader};
 use medledger::log::merkle::MerkleLog;
 use medledger::model::tx::ledger_id_of;
 use medledger::model::{ParticipantId, Tx, TxBody, TxKind};
-use medledger::proof::evidence::{EvidenceReport, verify};
+use medledger::proof::evidence::{EvidenceReport, verify, verify_for_ledger};
 use medledger::proof::{ConsistencyProof, EvidenceTarget, InclusionProof};
 use medledger::{
     Error, Genesis, Keypair, Ledger, MemoryStore, RecordId, Roles, Store, Validator, ValidatorSet,
@@ -259,6 +259,13 @@ fn a_bundle_for_another_ledger_is_rejected() {
         verify(&theirs).unwrap().ledger_id,
         verify(&mine).unwrap().ledger_id
     );
+    verify_for_ledger(&mine, &f.c.ledger.id()).unwrap();
+    match verify_for_ledger(&theirs, &f.c.ledger.id()).unwrap_err() {
+        Error::Evidence { part, field, .. } => {
+            assert_eq!((part.as_str(), field), ("genesis", "ledger_id"));
+        }
+        e => panic!("{e:?}"),
+    }
     // Splice: this ledger's genesis in front of the other ledger's rest.
     let genesis_len = |b: &[u8]| u32::from_le_bytes(b[10..14].try_into().unwrap()) as usize;
     let (gm, gt) = (genesis_len(&mine), genesis_len(&theirs));

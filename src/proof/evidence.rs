@@ -451,6 +451,25 @@ fn rotated_key(
     Ok(*sign_key)
 }
 
+/// [`verify`], and the bundle must be for `ledger`: a bundle is only as
+/// good as the ledger id it is checked against, which the checker learns
+/// out of band (e.g. published by the consortium).
+pub fn verify_for_ledger(bytes: &[u8], ledger: &LedgerId) -> Result<EvidenceReport> {
+    let report = verify(bytes)?;
+    if report.ledger_id != *ledger {
+        return Err(fail(
+            "genesis".into(),
+            "ledger_id",
+            format!(
+                "the bundle is for ledger {}, not {}",
+                report.ledger_id.to_hex(),
+                ledger.to_hex()
+            ),
+        ));
+    }
+    Ok(report)
+}
+
 /// Verifies an evidence bundle offline (docs/FORMAT.md §9.2). Never panics;
 /// every failure names the part of the bundle and the field.
 pub fn verify(bytes: &[u8]) -> Result<EvidenceReport> {
