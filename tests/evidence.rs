@@ -488,6 +488,31 @@ fn pinned_bundle() {
     assert_eq!(pinned.trim(), hex, "evidence bundle encoding changed");
 }
 
+fn pinned_bytes() -> Vec<u8> {
+    let hex = include_str!("vectors/evidence_v1.hex").trim();
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+proptest! {
+    /// What the verify_evidence fuzz target asserts: any non-zero XOR
+    /// into the pinned bundle, at any bytes, is rejected.
+    #[test]
+    fn any_xor_into_the_pinned_bundle_is_rejected(
+        edits in proptest::collection::vec((any::<usize>(), 1u8..=255), 1..8)
+    ) {
+        let good = pinned_bytes();
+        let mut bad = good.clone();
+        for (at, mask) in &edits {
+            bad[at % good.len()] ^= mask;
+        }
+        prop_assume!(bad != good);
+        prop_assert!(verify(&bad).is_err());
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
 
