@@ -66,6 +66,17 @@ pub enum Error {
     /// A Merkle proof did not verify.
     #[error("invalid Merkle proof: {0}")]
     Proof(&'static str),
+    /// An evidence bundle decoded but failed a check (docs/FORMAT.md §9.2).
+    #[error("evidence rejected: {part}, {field}: {reason}")]
+    Evidence {
+        /// The part of the bundle: `genesis`, `validator change 2`,
+        /// `target block`, `target`, `key event 0`, `ciphertext`, ...
+        part: String,
+        /// The field within it, e.g. `seals`, `proof`, `tx.signature`.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
 
     // ---- ledger rules -----------------------------------------------------
     /// A transaction was refused by the ledger rules before being sequenced.

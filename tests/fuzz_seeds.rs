@@ -12,6 +12,8 @@ use common::Consortium;
 use medledger::log::block::Block;
 use medledger::log::merkle::MerkleLog;
 use medledger::model::SignedTx;
+use medledger::proof::EvidenceTarget;
+use medledger::proof::evidence::verify as verify_evidence;
 use medledger::{KdfParams, Keypair, Store, Validator, ValidatorSet, VerifyOptions, verify_store};
 
 /// The chain of tests/tamper.rs plus an amendment: 0 genesis,
@@ -64,7 +66,7 @@ fn proof_input(
 
 /// Every seed, by target.
 fn seeds() -> Vec<(&'static str, Vec<u8>)> {
-    let (_c, blocks) = chain();
+    let (c, blocks) = chain();
     let mut out = Vec::new();
     let decoded: Vec<Block> = blocks
         .iter()
@@ -133,6 +135,18 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ),
     ));
     out.push(("verify_proof", proof_input(0, 0, &[], [0; 32], [0; 32])));
+    // verify_evidence: a bundle for every transaction after the genesis,
+    // with its first record's ciphertext where it has one.
+    let size = c.ledger.head().unwrap().log_size;
+    for leaf in 1..size {
+        let target = EvidenceTarget::Leaf(leaf);
+        let bundle = c
+            .ledger
+            .evidence(target, true)
+            .or_else(|_| c.ledger.evidence(target, false))
+            .unwrap();
+        out.push(("verify_evidence", bundle));
+    }
     // import_key: real key files under "pw" with the cheapest Argon2 cost.
     let cheap = KdfParams {
         m_cost_kib: 8,
@@ -173,6 +187,10 @@ fn check(target: &str, seed: &[u8]) {
             _ => assert!(Block::decode(&seed[3..]).is_ok()),
         },
         "verify_proof" => assert!(seed.len() >= 17 + 64),
+        "verify_evidence" => {
+            let r = verify_evidence(seed).unwrap();
+            assert!(r.leaf > 0);
+        }
         "import_key" => {
             let kp = Keypair::import_encrypted(seed, b"pw").unwrap();
             assert_eq!(&seed[38..70], kp.id().as_bytes());
@@ -193,6 +211,7 @@ fn fuzz_seeds_decode_and_are_written_on_request() {
         "verify_store",
         "verify_proof",
         "import_key",
+        "verify_evidence",
     ] {
         assert!(seeds.iter().any(|(x, _)| *x == t), "no seed for {t}");
     }

@@ -150,7 +150,7 @@ pub(crate) fn status_of(e: &Error) -> medledger_status {
         Error::WeakKey(_) => MEDLEDGER_ERR_WEAK_KEY,
         Error::Decrypt(_) => MEDLEDGER_ERR_DECRYPT,
         Error::WrongPassphrase => MEDLEDGER_ERR_WRONG_PASSPHRASE,
-        Error::Proof(_) => MEDLEDGER_ERR_BAD_PROOF,
+        Error::Proof(_) | Error::Evidence { .. } => MEDLEDGER_ERR_BAD_PROOF,
         Error::Rejected(_) => MEDLEDGER_ERR_REJECTED,
         Error::Denied(_) => MEDLEDGER_ERR_ACCESS_DENIED,
         Error::AccessDenied { reason, .. } => deny_status(*reason),

@@ -10,6 +10,7 @@
 mod checkpoint;
 mod consent;
 mod disclose;
+mod proofs;
 
 pub use disclose::ErasureReceipt;
 
