@@ -193,6 +193,34 @@ unsafe fn json_out(out: std::ptr::NonNull<*mut medledger_buffer>, text: String) 
     unsafe { write_out(out, buffer) };
 }
 
+/// The body of a per-patient JSON query: checks the arguments, runs
+/// `query` with (ledger, requester, patient) and writes its JSON text to
+/// `*out_json`.
+///
+/// # Safety
+///
+/// As the exported queries: `ledger` NULL or live; ids NULL or 32 readable
+/// bytes; `out_json` NULL or writable.
+unsafe fn patient_json(
+    ledger: *const medledger_ledger,
+    requester_id: *const u8,
+    patient_id: *const u8,
+    out_json: *mut *mut medledger_buffer,
+    query: impl FnOnce(&crate::Ledger, &ParticipantId, &ParticipantId) -> crate::Result<String>,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let ledger = unsafe { try_ref(ledger, "ledger") }?;
+    // SAFETY: as above.
+    let requester = unsafe { participant_from_c(requester_id, "requester_id") }?;
+    // SAFETY: as above.
+    let patient = unsafe { participant_from_c(patient_id, "patient_id") }?;
+    let out = out_ptr(out_json, "out_json")?;
+    let text = query(&ledger.inner, &requester, &patient)?;
+    // SAFETY: `out` is writable per the contract.
+    unsafe { json_out(out, text) };
+    Ok(())
+}
+
 // ---- node keys ---------------------------------------------------------------
 
 /// Gives `ledger` validator keys to seal blocks with: `validators` is an
@@ -757,16 +785,11 @@ pub unsafe extern "C" fn medledger_ledger_access_log_json(
 ) -> medledger_status {
     guard(|| {
         // SAFETY: forwarded contract.
-        let ledger = unsafe { try_ref(ledger, "ledger") }?;
-        // SAFETY: as above.
-        let requester = unsafe { participant_from_c(requester_id, "requester_id") }?;
-        // SAFETY: as above.
-        let patient = unsafe { participant_from_c(patient_id, "patient_id") }?;
-        let out = out_ptr(out_json, "out_json")?;
-        let log = ledger.inner.access_log(&requester, &patient)?;
-        // SAFETY: `out` is writable per the contract.
-        unsafe { json_out(out, json::access_entries(&log)) };
-        Ok(())
+        unsafe {
+            patient_json(ledger, requester_id, patient_id, out_json, |l, r, p| {
+                Ok(json::access_entries(&l.access_log(r, p)?))
+            })
+        }
     })
 }
 
@@ -800,16 +823,11 @@ pub unsafe extern "C" fn medledger_ledger_consents_json(
 ) -> medledger_status {
     guard(|| {
         // SAFETY: forwarded contract.
-        let ledger = unsafe { try_ref(ledger, "ledger") }?;
-        // SAFETY: as above.
-        let requester = unsafe { participant_from_c(requester_id, "requester_id") }?;
-        // SAFETY: as above.
-        let patient = unsafe { participant_from_c(patient_id, "patient_id") }?;
-        let out = out_ptr(out_json, "out_json")?;
-        let consents = ledger.inner.consents(&requester, &patient)?;
-        // SAFETY: `out` is writable per the contract.
-        unsafe { json_out(out, json::consents(&consents)) };
-        Ok(())
+        unsafe {
+            patient_json(ledger, requester_id, patient_id, out_json, |l, r, p| {
+                Ok(json::consents(&l.consents(r, p)?))
+            })
+        }
     })
 }
 
