@@ -56,6 +56,12 @@
 #define MEDLEDGER_MAX_TEXT_LEN 4096
 
 /**
+ * Longest accepted evidence bundle in bytes (256 MiB), checked before the
+ * bundle is read.
+ */
+#define MEDLEDGER_MAX_EVIDENCE_LEN 268435456
+
+/**
  * Longest accepted passphrase in bytes.
  */
 #define MEDLEDGER_MAX_PASSPHRASE_LEN 4096
@@ -1482,6 +1488,83 @@ medledger_status medledger_ledger_erase(const struct medledger_ledger *ledger,
 medledger_status medledger_ledger_verify_erasure_receipt(const struct medledger_ledger *ledger,
                                                          const uint8_t *receipt,
                                                          size_t receipt_len);
+
+/**
+ * Exports the evidence bundle of the committed record `record_id`: the
+ * transaction holding it, its inclusion proof, the sealed header, and the
+ * validator-set and author-key history from genesis needed to check them
+ * offline (docs/FORMAT.md §9). With `include_ciphertext` the record's
+ * ciphertext is included (checked against its on-chain digest by the
+ * verifier; still encrypted). On success `*out_bundle` receives a new
+ * buffer; release it with `medledger_buffer_free`.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_NOT_FOUND` (no
+ * committed record with this id, or its ciphertext was erased and
+ * `include_ciphertext` is set). Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `record_id` NULL or 32 readable bytes;
+ * `out_bundle` NULL or writable.
+ */
+medledger_status medledger_ledger_evidence(const struct medledger_ledger *ledger,
+                                           const uint8_t *record_id,
+                                           bool include_ciphertext,
+                                           struct medledger_buffer **out_bundle);
+
+/**
+ * Verifies an evidence bundle offline (no ledger needed): genesis and
+ * ledger id, the validator-set changes, the seals of every header
+ * involved, the inclusion proof, the author's signature under the key
+ * valid at the time, and the ciphertext digest when present. With
+ * `ledger_id` non-NULL the bundle must be for that ledger (otherwise
+ * anyone can build a valid bundle for a ledger of their own).
+ *
+ * On success `*out_json` receives a JSON object (UTF-8, not
+ * NUL-terminated) describing what was proved: `{"ledger_id", "leaf",
+ * "kind", "author", "timestamp", "records": [hex], "height",
+ * "header_hash", "block_timestamp", "seals", "validator_set_hash",
+ * "validator_changes", "ciphertext_of": hex record id or null}`; release
+ * it with `medledger_buffer_free`.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (longer than `MEDLEDGER_MAX_EVIDENCE_LEN`); a 1xx status for bytes that
+ * do not decode as a bundle (`MEDLEDGER_ERR_MALFORMED`, ...);
+ * `MEDLEDGER_ERR_BAD_PROOF` for a bundle that decodes but does not verify.
+ * The last error names the part and field that failed. Thread-safe.
+ *
+ * # Safety
+ *
+ * `bundle` NULL or `bundle_len` readable bytes; `ledger_id` NULL or 32
+ * readable bytes; `out_json` NULL or writable.
+ */
+medledger_status medledger_evidence_verify(const uint8_t *bundle,
+                                           size_t bundle_len,
+                                           const uint8_t *ledger_id,
+                                           struct medledger_buffer **out_json);
+
+/**
+ * The current sealed head as a C2SP tlog-checkpoint in signed-note form
+ * (docs/FORMAT.md §10), signed by `signer` (a validator of this ledger)
+ * under the key name `key_name` (e.g. the origin,
+ * `medledger.example/<ledger id hex>`). On success `*out_note` receives
+ * the note text (UTF-8, not NUL-terminated); release it with
+ * `medledger_buffer_free`.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (a key name that is not a valid note key name),
+ * `MEDLEDGER_ERR_ACCESS_DENIED` (`signer` not in the validator set).
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; `key_name` NULL or NUL-terminated; `out_note`
+ * NULL or writable.
+ */
+medledger_status medledger_ledger_checkpoint(const struct medledger_ledger *ledger,
+                                             const struct medledger_keypair *signer,
+                                             const char *key_name,
+                                             struct medledger_buffer **out_note);
 
 /**
  * True when verification found no fault; false when it found one or

@@ -27,6 +27,7 @@ mod json;
 pub mod keypair;
 pub mod ledger;
 pub mod ledger_access;
+pub mod proofs;
 pub mod report;
 pub mod status;
 
@@ -55,6 +56,10 @@ pub const MEDLEDGER_MAX_PAYLOAD_LEN: usize = 67_108_864;
 /// buffer is refused instead of read past. Fields have tighter limits of
 /// their own (labels and names 128 bytes, categories 32, content types 64).
 pub const MEDLEDGER_MAX_TEXT_LEN: usize = 4096;
+
+/// Longest accepted evidence bundle in bytes (256 MiB), checked before the
+/// bundle is read.
+pub const MEDLEDGER_MAX_EVIDENCE_LEN: usize = 268_435_456;
 
 /// Longest accepted passphrase in bytes.
 pub const MEDLEDGER_MAX_PASSPHRASE_LEN: usize = 4096;

@@ -389,6 +389,53 @@ static void rotation(const consortium *c, const uint8_t imaging[32]) {
     medledger_keypair_free(new_b);
 }
 
+/* True when `needle` occurs in the `len` bytes at `hay`. */
+static int contains(const uint8_t *hay, size_t len, const char *needle, size_t nlen) {
+    for (size_t i = 0; i + nlen <= len; i++)
+        if (memcmp(hay + i, needle, nlen) == 0) return 1;
+    return 0;
+}
+
+/* Evidence a court checks with nothing but a file, and a signed checkpoint. */
+static void evidence(const consortium *c, const uint8_t imaging[32]) {
+    medledger_buffer *bundle = NULL, *report = NULL, *note = NULL;
+    OK(medledger_ledger_evidence(c->ledger, imaging, true, &bundle));
+    size_t len = medledger_buffer_len(bundle);
+    CHECK(len > 200);
+    uint8_t ledger_id[32];
+    OK(medledger_ledger_id(c->ledger, ledger_id));
+    OK(medledger_evidence_verify(medledger_buffer_data(bundle), len, ledger_id, &report));
+    char hex_id[65];
+    hex(imaging, hex_id);
+    CHECK(contains(medledger_buffer_data(report), medledger_buffer_len(report), hex_id, 64));
+    medledger_buffer_free(report);
+    /* Every byte matters: a flipped bit anywhere is refused. */
+    uint8_t *copy = malloc(len);
+    memcpy(copy, medledger_buffer_data(bundle), len);
+    for (size_t i = 0; i < len; i += 37) {
+        copy[i] ^= 0x01;
+        report = NULL;
+        /* Refused as malformed (1xx) or as a proof that fails (2xx). */
+        medledger_status st = medledger_evidence_verify(copy, len, NULL, &report);
+        CHECK(st != MEDLEDGER_OK && st / 100 <= 2);
+        CHECK(report == NULL);
+        copy[i] ^= 0x01;
+    }
+    /* Another ledger's id is refused. */
+    uint8_t other[32] = {0};
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF, medledger_evidence_verify(copy, len, other, &report));
+    free(copy);
+    medledger_buffer_free(bundle);
+    OK(medledger_ledger_checkpoint(c->ledger, c->validators[0], "medledger.example/test", &note));
+    CHECK(medledger_buffer_len(note) > 0);
+    /* A signature line ("— name base64") after the blank line. */
+    CHECK(contains(medledger_buffer_data(note), medledger_buffer_len(note),
+                   "\n\n\xe2\x80\x94 ", 6));
+    medledger_buffer_free(note);
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_checkpoint(c->ledger, c->hospital_a, "medledger.example/test", &note));
+}
+
 int main(void) {
     consortium c;
     consortium_init(&c);
@@ -406,6 +453,7 @@ int main(void) {
     break_glass(&c);
     erasure(&c, lab, lab2);
     rotation(&c, imaging);
+    evidence(&c, imaging);
 
     medledger_report *report = NULL;
     OK(medledger_ledger_verify(c.ledger, &report));

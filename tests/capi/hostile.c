@@ -538,6 +538,25 @@ static void access_calls(const consortium *c, const uint8_t lab[32]) {
     EXPECT(NULLP, medledger_ledger_remove_guardian(L, P, NULL, a_id));
     EXPECT(NULLP, medledger_ledger_remove_guardian(L, P, pid, NULL));
     EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_remove_guardian(L, P, pid, a_id));
+    medledger_buffer *proofbuf = NULL;
+    EXPECT(NULLP, medledger_ledger_evidence(NULL, a_id, false, &proofbuf));
+    EXPECT(NULLP, medledger_ledger_evidence(L, NULL, false, &proofbuf));
+    EXPECT(NULLP, medledger_ledger_evidence(L, a_id, false, NULL));
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_evidence(L, a_id, false, &proofbuf));
+    EXPECT(NULLP, medledger_evidence_verify(NULL, 10, NULL, &proofbuf));
+    EXPECT(NULLP, medledger_evidence_verify(a_id, 32, NULL, NULL));
+    EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
+           medledger_evidence_verify(a_id, MEDLEDGER_MAX_EVIDENCE_LEN + 1, NULL, &proofbuf));
+    EXPECT(MEDLEDGER_ERR_MALFORMED, medledger_evidence_verify(a_id, 32, NULL, &proofbuf));
+    EXPECT_MESSAGE("not an evidence bundle");
+    EXPECT(MEDLEDGER_ERR_MALFORMED, medledger_evidence_verify(a_id, 0, NULL, &proofbuf));
+    CHECK(proofbuf == NULL);
+    EXPECT(NULLP, medledger_ledger_checkpoint(NULL, c->validators[0], "n", &proofbuf));
+    EXPECT(NULLP, medledger_ledger_checkpoint(L, NULL, "n", &proofbuf));
+    EXPECT(NULLP, medledger_ledger_checkpoint(L, c->validators[0], NULL, &proofbuf));
+    EXPECT(NULLP, medledger_ledger_checkpoint(L, c->validators[0], "n", NULL));
+    EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
+           medledger_ledger_checkpoint(L, c->validators[0], "bad name with spaces", &proofbuf));
     medledger_keypair *rotated = NULL;
     EXPECT(NULLP, medledger_keypair_rotated(NULL, &rotated));
     EXPECT(NULLP, medledger_keypair_rotated(c->hospital_b, NULL));

@@ -67,6 +67,7 @@ from .ledger import (
     OpenReport,
     Purpose,
     Role,
+    verify_evidence,
 )
 from .report import Fault, FaultKind, Report
 from ._ffi import library_version
@@ -108,4 +109,5 @@ __all__ = [
     "WrongPassphrase",
     "YEAR_MS",
     "library_version",
+    "verify_evidence",
 ]

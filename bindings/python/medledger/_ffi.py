@@ -237,6 +237,18 @@ SIGNATURES = {
     "medledger_ledger_suspend": ([LedgerPtr, KeypairPtr, BytesPtr], status_t),
     "medledger_ledger_rotate_keys": ([LedgerPtr, KeypairPtr, KeypairPtr], status_t),
     "medledger_ledger_reinstate": ([LedgerPtr, KeypairPtr, BytesPtr], status_t),
+    "medledger_ledger_evidence": (
+        [LedgerPtr, BytesPtr, ctypes.c_bool, POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_evidence_verify": (
+        [_bytes_in, c_size_t, BytesPtr, POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_ledger_checkpoint": (
+        [LedgerPtr, KeypairPtr, _bytes_in, POINTER(BufferPtr)],
+        status_t,
+    ),
     "medledger_ledger_access_log_json": (
         [LedgerPtr, BytesPtr, BytesPtr, POINTER(BufferPtr)],
         status_t,

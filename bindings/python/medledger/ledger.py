@@ -566,6 +566,29 @@ class Ledger(Handle):
 
     # ---- the access log -------------------------------------------------------------
 
+    def evidence(self, record_id, include_ciphertext: bool = False) -> bytes:
+        """The evidence bundle of a committed record (docs/FORMAT.md §9):
+        everything a third party needs to check its transaction offline
+        with :func:`verify_evidence`, optionally with its (still encrypted)
+        ciphertext."""
+        rid = as_id(record_id, "record_id")
+        if not isinstance(include_ciphertext, bool):
+            raise TypeError("include_ciphertext must be a bool")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_evidence(ledger, rid, include_ciphertext,
+                                                ctypes.byref(out)))
+        return _ffi.take_buffer(out)
+
+    def checkpoint(self, signer: Keypair, key_name: str) -> str:
+        """The sealed head as a C2SP tlog-checkpoint in signed-note form,
+        signed by ``signer`` (a validator) under ``key_name``."""
+        name = as_text(key_name, "key_name")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger, borrow(signer, Keypair, "signer") as s:
+            check(lib.medledger_ledger_checkpoint(ledger, s, name, ctypes.byref(out)))
+        return _ffi.take_buffer(out).decode("utf-8")
+
     def access_log(self, requester, patient) -> List[dict]:
         """Every committed read attempt on ``patient``'s records ("who saw
         my record"), oldest first, as dicts with the keys ``reader``,
@@ -662,3 +685,16 @@ class Ledger(Handle):
 
     def __repr__(self) -> str:
         return "Ledger(<closed>)" if self.closed else f"Ledger(id={self.id.hex()[:16]}...)"
+
+
+def verify_evidence(bundle, ledger_id=None) -> dict:
+    """Verifies an evidence bundle offline (no ledger needed) and returns
+    what it proves (ledger id, leaf, height, header hash, seals, records,
+    author, ...). With ``ledger_id`` the bundle must be for that ledger.
+    Raises :class:`~medledger.MalformedInput` for bytes that are not a
+    bundle and :class:`~medledger.BadProof` for one that does not verify."""
+    data = as_bytes(bundle, "bundle")
+    lid = None if ledger_id is None else as_id(ledger_id, "ledger_id")
+    out = _ffi.BufferPtr()
+    check(lib.medledger_evidence_verify(data, len(data), lid, ctypes.byref(out)))
+    return _take_json(out)

@@ -11,6 +11,7 @@ from medledger import (
     YEAR_MS,
     AccessDenied,
     Action,
+    BadProof,
     BadSignature,
     ErasureReceipt,
     InputError,
@@ -20,6 +21,7 @@ from medledger import (
     Rejected,
     Role,
     Status,
+    verify_evidence,
 )
 
 from conftest import FHIR
@@ -180,6 +182,28 @@ def test_key_rotation(consortium, lab):
     with ledger.verify() as report:
         assert report.ok, report.summary
     new_a.close()
+
+
+def test_evidence_and_checkpoint(consortium, lab):
+    c, ledger = consortium, consortium.ledger
+    bundle = ledger.evidence(lab, include_ciphertext=True)
+    proved = verify_evidence(bundle, ledger.id)
+    assert lab.hex() in proved["records"]
+    assert proved["seals"] >= 2 and proved["ciphertext_of"] == lab.hex()
+    flipped = bytearray(bundle)
+    flipped[len(flipped) // 2] ^= 1
+    with pytest.raises((BadProof, MalformedInput)):
+        verify_evidence(bytes(flipped))
+    with pytest.raises(BadProof):  # another ledger
+        verify_evidence(bundle, bytes(32))
+    with pytest.raises(TypeError):
+        verify_evidence("not bytes")
+    with pytest.raises(TypeError):
+        ledger.evidence(lab, include_ciphertext="yes")
+    note = ledger.checkpoint(c.validators[0], "medledger.example/test")
+    assert "\n\n\u2014 medledger.example/test " in note
+    with pytest.raises(AccessDenied):  # not a validator
+        ledger.checkpoint(c.hospital_a, "medledger.example/test")
 
 
 def test_break_glass_with_a_custodian(consortium):

@@ -1,0 +1,170 @@
+//! Evidence a third party checks without the ledger, from C: evidence
+//! bundles (docs/FORMAT.md §9) and signed checkpoints (§10).
+
+use std::ffi::c_char;
+
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::boundary::{Handle, guard, out_ptr, try_32, try_ref, try_slice, try_str, write_out};
+use super::buffer::medledger_buffer;
+use super::keypair::medledger_keypair;
+use super::ledger::medledger_ledger;
+use super::status::medledger_status;
+use super::{MEDLEDGER_MAX_EVIDENCE_LEN, MEDLEDGER_MAX_TEXT_LEN};
+use crate::crypto::hash::Digest;
+use crate::model::{LedgerId, RecordId};
+use crate::proof::EvidenceTarget;
+
+/// Writes `bytes` to `*out` as a new buffer.
+///
+/// # Safety
+///
+/// `out` is writable.
+unsafe fn buffer_out(out: std::ptr::NonNull<*mut medledger_buffer>, bytes: Vec<u8>) {
+    let buffer = medledger_buffer::new(Zeroizing::new(bytes)).into_raw();
+    // SAFETY: per this function's contract.
+    unsafe { write_out(out, buffer) };
+}
+
+/// Exports the evidence bundle of the committed record `record_id`: the
+/// transaction holding it, its inclusion proof, the sealed header, and the
+/// validator-set and author-key history from genesis needed to check them
+/// offline (docs/FORMAT.md §9). With `include_ciphertext` the record's
+/// ciphertext is included (checked against its on-chain digest by the
+/// verifier; still encrypted). On success `*out_bundle` receives a new
+/// buffer; release it with `medledger_buffer_free`.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_NOT_FOUND` (no
+/// committed record with this id, or its ciphertext was erased and
+/// `include_ciphertext` is set). Thread-safe.
+///
+/// # Safety
+///
+/// `ledger` NULL or live; `record_id` NULL or 32 readable bytes;
+/// `out_bundle` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_evidence(
+    ledger: *const medledger_ledger,
+    record_id: *const u8,
+    include_ciphertext: bool,
+    out_bundle: *mut *mut medledger_buffer,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let ledger = unsafe { try_ref(ledger, "ledger") }?;
+        // SAFETY: as above.
+        let id = RecordId(Digest(unsafe { try_32(record_id, "record_id") }?));
+        let out = out_ptr(out_bundle, "out_bundle")?;
+        let bundle = ledger
+            .inner
+            .evidence(EvidenceTarget::Record(id), include_ciphertext)?;
+        // SAFETY: `out` is writable per the contract.
+        unsafe { buffer_out(out, bundle) };
+        Ok(())
+    })
+}
+
+/// Verifies an evidence bundle offline (no ledger needed): genesis and
+/// ledger id, the validator-set changes, the seals of every header
+/// involved, the inclusion proof, the author's signature under the key
+/// valid at the time, and the ciphertext digest when present. With
+/// `ledger_id` non-NULL the bundle must be for that ledger (otherwise
+/// anyone can build a valid bundle for a ledger of their own).
+///
+/// On success `*out_json` receives a JSON object (UTF-8, not
+/// NUL-terminated) describing what was proved: `{"ledger_id", "leaf",
+/// "kind", "author", "timestamp", "records": [hex], "height",
+/// "header_hash", "block_timestamp", "seals", "validator_set_hash",
+/// "validator_changes", "ciphertext_of": hex record id or null}`; release
+/// it with `medledger_buffer_free`.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+/// (longer than `MEDLEDGER_MAX_EVIDENCE_LEN`); a 1xx status for bytes that
+/// do not decode as a bundle (`MEDLEDGER_ERR_MALFORMED`, ...);
+/// `MEDLEDGER_ERR_BAD_PROOF` for a bundle that decodes but does not verify.
+/// The last error names the part and field that failed. Thread-safe.
+///
+/// # Safety
+///
+/// `bundle` NULL or `bundle_len` readable bytes; `ledger_id` NULL or 32
+/// readable bytes; `out_json` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_evidence_verify(
+    bundle: *const u8,
+    bundle_len: usize,
+    ledger_id: *const u8,
+    out_json: *mut *mut medledger_buffer,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let bytes = unsafe { try_slice(bundle, bundle_len, MEDLEDGER_MAX_EVIDENCE_LEN, "bundle") }?;
+        let expected = if ledger_id.is_null() {
+            None
+        } else {
+            // SAFETY: non-NULL, so 32 readable bytes per the contract.
+            Some(LedgerId(Digest(unsafe { try_32(ledger_id, "ledger_id") }?)))
+        };
+        let out = out_ptr(out_json, "out_json")?;
+        let report = match expected {
+            Some(id) => crate::proof::evidence::verify_for_ledger(bytes, &id)?,
+            None => crate::proof::evidence::verify(bytes)?,
+        };
+        let doc = json!({
+            "ledger_id": report.ledger_id.to_hex(),
+            "leaf": report.leaf,
+            "kind": format!("{:?}", report.kind),
+            "author": report.author.to_hex(),
+            "timestamp": report.timestamp,
+            "records": report.records.iter().map(|r| r.to_hex()).collect::<Vec<_>>(),
+            "height": report.height,
+            "header_hash": report.header_hash.to_hex(),
+            "block_timestamp": report.block_timestamp,
+            "seals": report.seals,
+            "validator_set_hash": report.validator_set_hash.to_hex(),
+            "validator_changes": report.validator_changes,
+            "ciphertext_of": report.ciphertext_of.map(|r| r.to_hex()),
+        });
+        // SAFETY: `out` is writable per the contract.
+        unsafe { buffer_out(out, doc.to_string().into_bytes()) };
+        Ok(())
+    })
+}
+
+/// The current sealed head as a C2SP tlog-checkpoint in signed-note form
+/// (docs/FORMAT.md §10), signed by `signer` (a validator of this ledger)
+/// under the key name `key_name` (e.g. the origin,
+/// `medledger.example/<ledger id hex>`). On success `*out_note` receives
+/// the note text (UTF-8, not NUL-terminated); release it with
+/// `medledger_buffer_free`.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_ARGUMENT`
+/// (a key name that is not a valid note key name),
+/// `MEDLEDGER_ERR_ACCESS_DENIED` (`signer` not in the validator set).
+/// Thread-safe.
+///
+/// # Safety
+///
+/// Handles NULL or live; `key_name` NULL or NUL-terminated; `out_note`
+/// NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_checkpoint(
+    ledger: *const medledger_ledger,
+    signer: *const medledger_keypair,
+    key_name: *const c_char,
+    out_note: *mut *mut medledger_buffer,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let ledger = unsafe { try_ref(ledger, "ledger") }?;
+        // SAFETY: as above.
+        let signer = unsafe { try_ref(signer, "signer") }?;
+        // SAFETY: as above.
+        let name = unsafe { try_str(key_name, MEDLEDGER_MAX_TEXT_LEN, "key_name") }?;
+        let out = out_ptr(out_note, "out_note")?;
+        let note = ledger.inner.checkpoint(&signer.inner, name)?;
+        // SAFETY: `out` is writable per the contract.
+        unsafe { buffer_out(out, note.into_bytes()) };
+        Ok(())
+    })
+}
