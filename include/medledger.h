@@ -321,6 +321,16 @@ typedef struct medledger_open_report {
      * committed).
      */
     uint64_t frames_cut;
+    /**
+     * Payload frames erased by erase transactions (their ciphertexts are
+     * not served), including erasures a crash interrupted.
+     */
+    uint64_t erased;
+    /**
+     * Erasures a crash interrupted that this open finished (always 0 on a
+     * read-only open, which leaves them for the next writer).
+     */
+    uint64_t erasures_finished;
 } medledger_open_report;
 
 /**
@@ -1612,6 +1622,26 @@ uint64_t medledger_report_records(const struct medledger_report *report);
  * `report` is NULL or live.
  */
 uint64_t medledger_report_payloads(const struct medledger_report *report);
+
+/**
+ * Records whose payload was erased by an erase transaction (0 when
+ * `report` is NULL). Their absence from the vault is not a fault.
+ *
+ * # Safety
+ *
+ * `report` is NULL or live.
+ */
+uint64_t medledger_report_erased(const struct medledger_report *report);
+
+/**
+ * Erased payloads still present in the vault: an erasure this node did
+ * not carry out (0 when `report` is NULL).
+ *
+ * # Safety
+ *
+ * `report` is NULL or live.
+ */
+uint64_t medledger_report_erased_still_stored(const struct medledger_report *report);
 
 /**
  * Signatures verified, of transactions and of validator seals (0 when

@@ -230,6 +230,12 @@ pub struct medledger_open_report {
     /// Complete frames in that tail (payloads of the block that never
     /// committed).
     pub frames_cut: u64,
+    /// Payload frames erased by erase transactions (their ciphertexts are
+    /// not served), including erasures a crash interrupted.
+    pub erased: u64,
+    /// Erasures a crash interrupted that this open finished (always 0 on a
+    /// read-only open, which leaves them for the next writer).
+    pub erasures_finished: u64,
 }
 
 impl From<&OpenReport> for medledger_open_report {
@@ -240,6 +246,8 @@ impl From<&OpenReport> for medledger_open_report {
             file_len: r.file_len,
             bytes_cut: r.bytes_cut,
             frames_cut: r.frames_cut,
+            erased: r.erased,
+            erasures_finished: r.erasures_finished,
         }
     }
 }

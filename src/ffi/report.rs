@@ -112,6 +112,32 @@ pub unsafe extern "C" fn medledger_report_payloads(report: *const medledger_repo
     unsafe { with(report, 0, |r| r.report.payloads) }
 }
 
+/// Records whose payload was erased by an erase transaction (0 when
+/// `report` is NULL). Their absence from the vault is not a fault.
+///
+/// # Safety
+///
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_report_erased(report: *const medledger_report) -> u64 {
+    // SAFETY: forwarded contract.
+    unsafe { with(report, 0, |r| r.report.erased) }
+}
+
+/// Erased payloads still present in the vault: an erasure this node did
+/// not carry out (0 when `report` is NULL).
+///
+/// # Safety
+///
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_report_erased_still_stored(
+    report: *const medledger_report,
+) -> u64 {
+    // SAFETY: forwarded contract.
+    unsafe { with(report, 0, |r| r.report.erased_still_stored) }
+}
+
 /// Signatures verified, of transactions and of validator seals (0 when
 /// `report` is NULL).
 ///

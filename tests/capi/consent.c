@@ -347,6 +347,8 @@ static void erasure(const consortium *c, const uint8_t lab[32], const uint8_t la
     medledger_report *report = NULL;
     OK(medledger_ledger_verify(c->ledger, &report));
     if (!medledger_report_ok(report)) FAIL("verify: %s", medledger_report_summary(report));
+    CHECK(medledger_report_erased(report) >= 1);
+    CHECK(medledger_report_erased_still_stored(report) == 0);
     medledger_report_free(report);
 
     /* Without a validator key, a node cannot sign receipts. */

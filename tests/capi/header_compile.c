@@ -39,7 +39,7 @@ STATIC_ASSERT(MEDLEDGER_ERR_SYSTEM / 100 == 9, "9xx internal");
 STATIC_ASSERT(MEDLEDGER_ERR_PANIC / 100 == 9, "9xx internal");
 STATIC_ASSERT(MEDLEDGER_ID_LEN == 32 && MEDLEDGER_PUBLIC_KEY_LEN == 32, "32-byte ids");
 STATIC_ASSERT(MEDLEDGER_FAULT_WRONG_LEDGER == 14, "fault codes are stable");
-STATIC_ASSERT(sizeof(medledger_open_report) == 5 * sizeof(uint64_t), "plain uint64_t fields");
+STATIC_ASSERT(sizeof(medledger_open_report) == 7 * sizeof(uint64_t), "plain uint64_t fields");
 
 /* Signatures as documented: a mismatch is a compile error. */
 static medledger_status (*const create)(const char *, uint32_t, const medledger_founder *,
@@ -99,7 +99,7 @@ int main(void) {
     s |= attach(NULL, NULL, 0);
     s |= erase(NULL, NULL, NULL, 0, NULL);
     s |= access_log(NULL, NULL, NULL, NULL);
-    medledger_open_report report = {0, 0, 0, 0, 0};
+    medledger_open_report report = {0, 0, 0, 0, 0, 0, 0};
     s |= create_dir(NULL, "x", 1, &f, 1, NULL, 0, &ledger);
     s |= open_dir(NULL, &report, &ledger);
     s |= open_dir_read_only(NULL, NULL, &ledger);

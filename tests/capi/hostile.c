@@ -682,6 +682,8 @@ static void block_and_report_calls(const consortium *c) {
     CHECK(medledger_report_transactions(NULL) == 0);
     CHECK(medledger_report_records(NULL) == 0);
     CHECK(medledger_report_payloads(NULL) == 0);
+    CHECK(medledger_report_erased(NULL) == 0);
+    CHECK(medledger_report_erased_still_stored(NULL) == 0);
     CHECK(medledger_report_signatures(NULL) == 0);
     CHECK(medledger_report_fault_kind(NULL) == MEDLEDGER_FAULT_NONE);
     CHECK(medledger_report_fault_height(NULL) == 0);

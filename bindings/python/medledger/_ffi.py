@@ -102,6 +102,8 @@ class medledger_open_report(ctypes.Structure):
         ("file_len", c_uint64),
         ("bytes_cut", c_uint64),
         ("frames_cut", c_uint64),
+        ("erased", c_uint64),
+        ("erasures_finished", c_uint64),
     ]
 
 
@@ -272,6 +274,8 @@ SIGNATURES = {
     "medledger_report_transactions": ([ReportPtr], c_uint64),
     "medledger_report_records": ([ReportPtr], c_uint64),
     "medledger_report_payloads": ([ReportPtr], c_uint64),
+    "medledger_report_erased": ([ReportPtr], c_uint64),
+    "medledger_report_erased_still_stored": ([ReportPtr], c_uint64),
     "medledger_report_signatures": ([ReportPtr], c_uint64),
     "medledger_report_fault_kind": ([ReportPtr], c_uint32),
     "medledger_report_fault_height": ([ReportPtr], c_uint64),

@@ -233,6 +233,11 @@ class OpenReport:
     frames_cut: int
     """Complete frames in that tail (payloads of a block that never
     committed)."""
+    erased: int
+    """Payload frames erased by erase transactions (not served)."""
+    erasures_finished: int
+    """Erasures a crash interrupted that this open finished (0 on a
+    read-only open)."""
 
     @classmethod
     def _from_c(cls, c: "_ffi.medledger_open_report") -> "OpenReport":

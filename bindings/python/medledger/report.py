@@ -88,6 +88,16 @@ class Report(Handle):
         return self._get(lib.medledger_report_payloads)
 
     @property
+    def erased(self) -> int:
+        """Records whose payload an erase transaction removed."""
+        return self._get(lib.medledger_report_erased)
+
+    @property
+    def erased_still_stored(self) -> int:
+        """Erased payloads still in the vault (an erasure not carried out)."""
+        return self._get(lib.medledger_report_erased_still_stored)
+
+    @property
     def signatures(self) -> int:
         """Signatures verified (transactions and seals)."""
         return self._get(lib.medledger_report_signatures)

@@ -276,6 +276,7 @@ def test_erasure_and_receipts(consortium, lab):
     c.commit()
     with ledger.verify() as report:
         assert report.ok, report.summary
+        assert (report.erased, report.erased_still_stored) == (2, 0)
     # Without a validator key the node cannot sign receipts.
     ledger.attach_validators([])
     note = ledger.append_record(c.hospital_a, c.patient.id, "note", FHIR, b"{}")

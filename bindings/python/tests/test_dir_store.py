@@ -99,7 +99,8 @@ def test_reopened_ledger_serves_records(clinic):
         assert ledger.head_height == 2
         assert ledger.id == clinic.ledger_id
         assert ledger.open_report == OpenReport(
-            blocks=3, payloads=1, file_len=size, bytes_cut=0, frames_cut=0)
+            blocks=3, payloads=1, file_len=size, bytes_cut=0, frames_cut=0,
+            erased=0, erasures_finished=0)
         # The read is recorded in block 3 before the plaintext is released.
         assert ledger.read_record(clinic.patient, clinic.rid, "PATRQT") == PAYLOAD
         assert ledger.head_height == 3
@@ -208,7 +209,7 @@ def test_a_torn_tail_is_reported_and_cut_only_by_a_writer(clinic):
     good = clinic.log.read_bytes()
     clinic.log.write_bytes(good + b"MLFR\x05\x00\x00\x00\x02x")  # a crash mid-append
     with Ledger.open_dir(clinic.path, read_only=True) as reader:
-        assert reader.open_report == OpenReport(3, 1, len(good), 10, 0)
+        assert reader.open_report == OpenReport(3, 1, len(good), 10, 0, 0, 0)
     assert clinic.log.stat().st_size == len(good) + 10
     with Ledger.open_dir(clinic.path) as writer:
         assert writer.open_report.bytes_cut == 10 and writer.open_report.file_len == len(good)
