@@ -2,7 +2,9 @@
 
 use zeroize::Zeroizing;
 
-use super::boundary::{Handle, guard_value};
+use core::ptr::NonNull;
+
+use super::boundary::{Handle, guard_value, write_out};
 
 /// Bytes allocated by the library and owned by the caller (a decrypted
 /// record, an exported key file). Read them with `medledger_buffer_data`
@@ -17,6 +19,19 @@ impl medledger_buffer {
     pub(crate) fn new(bytes: Zeroizing<Vec<u8>>) -> Self {
         medledger_buffer { bytes }
     }
+}
+
+/// Hands `bytes` to C as a new buffer written to `*out` (the caller frees
+/// it with `medledger_buffer_free`).
+///
+/// # Safety
+///
+/// `out` is writable (it came from `out_ptr` on a pointer the caller
+/// promised is).
+pub(crate) unsafe fn write_buffer(out: NonNull<*mut medledger_buffer>, bytes: Zeroizing<Vec<u8>>) {
+    let buffer = medledger_buffer::new(bytes).into_raw();
+    // SAFETY: per this function's contract.
+    unsafe { write_out(out, buffer) };
 }
 
 impl Handle for medledger_buffer {}

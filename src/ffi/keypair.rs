@@ -5,7 +5,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::boundary::{Handle, guard, out_ptr, try_ref, try_slice, write_32, write_out};
-use super::buffer::medledger_buffer;
+use super::buffer::{medledger_buffer, write_buffer};
 use super::status::medledger_status;
 use super::{MEDLEDGER_MAX_KEY_FILE_LEN, MEDLEDGER_MAX_PASSPHRASE_LEN};
 use crate::Keypair;
@@ -125,9 +125,8 @@ pub unsafe extern "C" fn medledger_keypair_export_encrypted(
         }?;
         let out = out_ptr(out, "out")?;
         let file = kp.inner.export_encrypted(pass)?;
-        let buffer = medledger_buffer::new(Zeroizing::new(file)).into_raw();
         // SAFETY: `out` is non-NULL and writable per the contract.
-        unsafe { write_out(out, buffer) };
+        unsafe { write_buffer(out, Zeroizing::new(file)) };
         Ok(())
     })
 }

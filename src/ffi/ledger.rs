@@ -10,7 +10,7 @@ use super::boundary::{
     FfiError, FfiResult, Handle, guard, guard_value, out_ptr, try_32, try_handles, try_path,
     try_ref, try_slice, try_str, write_32, write_out,
 };
-use super::buffer::medledger_buffer;
+use super::buffer::{medledger_buffer, write_buffer};
 use super::keypair::medledger_keypair;
 use super::report::medledger_report;
 use super::status::medledger_status;
@@ -681,9 +681,8 @@ pub unsafe extern "C" fn medledger_ledger_read_record(
         let record = ledger
             .inner
             .read_record(&reader.inner, &RecordId(Digest(id)), purpose)?;
-        let buffer = medledger_buffer::new(record.plaintext).into_raw();
         // SAFETY: `out` is non-NULL and writable per the contract.
-        unsafe { write_out(out, buffer) };
+        unsafe { write_buffer(out, record.plaintext) };
         Ok(())
     })
 }

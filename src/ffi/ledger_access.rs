@@ -8,10 +8,10 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::boundary::{
-    FfiError, FfiResult, Handle, guard, out_ptr, try_32, try_handles, try_ref, try_slice, try_str,
+    FfiError, FfiResult, guard, out_ptr, try_32, try_handles, try_ref, try_slice, try_str,
     write_32, write_out,
 };
-use super::buffer::medledger_buffer;
+use super::buffer::{medledger_buffer, write_buffer};
 use super::json;
 use super::keypair::medledger_keypair;
 use super::ledger::medledger_ledger;
@@ -181,18 +181,6 @@ fn actions_from_c(actions: u32) -> FfiResult<Actions> {
     Ok(Actions(bits))
 }
 
-/// Hands a JSON document to C as a buffer.
-///
-/// # Safety
-///
-/// `out` is writable (it came from `out_ptr` on a pointer the caller
-/// promised is).
-unsafe fn json_out(out: std::ptr::NonNull<*mut medledger_buffer>, text: String) {
-    let buffer = medledger_buffer::new(Zeroizing::new(text.into_bytes())).into_raw();
-    // SAFETY: per this function's contract.
-    unsafe { write_out(out, buffer) };
-}
-
 /// The body of a per-patient JSON query: checks the arguments, runs
 /// `query` with (ledger, requester, patient) and writes its JSON text to
 /// `*out_json`.
@@ -217,7 +205,7 @@ unsafe fn patient_json(
     let out = out_ptr(out_json, "out_json")?;
     let text = query(&ledger.inner, &requester, &patient)?;
     // SAFETY: `out` is writable per the contract.
-    unsafe { json_out(out, text) };
+    unsafe { write_buffer(out, Zeroizing::new(text.into_bytes())) };
     Ok(())
 }
 
@@ -858,7 +846,12 @@ pub unsafe extern "C" fn medledger_ledger_break_glass_reviews_json(
         let out = out_ptr(out_json, "out_json")?;
         let reads = ledger.inner.break_glass_reviews(&requester)?;
         // SAFETY: `out` is writable per the contract.
-        unsafe { json_out(out, json::access_entries(&reads)) };
+        unsafe {
+            write_buffer(
+                out,
+                Zeroizing::new(json::access_entries(&reads).into_bytes()),
+            )
+        };
         Ok(())
     })
 }
@@ -987,9 +980,8 @@ pub unsafe extern "C" fn medledger_ledger_erase(
         for r in &receipts {
             encode_receipt(r, &mut bytes);
         }
-        let buffer = medledger_buffer::new(Zeroizing::new(bytes)).into_raw();
         // SAFETY: non-NULL and writable per the contract.
-        unsafe { write_out(out, buffer) };
+        unsafe { write_buffer(out, Zeroizing::new(bytes)) };
         Ok(())
     })
 }

@@ -6,8 +6,8 @@ use std::ffi::c_char;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::boundary::{Handle, guard, out_ptr, try_32, try_ref, try_slice, try_str, write_out};
-use super::buffer::medledger_buffer;
+use super::boundary::{guard, out_ptr, try_32, try_ref, try_slice, try_str};
+use super::buffer::{medledger_buffer, write_buffer};
 use super::keypair::medledger_keypair;
 use super::ledger::medledger_ledger;
 use super::status::medledger_status;
@@ -15,17 +15,6 @@ use super::{MEDLEDGER_MAX_EVIDENCE_LEN, MEDLEDGER_MAX_TEXT_LEN};
 use crate::crypto::hash::Digest;
 use crate::model::{LedgerId, RecordId};
 use crate::proof::EvidenceTarget;
-
-/// Writes `bytes` to `*out` as a new buffer.
-///
-/// # Safety
-///
-/// `out` is writable.
-unsafe fn buffer_out(out: std::ptr::NonNull<*mut medledger_buffer>, bytes: Vec<u8>) {
-    let buffer = medledger_buffer::new(Zeroizing::new(bytes)).into_raw();
-    // SAFETY: per this function's contract.
-    unsafe { write_out(out, buffer) };
-}
 
 /// Exports the evidence bundle of the committed record `record_id`: the
 /// transaction holding it, its inclusion proof, the sealed header, and the
@@ -60,7 +49,7 @@ pub unsafe extern "C" fn medledger_ledger_evidence(
             .inner
             .evidence(EvidenceTarget::Record(id), include_ciphertext)?;
         // SAFETY: `out` is writable per the contract.
-        unsafe { buffer_out(out, bundle) };
+        unsafe { write_buffer(out, Zeroizing::new(bundle)) };
         Ok(())
     })
 }
@@ -126,7 +115,7 @@ pub unsafe extern "C" fn medledger_evidence_verify(
             "ciphertext_of": report.ciphertext_of.map(|r| r.to_hex()),
         });
         // SAFETY: `out` is writable per the contract.
-        unsafe { buffer_out(out, doc.to_string().into_bytes()) };
+        unsafe { write_buffer(out, Zeroizing::new(doc.to_string().into_bytes())) };
         Ok(())
     })
 }
@@ -164,7 +153,7 @@ pub unsafe extern "C" fn medledger_ledger_checkpoint(
         let out = out_ptr(out_note, "out_note")?;
         let note = ledger.inner.checkpoint(&signer.inner, name)?;
         // SAFETY: `out` is writable per the contract.
-        unsafe { buffer_out(out, note.into_bytes()) };
+        unsafe { write_buffer(out, Zeroizing::new(note.into_bytes())) };
         Ok(())
     })
 }
