@@ -26,7 +26,8 @@ impl Ledger {
         c.scope.records.sort();
         c.scope.records.dedup();
         c.validate()?;
-        let submitted = self.submit_with(author, TxKind::GrantConsent, |state, t| {
+        let submitted = self.submit_with(author, TxKind::GrantConsent, |inner, t| {
+            let state = &inner.state;
             let grantee = state
                 .participant(&c.grantee)
                 .ok_or_else(|| Error::NotFound(format!("grantee {}", c.grantee)))?
@@ -176,7 +177,8 @@ impl Ledger {
     /// read before stay readable to it from its own copies: revocation
     /// cannot take back what was disclosed.
     pub fn revoke(&self, author: &Keypair, consent: &ConsentId) -> Result<()> {
-        self.submit_with(author, TxKind::RevokeConsent, |state, t| {
+        self.submit_with(author, TxKind::RevokeConsent, |inner, t| {
+            let state = &inner.state;
             let c = state
                 .consents
                 .get(consent)
@@ -216,7 +218,8 @@ impl Ledger {
     /// to do, no transaction).
     pub fn share_keys(&self, author: &Keypair, patient: &ParticipantId) -> Result<usize> {
         let mut made = 0;
-        self.submit_with(author, TxKind::ShareKeys, |state, t| {
+        self.submit_with(author, TxKind::ShareKeys, |inner, t| {
+            let state = &inner.state;
             let mut shares = Vec::new();
             let categories: Vec<Category> = state
                 .categories
@@ -229,20 +232,14 @@ impl Ledger {
                 let pair = (*patient, cat.clone());
                 let cur = state.epochs.get(&pair).copied().unwrap_or(0);
                 let entitled = state.entitled(patient, &cat, t, Adjust::None);
-                let mut readers = Vec::new();
-                for id in &entitled {
-                    let p = state
-                        .participant(id)
-                        .ok_or_else(|| Error::NotFound(format!("participant {id}")))?;
-                    readers.push((*id, p.info.enc_key));
-                }
+                let readers = state.enc_keys(&entitled)?;
                 let holders = state
                     .epoch_recipients
                     .get(&pair)
                     .cloned()
                     .unwrap_or_default();
                 let mut history_to = cur.saturating_sub(1);
-                if holders != entitled || state.is_stale(patient, &cat, t, Adjust::None) {
+                if holders != entitled || state.is_stale(patient, &cat, &entitled) {
                     let (epoch, key, share) = self.current_or_new_epoch(
                         state,
                         author,

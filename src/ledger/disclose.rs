@@ -116,13 +116,9 @@ impl Ledger {
         }
         let (_, custodian) = self.node_keys()?;
         let me = reader.id();
-        let _author = reader.submit_guard()?;
-        let t = self.now();
-        let (seq, plans) = {
-            let inner = self.read()?;
+        let mut plans: Vec<Result<Planned>> = Vec::with_capacity(ids.len());
+        let submitted = self.submit_with(reader, TxKind::AccessEvents, |inner, t| {
             let state = &inner.state;
-            let seq = self.next_seq_in(state, &me)?;
-            let mut plans: Vec<Result<Planned>> = Vec::with_capacity(ids.len());
             for id in ids {
                 let planned = state
                     .records
@@ -145,31 +141,22 @@ impl Ledger {
                     });
                 plans.push(planned);
             }
-            (seq, plans)
-        };
-        let events: Vec<AccessEvent> = plans
+            let events: Vec<AccessEvent> = plans
+                .iter()
+                .filter_map(|p| p.as_ref().ok())
+                .map(|p| AccessEvent {
+                    record: p.info.header.id,
+                    purpose,
+                    decision: p.decision,
+                })
+                .collect();
+            Ok((!events.is_empty()).then_some(TxBody::Access(events)))
+        })?;
+        let any_permit = plans
             .iter()
-            .filter_map(|p| p.as_ref().ok())
-            .map(|p| AccessEvent {
-                record: p.info.header.id,
-                purpose,
-                decision: p.decision,
-            })
-            .collect();
-        if !events.is_empty() {
-            let any_permit = events.iter().any(|e| e.decision.is_permit());
-            let leaf = self.sign_and_submit(
-                reader,
-                seq,
-                t,
-                TxKind::AccessEvents,
-                TxBody::Access(events),
-                Vec::new(),
-            )?;
-            drop(_author);
-            if any_permit {
-                self.await_commit(leaf)?;
-            }
+            .any(|p| p.as_ref().is_ok_and(|p| p.decision.is_permit()));
+        if let (Some((_, leaf, _)), true) = (submitted, any_permit) {
+            self.await_commit(leaf)?;
         }
         Ok(plans
             .into_iter()

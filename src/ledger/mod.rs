@@ -657,7 +657,8 @@ impl Ledger {
     }
 
     /// Builds and submits one payload-free transaction of `author` at the
-    /// ledger's current time: `build` sees the chain state and that time
+    /// ledger's current time: `build` sees the ledger state (chain state
+    /// and committed head) and that time
     /// and returns the body, or `None` when there is nothing to submit.
     /// Submissions by one keypair are serialised, so the sequence number
     /// read here is the one accepted. Returns (sequence number, leaf,
@@ -666,14 +667,14 @@ impl Ledger {
         &self,
         author: &Keypair,
         kind: TxKind,
-        build: impl FnOnce(&ChainState, u64) -> Result<Option<TxBody>>,
+        build: impl FnOnce(&Inner, u64) -> Result<Option<TxBody>>,
     ) -> Result<Option<(u64, u64, u64)>> {
         let _author = author.submit_guard()?;
         let t = self.now();
         let (seq, body) = {
             let inner = self.read()?;
             let seq = self.next_seq_in(&inner.state, &author.id())?;
-            (seq, build(&inner.state, t)?)
+            (seq, build(&inner, t)?)
         };
         let Some(body) = body else {
             return Ok(None);
@@ -856,19 +857,13 @@ impl Ledger {
         let pair = (*patient, category.clone());
         let epoch = state.epochs.get(&pair).copied().unwrap_or(0);
         let entitled = state.entitled(patient, category, t, adjust);
-        let stale = state.is_stale(patient, category, t, adjust);
+        let stale = state.is_stale(patient, category, &entitled);
         let mine = state.held_wrap(patient, category, epoch, &holder.id());
         if let (false, false, Some(sealed)) = (rotate, stale, mine) {
             let key = open_epoch_key(&self.id, holder, patient, category, epoch, sealed)?;
             return Ok((epoch, key, None));
         }
-        let mut readers = Vec::with_capacity(entitled.len());
-        for id in &entitled {
-            let p = state
-                .participant(id)
-                .ok_or_else(|| Error::NotFound(format!("participant {id}")))?;
-            readers.push((*id, p.info.enc_key));
-        }
+        let readers = state.enc_keys(&entitled)?;
         let next = epoch.saturating_add(1);
         let key = AeadKey::generate();
         let share = share_epoch(&self.id, *patient, category, next, &key, &readers)?;

@@ -80,21 +80,35 @@ impl ChainState {
             .copied()
     }
 
-    /// True when the current epoch of (patient, category) is stale at `t`.
+    /// True when the current epoch of (patient, category) is stale given
+    /// who is `entitled` now (from [`ChainState::entitled`]).
     pub fn is_stale(
         &self,
         patient: &ParticipantId,
         category: &Category,
-        t: u64,
-        adjust: Adjust<'_>,
+        entitled: &BTreeSet<ParticipantId>,
     ) -> bool {
         let pair = (*patient, category.clone());
         let epoch = self.epochs.get(&pair).copied().unwrap_or(0);
-        let entitled = self.entitled(patient, category, t, adjust);
         self.epoch_recipients.get(&pair).is_some_and(|holders| {
-            self.stale_holder(patient, category, epoch, holders, &entitled)
+            self.stale_holder(patient, category, epoch, holders, entitled)
                 .is_some()
         })
+    }
+
+    /// The X25519 keys of `ids`, for sealing a category key to them.
+    pub fn enc_keys<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a ParticipantId>,
+    ) -> crate::Result<Vec<(ParticipantId, [u8; 32])>> {
+        ids.into_iter()
+            .map(|id| {
+                self.participants
+                    .get(id)
+                    .map(|p| (*id, p.info.enc_key))
+                    .ok_or_else(|| crate::Error::NotFound(format!("participant {id}")))
+            })
+            .collect()
     }
 
     /// True when `who` is an active guardian of `patient`.
@@ -249,16 +263,38 @@ impl ChainState {
                     ));
                 }
                 out.insert(key, (s.epoch, recipients));
-            } else if s.epoch >= 1 && (s.epoch < cur || (s.epoch == cur && out.contains_key(&key)))
-            {
-                // An earlier epoch (or the one this transaction replaces):
-                // readers join its history; its holders never matter again,
-                // nothing more is written under it.
+            } else if s.epoch >= 1 && s.epoch <= cur {
+                // Adds readers to an existing epoch. The current one (unless
+                // this transaction replaces it) must not be stale, and its
+                // holders grow; an earlier one only gains history readers,
+                // since nothing more is written under it.
                 if *author != s.patient && !self.is_guardian(author, &s.patient) {
                     return Err(violation(
                         Violation::Unauthorised,
                         "epoch_share",
                         "only the patient or a guardian may add readers to an epoch",
+                    ));
+                }
+                let current = s.epoch == cur && !out.contains_key(&key);
+                let holders = self
+                    .epoch_recipients
+                    .get(&pair)
+                    .filter(|_| current)
+                    .cloned()
+                    .unwrap_or_default();
+                if current
+                    && self
+                        .stale_holder(&s.patient, &s.category, cur, &holders, &entitled)
+                        .is_some()
+                {
+                    return Err(violation(
+                        Violation::Invalid,
+                        "epoch_share.epoch",
+                        format!(
+                            "epoch {cur} of ({}, {}) is stale (a holder is no longer \
+                             entitled, or rotated its keys): open a new epoch instead",
+                            s.patient, s.category
+                        ),
                     ));
                 }
                 for r in &recipients {
@@ -273,43 +309,9 @@ impl ChainState {
                         ));
                     }
                 }
-            } else if s.epoch == cur && cur > 0 {
-                if *author != s.patient && !self.is_guardian(author, &s.patient) {
-                    return Err(violation(
-                        Violation::Unauthorised,
-                        "epoch_share",
-                        "only the patient or a guardian may add readers to an epoch",
-                    ));
+                if current {
+                    out.insert(key, (cur, holders.union(&recipients).copied().collect()));
                 }
-                let mut holders = self
-                    .epoch_recipients
-                    .get(&pair)
-                    .cloned()
-                    .unwrap_or_default();
-                if self
-                    .stale_holder(&s.patient, &s.category, cur, &holders, &entitled)
-                    .is_some()
-                {
-                    return Err(violation(
-                        Violation::Invalid,
-                        "epoch_share.epoch",
-                        format!(
-                            "epoch {cur} of ({}, {}) is stale (a holder is no longer \
-                             entitled, or rotated its keys): open a new epoch instead",
-                            s.patient, s.category
-                        ),
-                    ));
-                }
-                for r in recipients {
-                    if !entitled.contains(&r) || !holders.insert(r) {
-                        return Err(violation(
-                            Violation::Invalid,
-                            "epoch_share.wraps",
-                            format!("{r} is not entitled to this key or already holds it"),
-                        ));
-                    }
-                }
-                out.insert(key, (cur, holders));
             } else {
                 return Err(violation(
                     Violation::Invalid,
