@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod codec;
+pub mod consortium;
 pub mod crypto;
 mod error;
 #[allow(unsafe_code)]
@@ -17,7 +18,11 @@ pub mod verify;
 
 pub use crypto::keypair::{KdfParams, Keypair, PublicKeys};
 pub use error::{Error, Result};
-pub use ledger::{Clock, ErasureReceipt, Ledger, NewRecord, Record, RecordInfo, now_ms};
+pub use ledger::{
+    Clock, Endorsed, ErasureReceipt, Imported, Ledger, NewRecord, Record, RecordInfo, Served,
+    Upstream,
+    now_ms,
+};
 pub use log::block::BlockHeader;
 pub use model::validators::Validator;
 pub use model::{

@@ -185,13 +185,13 @@ pub(crate) struct Replayed {
 
 /// A payload a block refers to.
 #[derive(Clone, Copy)]
-struct PayloadRef {
+pub(crate) struct PayloadRef {
     height: u64,
     tx_index: usize,
     record_index: usize,
     record: RecordId,
-    digest: Digest,
-    len: u64,
+    pub(crate) digest: Digest,
+    pub(crate) len: u64,
 }
 
 /// Verifies everything in `store` from genesis and reports the first fault.
@@ -308,15 +308,21 @@ fn replay_inner(
                     genesis_block(&decoded.block, &decoded.tx_offsets, report)?,
                     Vec::new(),
                 ),
-                Some(prev) => block(
-                    prev,
-                    &decoded.block,
-                    &decoded.tx_offsets,
-                    height,
-                    opts,
-                    report,
-                    &mut erased,
-                )?,
+                Some(mut prev) => {
+                    let payloads = apply_block(
+                        &mut prev.state,
+                        &mut prev.log,
+                        &prev.head,
+                        &decoded.block,
+                        &decoded.tx_offsets,
+                        height,
+                        opts,
+                        report,
+                        &mut erased,
+                    )?;
+                    prev.head = decoded.block.header.clone();
+                    (prev, payloads)
+                }
             };
             check_seals(&r.state, &decoded.block, height, opts, report)?;
             if opts.check_payloads {
@@ -413,7 +419,7 @@ fn check_header_counts(b: &Block, height: u64) -> Result<(), Fault> {
     Ok(())
 }
 
-fn genesis_block(b: &Block, offsets: &[usize], report: &mut Report) -> Result<Replayed, Fault> {
+pub(crate) fn genesis_block(b: &Block, offsets: &[usize], report: &mut Report) -> Result<Replayed, Fault> {
     let h = &b.header;
     check_header_counts(b, 0)?;
     if h.height != 0 {
@@ -501,20 +507,23 @@ fn genesis_block(b: &Block, offsets: &[usize], report: &mut Report) -> Result<Re
     })
 }
 
-fn block(
-    prev: Replayed,
+/// Checks block `b` (at position `height`) against the chain ending in
+/// `head` and applies its transactions to `state` and `log`: links, header,
+/// rules, signatures, log root (not the seals: [`check_seals`]). On a fault
+/// `state` and `log` may hold part of the block: the caller discards them.
+/// Returns the payloads the block refers to.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn apply_block(
+    state: &mut ChainState,
+    log: &mut MerkleLog,
+    head: &BlockHeader,
     b: &Block,
     offsets: &[usize],
     height: u64,
     opts: &VerifyOptions,
     report: &mut Report,
     erased: &mut HashSet<RecordId>,
-) -> Result<(Replayed, Vec<PayloadRef>), Fault> {
-    let Replayed {
-        mut state,
-        mut log,
-        head,
-    } = prev;
+) -> Result<Vec<PayloadRef>, Fault> {
     let h = &b.header;
     if h.ledger_id != state.ledger_id {
         return Err(fault(
@@ -680,14 +689,7 @@ fn block(
             "transactions do not hash to the sealed log root (changed, reordered, inserted or removed)",
         ));
     }
-    Ok((
-        Replayed {
-            state,
-            log,
-            head: h.clone(),
-        },
-        payloads,
-    ))
+    Ok(payloads)
 }
 
 fn check_signatures(items: &[BatchItem<'_>], batch: bool) -> Result<(), usize> {
@@ -703,7 +705,7 @@ fn check_signatures(items: &[BatchItem<'_>], batch: bool) -> Result<(), usize> {
     }
 }
 
-fn check_seals(
+pub(crate) fn check_seals(
     state: &ChainState,
     b: &Block,
     height: u64,

@@ -11,8 +11,10 @@ mod checkpoint;
 mod consent;
 mod disclose;
 mod proofs;
+mod replicate;
 
 pub use disclose::ErasureReceipt;
+pub use replicate::{Endorsed, Imported, Served, Upstream};
 
 use core::fmt;
 use std::collections::HashMap;
@@ -148,6 +150,12 @@ struct Inner {
     head: BlockHeader,
     /// Accepted, not yet committed transactions, in log order.
     pending: Vec<PendingTx>,
+    /// A block this node endorsed (checked and applied to `state` and
+    /// `log`, not yet sealed nor stored); never together with `pending`.
+    staged: Option<replicate::Staged>,
+    /// The proposal this node sent to the validators for the next height
+    /// (re-sent unchanged until it is committed).
+    proposed: Option<crate::log::shipped::ShippedBlock>,
 }
 
 /// A ledger node. See the crate docs for an example.
@@ -165,6 +173,9 @@ pub struct Ledger {
     node: RwLock<NodeKeys>,
     /// Signalled after each commit (waiters hold the mutex while checking).
     committed: (Mutex<()>, Condvar),
+    /// Where this node forwards transactions when another node sequences
+    /// (a follower); `None` when it sequences itself.
+    upstream: RwLock<Option<Arc<dyn Upstream>>>,
 }
 
 impl fmt::Debug for Ledger {
@@ -275,10 +286,13 @@ impl Ledger {
                 log,
                 head: header,
                 pending: Vec::new(),
+                staged: None,
+                proposed: None,
             }),
             clock: Arc::new(now_ms),
             node: RwLock::new(NodeKeys::default()),
             committed: (Mutex::new(()), Condvar::new()),
+            upstream: RwLock::new(None),
         })
     }
 
@@ -365,10 +379,13 @@ impl Ledger {
                 log: r.log,
                 head: r.head,
                 pending: Vec::new(),
+                staged: None,
+                proposed: None,
             }),
             clock: Arc::new(now_ms),
             node: RwLock::new(NodeKeys::default()),
             committed: (Mutex::new(()), Condvar::new()),
+            upstream: RwLock::new(None),
         })
     }
 
@@ -454,7 +471,10 @@ impl Ledger {
         let deadline = std::time::Instant::now() + COMMIT_WAIT;
         loop {
             let (validators, _) = self.node_keys()?;
-            if !validators.is_empty() {
+            // Commit here only when this node alone can seal; otherwise
+            // (a consortium) the block is sealed by the validators' round.
+            let alone = validators.len() >= usize::from(self.read()?.state.validators.threshold);
+            if !validators.is_empty() && alone && self.upstream()?.is_none() {
                 let _commit = self.commit_guard()?;
                 if self.read()?.head.log_size > leaf {
                     return Ok(());
@@ -477,7 +497,7 @@ impl Ledger {
             if left.is_zero() {
                 return Err(Error::System(format!(
                     "transaction {leaf} was not committed within {} s and this node holds no \
-                     validator keys (attach_validators)",
+                     validator keys (attach_validators) or follows another node",
                     COMMIT_WAIT.as_secs()
                 )));
             }
@@ -567,6 +587,9 @@ impl Ledger {
     /// still the author's registered key and the rules, then stages the
     /// payloads and appends the leaf. Only this part is serialised.
     fn accept(&self, p: PreparedTx) -> Result<u64> {
+        if let Some(up) = self.upstream()? {
+            return self.forward(up.as_ref(), p);
+        }
         let mut inner = self.write()?;
         let registered = inner
             .state
@@ -1001,13 +1024,19 @@ impl Ledger {
         }
         inner.state.end_block(header.log_size, header.timestamp);
         inner.head = block.header;
+        inner.proposed = None;
         drop(inner);
+        self.notify_committed();
+        Ok(())
+    }
+
+    /// Wakes the callers waiting in [`Ledger::await_commit`].
+    fn notify_committed(&self) {
         // Waiters check the head while holding this mutex, so taking it
         // here orders the notification after their check.
         let (lock, cv) = &self.committed;
         drop(lock.lock());
         cv.notify_all();
-        Ok(())
     }
 
     /// Proposes, seals with `validators` and commits in one step (for a node

@@ -3,4 +3,5 @@
 pub mod access;
 pub mod block;
 pub mod merkle;
+pub mod shipped;
 pub mod state;

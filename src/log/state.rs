@@ -232,6 +232,9 @@ pub struct ChainState {
     /// index) not yet in force: each takes effect after the block that
     /// holds it.
     pub next_validators: Vec<(u64, ValidatorSet)>,
+    /// Every set that has been in force, by hash (to check seals of a
+    /// header at any past height, e.g. in equivocation evidence).
+    pub past_validators: HashMap<Digest, ValidatorSet>,
 }
 
 impl ChainState {
@@ -303,6 +306,10 @@ impl ChainState {
             validators: genesis.validators.clone(),
             validator_keys: Vec::new(),
             next_validators: Vec::new(),
+            past_validators: HashMap::from([(
+                genesis.validators.hash(),
+                genesis.validators.clone(),
+            )]),
         };
         state.check_validator_set(&genesis.validators, "genesis.validators")?;
         state.validator_keys = parse_validator_keys(&genesis.validators);
@@ -332,6 +339,7 @@ impl ChainState {
         if let Some((_, v)) = now.into_iter().last() {
             self.validators_hash = v.hash();
             self.validator_keys = parse_validator_keys(&v);
+            self.past_validators.insert(self.validators_hash, v.clone());
             self.validators = v;
         }
     }

@@ -3,8 +3,10 @@
 //! exported as C2SP checkpoints (§10).
 
 pub mod checkpoint;
+pub mod equivocation;
 pub mod evidence;
 pub mod inclusion;
 
+pub use equivocation::Equivocation;
 pub use evidence::{EvidenceReport, EvidenceTarget};
 pub use inclusion::{ConsistencyProof, InclusionProof};

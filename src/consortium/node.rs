@@ -1,0 +1,342 @@
+//! One institution's node in a consortium: answers peers' requests,
+//! proposes blocks and gathers seals (the proposer), catches up from a peer
+//! (the others), and keeps the equivocation evidence it detects.
+
+use std::sync::{Arc, Mutex};
+
+use crate::crypto::keypair::Keypair;
+use crate::ledger::{Endorsed, Imported, Ledger, Served, Upstream};
+use crate::log::block::{Block, BlockHeader, Seal};
+use crate::log::shipped::ShippedBlock;
+use crate::model::ParticipantId;
+use crate::proof::Equivocation;
+use crate::{Error, Result};
+
+use super::wire::{MAX_BLOCKS_PER_RESPONSE, Request, Response, Status};
+
+/// A peer reached by some transport: one request in, one response out.
+pub trait Peer: Send + Sync {
+    /// Sends an encoded request and returns the encoded response.
+    fn call(&self, request: &[u8]) -> Result<Vec<u8>>;
+}
+
+/// A node in the same process is a peer too (tests, embedded setups).
+impl Peer for Node {
+    fn call(&self, request: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.handle(request))
+    }
+}
+
+/// Sends `req` to `peer`; an error response becomes an `Err`.
+pub fn ask(peer: &dyn Peer, req: &Request) -> Result<Response> {
+    match Response::decode(&peer.call(&req.encode())?)? {
+        Response::Error { code, message } => Err(code.to_error(&message)),
+        r => Ok(r),
+    }
+}
+
+fn unexpected(what: &str, r: &Response) -> Error {
+    Error::System(format!("peer answered {what} with {r:?}"))
+}
+
+/// A peer as the upstream of a follower [`Ledger`]: transactions are
+/// submitted to it for sequencing.
+pub struct PeerUpstream(pub Arc<dyn Peer>);
+
+impl Upstream for PeerUpstream {
+    fn submit(&self, tx: &[u8], payloads: &[Vec<u8>]) -> Result<u64> {
+        let req = Request::Submit {
+            tx: tx.to_vec(),
+            payloads: payloads.to_vec(),
+        };
+        match ask(self.0.as_ref(), &req)? {
+            Response::Submitted(leaf) => Ok(leaf),
+            r => Err(unexpected("submit", &r)),
+        }
+    }
+}
+
+/// What one catch-up from a peer did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Blocks verified and appended.
+    pub blocks: u64,
+    /// Transactions in them.
+    pub transactions: u64,
+    /// Ciphertexts the peer did not ship (erased there).
+    pub missing_payloads: u64,
+    /// The peer served a conflicting block: evidence was kept and the
+    /// catch-up stopped (this node does not follow that fork).
+    pub conflict: bool,
+}
+
+/// A node: a ledger, this institution's validator keys, and evidence.
+pub struct Node {
+    ledger: Arc<Ledger>,
+    validators: Vec<Arc<Keypair>>,
+    evidence: Mutex<Vec<Equivocation>>,
+}
+
+impl core::fmt::Debug for Node {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "Node({:?}, {} validator keys)",
+            self.ledger,
+            self.validators.len()
+        )
+    }
+}
+
+impl Node {
+    /// A node over `ledger` sealing with `validators` (may be empty for a
+    /// node that only replicates).
+    pub fn new(ledger: Arc<Ledger>, validators: Vec<Arc<Keypair>>) -> Node {
+        Node {
+            ledger,
+            validators,
+            evidence: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The node's ledger.
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    fn keys(&self) -> Vec<&Keypair> {
+        self.validators.iter().map(|k| k.as_ref()).collect()
+    }
+
+    /// Equivocation evidence detected so far.
+    pub fn evidence(&self) -> Result<Vec<Equivocation>> {
+        Ok(self
+            .evidence
+            .lock()
+            .map_err(|_| Error::System("evidence lock poisoned".into()))?
+            .clone())
+    }
+
+    /// Keeps verified evidence (once per pair of headers).
+    fn keep(&self, e: Equivocation) -> Result<()> {
+        e.verify()?;
+        let mut all = self
+            .evidence
+            .lock()
+            .map_err(|_| Error::System("evidence lock poisoned".into()))?;
+        let key = (e.first.0.hash(), e.second.0.hash());
+        if !all
+            .iter()
+            .any(|x| (x.first.0.hash(), x.second.0.hash()) == key)
+        {
+            all.push(e);
+        }
+        Ok(())
+    }
+
+    /// This node's status.
+    pub fn status(&self) -> Result<Status> {
+        let head = self.ledger.head()?;
+        let evidence = self.evidence()?;
+        let mut equivocators: Vec<ParticipantId> = Vec::new();
+        for e in &evidence {
+            for id in e.verify()? {
+                if !equivocators.contains(&id) {
+                    equivocators.push(id);
+                }
+            }
+        }
+        Ok(Status {
+            height: head.height,
+            head_hash: head.hash(),
+            log_size: head.log_size,
+            log_root: head.log_root,
+            evidence: u32::try_from(evidence.len()).unwrap_or(u32::MAX),
+            equivocators,
+        })
+    }
+
+    /// Answers one encoded request; never fails (errors are responses).
+    pub fn handle(&self, request: &[u8]) -> Vec<u8> {
+        let resp = Request::decode(request)
+            .and_then(|req| self.answer(req))
+            .unwrap_or_else(|e| Response::error(&e));
+        resp.encode()
+    }
+
+    fn answer(&self, req: Request) -> Result<Response> {
+        Ok(match req {
+            Request::Status => Response::Status(self.status()?),
+            Request::Submit { tx, payloads } => {
+                Response::Submitted(self.ledger.submit(&tx, &payloads)?)
+            }
+            Request::Propose(p) => match self.ledger.endorse(&p, &self.keys())? {
+                Endorsed::Seals(seals) => Response::Endorsed(seals),
+                Endorsed::Conflict(e) => {
+                    self.keep((*e).clone())?;
+                    Response::Conflict(e)
+                }
+            },
+            Request::Commit { header, seals } => self.commit_announced(&header, seals)?,
+            Request::Announce(s) => self.import(&s)?,
+            Request::GetBlocks { from, max } => {
+                let max = usize::try_from(max)
+                    .unwrap_or(usize::MAX)
+                    .min(MAX_BLOCKS_PER_RESPONSE);
+                Response::Blocks(self.ledger.export_blocks(from, max, 64 << 20)?)
+            }
+            Request::GetPayload(id) => match self.ledger.serve_ciphertext(&id)? {
+                Served::Ciphertext(ct) => Response::Payload(ct),
+                Served::Erased => Response::PayloadErased,
+                Served::Absent => {
+                    return Err(Error::NotFound(format!("ciphertext of record {id}")));
+                }
+            },
+            Request::GetEvidence => Response::Evidence(self.evidence()?),
+            Request::GetConsistency { size1, size2 } => {
+                Response::Consistency(self.ledger.consistency_proof(size1, size2)?.hashes)
+            }
+        })
+    }
+
+    fn import(&self, s: &ShippedBlock) -> Result<Response> {
+        Ok(match self.ledger.import_block(s)? {
+            Imported::Appended {
+                height,
+                missing_payloads,
+            } => Response::Imported {
+                height,
+                missing_payloads: u32::try_from(missing_payloads).unwrap_or(u32::MAX),
+            },
+            Imported::AlreadyHave { height } => Response::Imported {
+                height,
+                missing_payloads: 0,
+            },
+            Imported::Conflict(e) => {
+                self.keep((*e).clone())?;
+                Response::Conflict(e)
+            }
+        })
+    }
+
+    /// A sealed header for the block this node endorsed: commits it; a
+    /// node that did not endorse it asks for the block.
+    fn commit_announced(&self, header: &BlockHeader, seals: Vec<Seal>) -> Result<Response> {
+        let head = self.ledger.head()?;
+        if header.height > head.height.saturating_add(1) {
+            return Ok(Response::NeedBlocks(head.height.saturating_add(1)));
+        }
+        // Only the endorsed block's transactions are here: ship an empty
+        // body; `import_block` takes them from the staged block when the
+        // header matches, and refuses otherwise.
+        let block = Block {
+            header: header.clone(),
+            seals,
+            txs: Vec::new(),
+        };
+        match self.import(&ShippedBlock::new(&block, Vec::new())) {
+            Err(_) if header.height > head.height => {
+                Ok(Response::NeedBlocks(head.height.saturating_add(1)))
+            }
+            r => r,
+        }
+    }
+
+    /// The proposer's round: proposes the pending transactions, asks every
+    /// peer to endorse (in parallel), commits at the threshold and tells
+    /// the peers. Returns the committed header, `None` when nothing was
+    /// pending, `Error::MissingQuorum` when too few validators sealed (the
+    /// same proposal is sent again next round).
+    pub fn propose_round(&self, peers: &[Arc<dyn Peer>]) -> Result<Option<BlockHeader>> {
+        let Some(proposal) = self.ledger.proposal(&self.keys())? else {
+            return Ok(None);
+        };
+        let block = Block::decode(&proposal.block)?.block;
+        let req = Request::Propose(proposal);
+        let answers: Vec<Result<Response>> = std::thread::scope(|s| {
+            let handles: Vec<_> = peers
+                .iter()
+                .map(|p| s.spawn(|| ask(p.as_ref(), &req)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::System("peer thread panicked".into())))
+                })
+                .collect()
+        });
+        let mut seals = block.seals.clone();
+        for a in answers {
+            match a {
+                Ok(Response::Endorsed(more)) => {
+                    for s in more {
+                        if !seals.iter().any(|x| x.validator == s.validator)
+                            && self.ledger.seal_verifies(&block.header, &s)?
+                        {
+                            seals.push(s);
+                        }
+                    }
+                }
+                Ok(Response::Conflict(e)) => self.keep(*e)?,
+                _ => {}
+            }
+        }
+        seals.sort_by_key(|s| s.validator);
+        self.ledger.commit(&block.header, seals.clone())?;
+        let commit = Request::Commit {
+            header: block.header.clone(),
+            seals,
+        };
+        std::thread::scope(|s| {
+            for p in peers {
+                let commit = &commit;
+                s.spawn(move || {
+                    // A peer that missed the commit catches up by itself.
+                    drop(ask(p.as_ref(), commit));
+                });
+            }
+        });
+        Ok(Some(block.header))
+    }
+
+    /// Catches up from `peer`: fetches the blocks after this node's head
+    /// and imports each (verified before it is stored) until the peer has
+    /// no more. A conflicting block ends the catch-up with evidence kept.
+    pub fn sync_from(&self, peer: &dyn Peer) -> Result<SyncReport> {
+        let mut report = SyncReport::default();
+        loop {
+            let from = self.ledger.head()?.height.saturating_add(1);
+            let blocks = match ask(
+                peer,
+                &Request::GetBlocks {
+                    from,
+                    max: u32::try_from(MAX_BLOCKS_PER_RESPONSE).unwrap_or(u32::MAX),
+                },
+            )? {
+                Response::Blocks(b) => b,
+                r => return Err(unexpected("get_blocks", &r)),
+            };
+            if blocks.is_empty() {
+                return Ok(report);
+            }
+            for s in &blocks {
+                match self.ledger.import_block(s)? {
+                    Imported::Appended {
+                        missing_payloads, ..
+                    } => {
+                        report.blocks += 1;
+                        report.transactions += Block::decode(&s.block)?.block.txs.len() as u64;
+                        report.missing_payloads += missing_payloads as u64;
+                    }
+                    Imported::AlreadyHave { .. } => {}
+                    Imported::Conflict(e) => {
+                        self.keep(*e)?;
+                        report.conflict = true;
+                        return Ok(report);
+                    }
+                }
+            }
+        }
+    }
+}
