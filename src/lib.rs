@@ -20,8 +20,7 @@ pub use crypto::keypair::{KdfParams, Keypair, PublicKeys};
 pub use error::{Error, Result};
 pub use ledger::{
     Clock, Endorsed, ErasureReceipt, Imported, Ledger, NewRecord, Record, RecordInfo, Served,
-    Upstream,
-    now_ms,
+    Upstream, now_ms,
 };
 pub use log::block::BlockHeader;
 pub use model::validators::Validator;

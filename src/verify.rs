@@ -419,7 +419,11 @@ fn check_header_counts(b: &Block, height: u64) -> Result<(), Fault> {
     Ok(())
 }
 
-pub(crate) fn genesis_block(b: &Block, offsets: &[usize], report: &mut Report) -> Result<Replayed, Fault> {
+pub(crate) fn genesis_block(
+    b: &Block,
+    offsets: &[usize],
+    report: &mut Report,
+) -> Result<Replayed, Fault> {
     let h = &b.header;
     check_header_counts(b, 0)?;
     if h.height != 0 {

@@ -121,7 +121,10 @@ fn run() -> Result<()> {
             let bytes = std::fs::read(path)
                 .map_err(|e| Error::System(format!("read {}: {e}", path.display())))?;
             let pass = std::env::var("MEDLEDGER_KEY_PASSPHRASE").unwrap_or_default();
-            vec![Arc::new(Keypair::import_encrypted(&bytes, pass.as_bytes())?)]
+            vec![Arc::new(Keypair::import_encrypted(
+                &bytes,
+                pass.as_bytes(),
+            )?)]
         }
         None => Vec::new(),
     };

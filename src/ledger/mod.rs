@@ -124,6 +124,8 @@ struct PendingTx {
     bytes: Vec<u8>,
     timestamp: u64,
     payloads: Vec<(Digest, Vec<u8>)>,
+    /// Ciphertexts an erase transaction removes once its block is durable.
+    erases: Vec<Digest>,
 }
 
 /// A source of time in ms since the Unix epoch (the wall clock by default;
@@ -514,8 +516,14 @@ impl Ledger {
     }
 
     /// Accepted transactions waiting for the next block.
+    /// (Counted in the log, so a block being written still counts until
+    /// the head moves past it.)
     pub fn pending_count(&self) -> Result<usize> {
-        Ok(self.read()?.pending.len())
+        let inner = self.read()?;
+        Ok(
+            usize::try_from(inner.log.size().saturating_sub(inner.head.log_size))
+                .unwrap_or(usize::MAX),
+        )
     }
 
     /// The validator set that must seal the next block.
@@ -615,6 +623,14 @@ impl Ledger {
             )));
         }
         inner.state.check(&p.stx).map_err(rejected)?;
+        let erases = match &p.stx.tx.body {
+            TxBody::Erase(ids) => ids
+                .iter()
+                .filter_map(|id| inner.state.records.get(id))
+                .map(|r| r.header.ciphertext_digest)
+                .collect(),
+            _ => Vec::new(),
+        };
         let leaf = inner.log.size();
         let position = TxPosition {
             height: inner.head.height.saturating_add(1),
@@ -629,6 +645,7 @@ impl Ledger {
             bytes: p.bytes,
             timestamp: ts,
             payloads: p.payloads,
+            erases,
         });
         Ok(leaf)
     }
@@ -990,11 +1007,13 @@ impl Ledger {
         let mut payloads = Vec::new();
         let mut counts = Vec::with_capacity(taken.len());
         let mut stamps = Vec::with_capacity(taken.len());
+        let mut erases = Vec::with_capacity(taken.len());
         for p in taken {
             txs.push(p.bytes);
             counts.push(p.payloads.len());
             stamps.push(p.timestamp);
             payloads.extend(p.payloads);
+            erases.push(p.erases);
         }
         let block = Block {
             header: header.clone(),
@@ -1012,10 +1031,12 @@ impl Ledger {
                 .into_iter()
                 .zip(counts)
                 .zip(stamps)
-                .map(|((bytes, n), timestamp)| PendingTx {
+                .zip(erases)
+                .map(|(((bytes, n), timestamp), erases)| PendingTx {
                     bytes,
                     timestamp,
                     payloads: rest.by_ref().take(n).collect(),
+                    erases,
                 })
                 .collect();
             back.append(&mut inner.pending);
@@ -1027,6 +1048,11 @@ impl Ledger {
         inner.proposed = None;
         drop(inner);
         self.notify_committed();
+        // The erase transactions are durable: their ciphertexts go (an
+        // erasure interrupted here is finished when the ledger is opened).
+        for d in erases.iter().flatten() {
+            self.store.erase_payload(d)?;
+        }
         Ok(())
     }
 

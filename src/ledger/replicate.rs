@@ -98,11 +98,7 @@ fn record_digests(block: &Block) -> Result<Vec<(Digest, u64)>> {
 /// length. Every shipped ciphertext must belong to a record of the block;
 /// with `all`, every record must have its ciphertext. Returns the matched
 /// (digest, ciphertext) pairs and how many records had none.
-fn match_payloads(
-    block: &Block,
-    shipped: &[Vec<u8>],
-    all: bool,
-) -> Result<(Matched, usize)> {
+fn match_payloads(block: &Block, shipped: &[Vec<u8>], all: bool) -> Result<(Matched, usize)> {
     let wanted: HashMap<Digest, u64> = record_digests(block)?.into_iter().collect();
     let mut matched = Vec::with_capacity(shipped.len());
     let mut seen = HashSet::with_capacity(shipped.len());
@@ -476,11 +472,8 @@ impl Ledger {
             .get(&ours.header.validator_set_hash)
             .cloned()
             .ok_or_else(|| Error::System(format!("validator set of block {height} unknown")))?;
-        match Equivocation::from_conflict(
-            &set,
-            (&ours.header, &ours.seals),
-            (&b.header, &b.seals),
-        ) {
+        match Equivocation::from_conflict(&set, (&ours.header, &ours.seals), (&b.header, &b.seals))
+        {
             Some(e) => Ok(Imported::Conflict(Box::new(e))),
             None => Err(Error::Rejected(format!(
                 "block {height} differs from this node's and no validator's seal on it verifies \
@@ -609,10 +602,12 @@ impl Ledger {
         if info.erased {
             return Ok(Served::Erased);
         }
-        Ok(match self.store.get_payload(&info.header.ciphertext_digest)? {
-            Some(ct) => Served::Ciphertext(ct),
-            None => Served::Absent,
-        })
+        Ok(
+            match self.store.get_payload(&info.header.ciphertext_digest)? {
+                Some(ct) => Served::Ciphertext(ct),
+                None => Served::Absent,
+            },
+        )
     }
 
     /// Checks a ciphertext a peer served for record `id` against this

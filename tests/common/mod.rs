@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod net;
+
 use medledger::{Consent, Genesis, Keypair, Ledger, MemoryStore, NewRecord, ParticipantId, Roles};
 
 /// The chain state rebuilt from the raw stored blocks (every transaction

@@ -1,0 +1,479 @@
+//! Replication and co-signing in one process: four nodes (3-of-4
+//! validators) exchanging the wire messages through `Node::handle`;
+//! tests/consortium.rs runs the same over TCP between processes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use common::net::{Keys, forge_block, genesis, index_of, keys, tempdir};
+use common::treating;
+use medledger::consortium::{Node, Peer, PeerUpstream, Request, Response, ask};
+use medledger::log::block::Block;
+use medledger::log::shipped::ShippedBlock;
+use medledger::model::{Tx, TxBody, TxKind};
+use medledger::proof::Equivocation;
+use medledger::{Error, FaultKind, Imported, Ledger, NewRecord, Purpose, Roles};
+
+struct Cluster {
+    k: Keys,
+    nodes: Vec<Arc<Node>>,
+    /// Nodes the driver keeps in step (a node left out is "down").
+    up: Vec<Arc<AtomicBool>>,
+    stop: Arc<AtomicBool>,
+    driver: Option<JoinHandle<()>>,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(d) = self.driver.take() {
+            d.join().unwrap();
+        }
+    }
+}
+
+fn peer(n: &Arc<Node>) -> Arc<dyn Peer> {
+    Arc::clone(n) as Arc<dyn Peer>
+}
+
+/// Node 0 (hospital A) proposes; nodes 1..3 follow it and validate. A
+/// driver thread runs the proposer's rounds and the followers' catch-up.
+fn cluster(name: &str) -> Cluster {
+    let k = keys();
+    let v: Vec<&medledger::Keypair> = k.validators.iter().map(|a| a.as_ref()).collect();
+    let leader = Ledger::create_dir(&tempdir(&format!("{name}-0")), genesis(&k), &v).unwrap();
+    let g = leader.shipped_block(0).unwrap();
+    let id = leader.id();
+    let mut nodes = vec![Arc::new(Node::new(
+        Arc::new(leader),
+        vec![Arc::clone(&k.validators[0])],
+    ))];
+    for i in 1..4 {
+        let l = Ledger::join_dir(&tempdir(&format!("{name}-{i}")), &g, id).unwrap();
+        l.set_upstream(Arc::new(PeerUpstream(peer(&nodes[0]))))
+            .unwrap();
+        nodes.push(Arc::new(Node::new(
+            Arc::new(l),
+            vec![Arc::clone(&k.validators[i])],
+        )));
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        // Erasure receipts are signed by a node's validator key; with one
+        // key of a 3-of-4 set a node never seals blocks alone.
+        n.ledger()
+            .attach_validators(vec![Arc::clone(&k.validators[i])])
+            .unwrap();
+    }
+    let up: Vec<Arc<AtomicBool>> = (0..4).map(|_| Arc::new(AtomicBool::new(true))).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let driver = {
+        let (nodes, up, stop) = (nodes.clone(), up.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let peers: Vec<Arc<dyn Peer>> = (1..4)
+                    .filter(|i| up[*i].load(Ordering::SeqCst))
+                    .map(|i| peer(&nodes[i]))
+                    .collect();
+                let _ = nodes[0].propose_round(&peers);
+                for i in 1..4 {
+                    if up[i].load(Ordering::SeqCst) {
+                        nodes[i].sync_from(nodes[0].as_ref()).unwrap();
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    let c = Cluster {
+        k,
+        nodes,
+        up,
+        stop,
+        driver: Some(driver),
+    };
+    let l0 = c.nodes[0].ledger();
+    for (p, roles, label) in [
+        (&c.k.doc_a, Roles::PROVIDER, "hospital A EHR"),
+        (&c.k.doc_b, Roles::PROVIDER, "hospital B EHR"),
+        (&c.k.patient, Roles::PATIENT, "patient app"),
+    ] {
+        l0.register(&c.k.admin, p.participant(roles, label))
+            .unwrap();
+    }
+    c.settle();
+    // The patient is treated at hospital A.
+    l0.grant(
+        &c.k.patient,
+        &treating(c.k.patient.id(), c.k.doc_a.id(), l0.now()),
+    )
+    .unwrap();
+    c.settle();
+    c
+}
+
+impl Cluster {
+    fn ledger(&self, i: usize) -> &Arc<Ledger> {
+        self.nodes[i].ledger()
+    }
+
+    /// Waits until every running node holds the proposer's head and
+    /// nothing is pending.
+    fn settle(&self) {
+        for _ in 0..2000 {
+            let head = self.ledger(0).head().unwrap();
+            let done = self.ledger(0).pending_count().unwrap() == 0
+                && (1..4)
+                    .filter(|i| self.up[*i].load(Ordering::SeqCst))
+                    .all(|i| self.ledger(i).head().unwrap() == head);
+            if done {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("cluster did not settle");
+    }
+
+    /// Takes node `i` out of the driver's rounds and catch-ups, once the
+    /// round in flight is over.
+    fn down(&self, i: usize) {
+        self.up[i].store(false, Ordering::SeqCst);
+        self.settle();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    fn record<'a>(&self, category: &'a str, payload: &'a [u8]) -> NewRecord<'a> {
+        NewRecord {
+            patient: self.k.patient.id(),
+            category,
+            content_type: "text/plain",
+            payload,
+        }
+    }
+}
+
+#[test]
+fn three_of_four_co_sign_and_a_grantee_reads_through_its_own_node() {
+    let c = cluster("cosign");
+    // The patient grants hospital B through B's node (forwarded to A).
+    let now = c.ledger(1).now();
+    c.ledger(1)
+        .grant(
+            &c.k.patient,
+            &treating(c.k.patient.id(), c.k.doc_b.id(), now),
+        )
+        .unwrap();
+    // Hospital A writes at its own node.
+    let id = c
+        .ledger(0)
+        .append_record(&c.k.doc_a, c.record("lab", b"potassium 4.1 mmol/L"))
+        .unwrap();
+    c.settle();
+    // B's provider reads A's record through B's node: the access event is
+    // forwarded, sealed by three validators, imported, then decrypted with
+    // the ciphertext that travelled with the block.
+    let rec = c
+        .ledger(1)
+        .read_record(&c.k.doc_b, &id, Purpose::Treat)
+        .unwrap();
+    assert_eq!(&rec.plaintext[..], b"potassium 4.1 mmol/L");
+    c.settle();
+    let head = c.ledger(0).head().unwrap();
+    for i in 0..4 {
+        let l = c.ledger(i);
+        assert_eq!(l.head().unwrap(), head, "node {i}");
+        let r = l.verify().unwrap();
+        assert!(r.is_ok(), "node {i}: {r}");
+        assert!(r.payloads >= 1, "node {i} holds the ciphertexts");
+        // Every block after genesis carries at least 3 seals.
+        for s in l.export_blocks(1, usize::MAX, usize::MAX).unwrap() {
+            assert!(Block::decode(&s.block).unwrap().block.seals.len() >= 3);
+        }
+        // The disclosure is in every node's access log.
+        let log = l.access_log(&c.k.patient.id(), &c.k.patient.id()).unwrap();
+        assert!(
+            log.iter()
+                .any(|e| e.reader == c.k.doc_b.id() && e.record == id),
+            "node {i} lacks the disclosure"
+        );
+    }
+    // Without a grant, hospital A's doctor reading at D's node is refused
+    // there, and the refusal is recorded on every node too.
+    let other = c
+        .ledger(3)
+        .read_record(&c.k.doc_b, &id, Purpose::Research)
+        .unwrap_err();
+    assert!(matches!(other, Error::AccessDenied { .. }), "{other}");
+}
+
+#[test]
+fn a_node_that_was_down_catches_up_and_a_new_node_joins_from_genesis() {
+    let c = cluster("catchup");
+    c.down(3);
+    let before = c.ledger(3).head().unwrap().height;
+    for i in 0..5 {
+        c.ledger(0)
+            .append_record(&c.k.doc_a, c.record("note", format!("note {i}").as_bytes()))
+            .unwrap();
+        c.settle(); // three validators (A, B, C) keep sealing
+    }
+    let head = c.ledger(0).head().unwrap();
+    assert!(head.height >= before + 5);
+    assert_eq!(c.ledger(3).head().unwrap().height, before, "D was down");
+    let r = c.nodes[3].sync_from(c.nodes[1].as_ref()).unwrap();
+    assert_eq!(r.blocks, head.height - before);
+    assert!(!r.conflict);
+    assert_eq!(c.ledger(3).head().unwrap(), head);
+    c.up[3].store(true, Ordering::SeqCst);
+
+    // A new node joins with nothing but the ledger id.
+    let g = ask(c.nodes[2].as_ref(), &Request::GetBlocks { from: 0, max: 1 }).unwrap();
+    let Response::Blocks(g) = g else {
+        panic!("{g:?}")
+    };
+    let fresh = Ledger::join_dir(&tempdir("catchup-new"), &g[0], c.ledger(0).id()).unwrap();
+    let wrong = Ledger::join_dir(
+        &tempdir("catchup-wrong"),
+        &g[0],
+        medledger::LedgerId(medledger::crypto::hash::Digest([7; 32])),
+    );
+    assert!(matches!(wrong, Err(Error::Rejected(_))), "{wrong:?}");
+    let fresh = Node::new(Arc::new(fresh), Vec::new());
+    let r = fresh.sync_from(c.nodes[2].as_ref()).unwrap();
+    assert_eq!(r.blocks, head.height);
+    assert!(r.transactions >= 8);
+    assert_eq!(fresh.ledger().head().unwrap(), head);
+    let v = fresh.ledger().verify().unwrap();
+    assert!(v.is_ok(), "{v}");
+    assert_eq!(v.records, 5);
+    assert_eq!(v.payloads, 5);
+}
+
+#[test]
+fn forged_and_unauthorised_blocks_are_refused_where_they_fail() {
+    let c = cluster("forged");
+    c.down(3);
+    let d = c.ledger(3);
+    let v = &c.k.validators;
+    let signers: Vec<(u16, &medledger::Keypair)> = (0..3)
+        .map(|i| (index_of(d, &v[i]), v[i].as_ref()))
+        .collect::<Vec<_>>();
+    let mut signers = signers;
+    signers.sort_by_key(|s| s.0);
+
+    // A provider registering a participant: signed correctly, sealed by
+    // three validators, but against the rules.
+    let rogue = medledger::Keypair::generate();
+    let tx = Tx {
+        kind: TxKind::RegisterParticipant,
+        author: c.k.doc_a.id(),
+        seq: 1,
+        timestamp: d.head().unwrap().timestamp,
+        body: TxBody::Register(rogue.participant(Roles::ADMIN, "rogue admin")),
+    }
+    .sign(&d.id(), c.k.doc_a.signing_key())
+    .unwrap();
+    let b = forge_block(d, vec![tx], &signers);
+    let head = d.head().unwrap();
+    let err = d
+        .import_block(&ShippedBlock::new(&b, Vec::new()))
+        .unwrap_err();
+    let Error::Corrupt(f) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(f.kind, FaultKind::Unauthorised, "{f}");
+    assert_eq!(f.location.height, head.height + 1);
+    assert_eq!(f.location.tx_index, Some(0));
+    assert_eq!(d.head().unwrap(), head, "nothing was stored");
+
+    // The same block with one seal only: refused before any rule runs.
+    let mut weak = b.clone();
+    weak.seals.truncate(1);
+    let err = d
+        .import_block(&ShippedBlock::new(&weak, Vec::new()))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::MissingQuorum {
+                have: 1,
+                need: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // A real block with one transaction byte changed in transit.
+    c.ledger(0)
+        .append_record(&c.k.doc_a, c.record("lab", b"sodium 140"))
+        .unwrap();
+    c.settle();
+    let real = c.ledger(0).shipped_block(head.height + 1).unwrap();
+    let mut bad = real.clone();
+    let at = bad.block.len() - 70; // inside the last transaction
+    bad.block[at] ^= 1;
+    let err = d.import_block(&bad).unwrap_err();
+    assert!(matches!(err, Error::Tampered(_)), "{err}");
+    // A shipped ciphertext that is not the record's.
+    let mut swapped = real.clone();
+    swapped.payloads[0][0] ^= 1;
+    assert!(matches!(d.import_block(&swapped), Err(Error::Tampered(_))));
+    assert_eq!(d.head().unwrap(), head);
+
+    // The node is intact: the real block imports and verifies.
+    assert!(matches!(
+        d.import_block(&real).unwrap(),
+        Imported::Appended {
+            missing_payloads: 0,
+            ..
+        }
+    ));
+    assert!(d.verify().unwrap().is_ok());
+}
+
+#[test]
+fn an_equivocating_validator_is_named_by_verifiable_evidence() {
+    let c = cluster("equivocate");
+    c.ledger(0)
+        .append_record(&c.k.doc_a, c.record("lab", b"troponin < 5 ng/L"))
+        .unwrap();
+    c.settle();
+    let l1 = c.ledger(1);
+    let head = l1.head().unwrap();
+    let committed = Block::decode(&l1.shipped_block(head.height).unwrap().block)
+        .unwrap()
+        .block;
+    let d_key = &c.k.validators[3];
+    let d_index = index_of(l1, d_key);
+    assert!(
+        committed.seals.iter().any(|s| s.validator == d_index),
+        "D sealed the committed block"
+    );
+    // D also signs another header at the same height.
+    let mut other = committed.clone();
+    other.header.timestamp += 1;
+    other.seals = vec![other.header.seal(d_index, d_key.signing_key())];
+    let resp = ask(
+        c.nodes[1].as_ref(),
+        &Request::Announce(ShippedBlock::new(&other, Vec::new())),
+    )
+    .unwrap();
+    let Response::Conflict(e) = resp else {
+        panic!("{resp:?}")
+    };
+    assert_eq!(e.verify().unwrap(), vec![d_key.id()]);
+    assert_eq!(e.height(), head.height);
+    // The same header proposed to another node is refused the same way.
+    let resp = ask(
+        c.nodes[2].as_ref(),
+        &Request::Propose(ShippedBlock::new(&other, Vec::new())),
+    )
+    .unwrap();
+    assert!(matches!(resp, Response::Conflict(_)), "{resp:?}");
+    for i in [1, 2] {
+        let st = c.nodes[i].status().unwrap();
+        assert_eq!(st.evidence, 1);
+        assert_eq!(st.equivocators, vec![d_key.id()]);
+        assert_eq!(
+            c.ledger(i).head().unwrap(),
+            head,
+            "the fork is not followed"
+        );
+    }
+    // The evidence survives encoding and fails when any byte changes.
+    let bytes = e.encode();
+    assert_eq!(Equivocation::decode(&bytes).unwrap(), *e);
+    for i in (0..bytes.len()).step_by(7) {
+        let mut b = bytes.clone();
+        b[i] ^= 0x20;
+        let ok = Equivocation::decode(&b).and_then(|x| x.verify());
+        assert!(ok.is_err(), "byte {i} flipped: {ok:?}");
+    }
+    // A header nobody in the set signed is a forgery, not evidence.
+    let mut forged = committed.clone();
+    forged.header.timestamp += 2;
+    forged.seals = vec![forged.header.seal(d_index, c.k.doc_a.signing_key())];
+    let err = l1
+        .import_block(&ShippedBlock::new(&forged, Vec::new()))
+        .unwrap_err();
+    assert!(matches!(err, Error::Rejected(_)), "{err}");
+}
+
+#[test]
+fn erasure_propagates_and_a_node_still_serving_is_caught() {
+    let c = cluster("erase");
+    let id = c
+        .ledger(0)
+        .append_record(&c.k.doc_a, c.record("psych", b"session notes"))
+        .unwrap();
+    c.settle();
+    // D stops following before the erasure and keeps the ciphertext.
+    c.down(3);
+    let receipts = c.ledger(2).erase(&c.k.patient, &[id]).unwrap();
+    assert_eq!(receipts.len(), 1);
+    c.settle();
+    for i in 0..3 {
+        let resp = ask(c.nodes[i].as_ref(), &Request::GetPayload(id)).unwrap();
+        assert_eq!(resp, Response::PayloadErased, "node {i}");
+        let r = c.ledger(i).verify().unwrap();
+        assert!(r.is_ok(), "node {i}: {r}");
+        assert_eq!((r.erased, r.erased_still_stored), (1, 0), "node {i}");
+    }
+    let stale = ask(c.nodes[3].as_ref(), &Request::GetPayload(id)).unwrap();
+    let Response::Payload(ct) = stale else {
+        panic!("{stale:?}")
+    };
+    let err = c.ledger(1).check_served(&id, &ct).unwrap_err();
+    assert!(err.to_string().contains("erased"), "{err}");
+    // Once D catches up, it has erased the ciphertext too.
+    c.nodes[3].sync_from(c.nodes[0].as_ref()).unwrap();
+    let resp = ask(c.nodes[3].as_ref(), &Request::GetPayload(id)).unwrap();
+    assert_eq!(resp, Response::PayloadErased);
+    assert_eq!(c.ledger(3).verify().unwrap().erased_still_stored, 0);
+}
+
+#[test]
+fn a_client_detects_a_rewritten_history_with_a_consistency_proof() {
+    let c = cluster("rewrite");
+    for i in 0..3 {
+        c.ledger(0)
+            .append_record(&c.k.doc_a, c.record("lab", format!("v{i}").as_bytes()))
+            .unwrap();
+        c.settle();
+    }
+    let Response::Status(old) = ask(c.nodes[2].as_ref(), &Request::Status).unwrap() else {
+        panic!()
+    };
+    c.ledger(0)
+        .append_record(&c.k.doc_a, c.record("lab", b"v3"))
+        .unwrap();
+    c.settle();
+    let Response::Status(new) = ask(c.nodes[2].as_ref(), &Request::Status).unwrap() else {
+        panic!()
+    };
+    let Response::Consistency(hashes) = ask(
+        c.nodes[2].as_ref(),
+        &Request::GetConsistency {
+            size1: old.log_size,
+            size2: new.log_size,
+        },
+    )
+    .unwrap() else {
+        panic!()
+    };
+    let proof = medledger::proof::ConsistencyProof {
+        size1: old.log_size,
+        size2: new.log_size,
+        hashes,
+    };
+    proof.verify(&old.log_root, &new.log_root).unwrap();
+    // A head from another history of the same size does not verify.
+    let mut rewritten = old.log_root;
+    rewritten.0[0] ^= 1;
+    assert!(proof.verify(&rewritten, &new.log_root).is_err());
+}
