@@ -477,3 +477,54 @@ fn a_client_detects_a_rewritten_history_with_a_consistency_proof() {
     rewritten.0[0] ^= 1;
     assert!(proof.verify(&rewritten, &new.log_root).is_err());
 }
+
+#[test]
+fn a_validator_set_change_sealed_by_the_old_quorum_governs_later_blocks() {
+    let c = cluster("valset");
+    let l0 = c.ledger(0);
+    // The admin retires hospital D's validator: A, B, C with threshold 2.
+    let keep: Vec<medledger::Validator> = c.k.validators[..3]
+        .iter()
+        .map(|v| medledger::Validator {
+            id: v.id(),
+            key: v.public().sign,
+        })
+        .collect();
+    let new_set = medledger::ValidatorSet::new(2, keep).unwrap();
+    l0.set_validators(&c.k.admin, new_set.clone()).unwrap();
+    c.settle();
+    for i in 0..2 {
+        l0.append_record(&c.k.doc_a, c.record("lab", format!("after {i}").as_bytes()))
+            .unwrap();
+        c.settle();
+    }
+    let head = l0.head().unwrap();
+    assert_eq!(head.validator_set_hash, new_set.hash());
+    // Blocks under the new set carry no seal of D, and D's node, which now
+    // fails to endorse, still follows and verifies.
+    let last = Block::decode(&l0.shipped_block(head.height).unwrap().block)
+        .unwrap()
+        .block;
+    assert!(last.seals.len() >= 2 && last.seals.iter().all(|s| s.validator < 3));
+    assert_eq!(c.ledger(3).head().unwrap(), head);
+    // A node joining from genesis verifies the change and the blocks after.
+    let fresh = Ledger::join_dir(
+        &tempdir("valset-new"),
+        &l0.shipped_block(0).unwrap(),
+        l0.id(),
+    )
+    .unwrap();
+    let fresh = Node::new(Arc::new(fresh), Vec::new());
+    fresh.sync_from(c.nodes[1].as_ref()).unwrap();
+    assert_eq!(fresh.ledger().head().unwrap(), head);
+    assert_eq!(fresh.ledger().validators().unwrap(), new_set);
+    // The retired validator's key no longer seals anything.
+    let d = &c.k.validators[3];
+    let forged = common::net::forge_block(fresh.ledger(), Vec::new(), &[(0, d.as_ref())]);
+    let err = fresh
+        .ledger()
+        .import_block(&ShippedBlock::new(&forged, Vec::new()))
+        .unwrap_err();
+    assert!(err.to_string().contains("BadSeal(0)"), "{err}");
+    assert_eq!(fresh.ledger().head().unwrap(), head);
+}
