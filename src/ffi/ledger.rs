@@ -7,6 +7,8 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use zeroize::Zeroizing;
+
 use super::boundary::{
     FfiError, FfiResult, Handle, guard, guard_value, out_ptr, try_32, try_handles, try_path,
     try_ref, try_slice, try_str, write_32, write_out,
@@ -25,7 +27,6 @@ use crate::model::validators::MAX_VALIDATORS;
 use crate::{
     Genesis, Keypair, Ledger, NewRecord, OpenReport, Participant, ParticipantId, RecordId, Roles,
 };
-use zeroize::Zeroizing;
 
 /// A ledger node. Every function taking a `const medledger_ledger *` may be
 /// called from several threads at once on the same handle (readers run
