@@ -142,6 +142,35 @@
 #define MEDLEDGER_MAX_ERASE_RECORDS 1024
 
 /**
+ * Most record ids one `medledger_ledger_read_records` call may read.
+ */
+#define MEDLEDGER_MAX_READ_RECORDS 1024
+
+/**
+ * Length in bytes of the fixed part of each entry `medledger_ledger_read_records`
+ * returns: a 4-byte status and an 8-byte data length (layout documented
+ * there).
+ */
+#define MEDLEDGER_READ_RESULT_HEADER_LEN 12
+
+/**
+ * The default longest break-glass window of a new ledger (24 h), for the
+ * `max_break_glass_ms` argument of the create functions.
+ */
+#define MEDLEDGER_DEFAULT_MAX_BREAK_GLASS_MS 86400000
+
+/**
+ * `medledger_ledger_set_manual_time` argument: back to the wall clock.
+ */
+#define MEDLEDGER_WALL_CLOCK 0
+
+/**
+ * Longest accepted Merkle consistency proof in bytes (128 hashes of 32
+ * bytes; a proof between two 64-bit log sizes has at most 65).
+ */
+#define MEDLEDGER_MAX_PROOF_LEN 4096
+
+/**
  * Length in bytes of one erasure receipt as `medledger_ledger_erase`
  * returns it (layout documented there).
  */
@@ -269,10 +298,14 @@ typedef uint32_t medledger_status;
 
 /**
  * A founding participant of a new ledger: its keypair (only the public
- * keys are used), its role bits (`MEDLEDGER_ROLE_*`) and an
- * operator-facing label (UTF-8, at most 128 bytes, no personal data).
- * Founders with `MEDLEDGER_ROLE_VALIDATOR` form the validator set; at
- * least one founder must be an admin.
+ * keys are used), its role bits (`MEDLEDGER_ROLE_*`), an operator-facing
+ * label (UTF-8, at most 128 bytes, no personal data) and registration
+ * flags (as `medledger_ledger_register`'s). Founders with
+ * `MEDLEDGER_ROLE_VALIDATOR` form the validator set; at least one founder
+ * must be an admin.
+ *
+ * Changed with format version 2: the `flags` field is new (the struct is
+ * larger; set it to 0 unless a founding patient opts out).
  */
 typedef struct medledger_founder {
     /**
@@ -287,6 +320,11 @@ typedef struct medledger_founder {
      * NUL-terminated UTF-8 label.
      */
     const char *label;
+    /**
+     * 0, or `MEDLEDGER_REGISTER_ESCROW_OPT_OUT` for a founding patient
+     * who opts out of emergency key escrow (patients only).
+     */
+    uint32_t flags;
 } medledger_founder;
 
 /**
@@ -689,9 +727,15 @@ void medledger_keypair_free(struct medledger_keypair *keypair);
 /**
  * Creates a ledger held in memory (lost when freed) from a genesis:
  * the consortium name (UTF-8, at most 128 bytes), the number of validator
- * seals a block needs (`threshold`, 1..=number of validator founders) and
- * the founders. Block 0 is sealed at once by `sealers` (keypairs of
- * validator founders, at least `threshold` of them).
+ * seals a block needs (`threshold`, 1..=number of validator founders),
+ * the longest break-glass window a provider may declare
+ * (`max_break_glass_ms`; `MEDLEDGER_DEFAULT_MAX_BREAK_GLASS_MS` is 24 h, 0
+ * rules break-glass out) and the founders (with their escrow opt-outs).
+ * Block 0 is sealed at once by `sealers` (keypairs of validator founders,
+ * at least `threshold` of them).
+ *
+ * Changed with format version 2: the `max_break_glass_ms` parameter is
+ * new.
  *
  * On success `*out` receives a ledger the caller owns; release it with
  * `medledger_ledger_free`. Keypairs are only borrowed during the call.
@@ -699,8 +743,9 @@ void medledger_keypair_free(struct medledger_keypair *keypair);
  * Errors: `MEDLEDGER_ERR_NULL_POINTER` (any pointer, including inside
  * `founders` and `sealers`), `MEDLEDGER_ERR_INVALID_UTF8`,
  * `MEDLEDGER_ERR_INVALID_ARGUMENT` (lengths, role bits, threshold, no
- * validator founder), `MEDLEDGER_ERR_REJECTED` (the genesis breaks a rule:
- * no admin, a founder listed twice), `MEDLEDGER_ERR_ACCESS_DENIED` (a
+ * validator founder, unknown founder flag bits, escrow opt-out for a
+ * founder who is not a patient), `MEDLEDGER_ERR_REJECTED` (the genesis
+ * breaks a rule: no admin, a founder listed twice), `MEDLEDGER_ERR_ACCESS_DENIED` (a
  * sealer is not a validator), `MEDLEDGER_ERR_MISSING_QUORUM` (fewer
  * sealers than `threshold`). Thread-safe.
  *
@@ -711,6 +756,7 @@ void medledger_keypair_free(struct medledger_keypair *keypair);
  */
 medledger_status medledger_ledger_create_in_memory(const char *consortium_name,
                                                    uint32_t threshold,
+                                                   uint64_t max_break_glass_ms,
                                                    const struct medledger_founder *founders,
                                                    size_t founders_len,
                                                    const struct medledger_keypair *const *sealers,
@@ -722,7 +768,8 @@ medledger_status medledger_ledger_create_in_memory(const char *consortium_name,
  * most `MEDLEDGER_MAX_TEXT_LEN` bytes, not empty; relative paths are
  * relative to the current directory). The directory is created if
  * missing, with its parents; it must not already hold a ledger. The
- * genesis arguments are those of `medledger_ledger_create_in_memory`.
+ * genesis arguments are those of `medledger_ledger_create_in_memory`
+ * (changed with format version 2: `max_break_glass_ms` is new).
  * Block 0 is written and synced to `<path>/ledger.log` before this
  * returns; a crash leaves either no ledger or a whole one.
  *
@@ -750,6 +797,7 @@ medledger_status medledger_ledger_create_in_memory(const char *consortium_name,
 medledger_status medledger_ledger_create_dir(const char *path,
                                              const char *consortium_name,
                                              uint32_t threshold,
+                                             uint64_t max_break_glass_ms,
                                              const struct medledger_founder *founders,
                                              size_t founders_len,
                                              const struct medledger_keypair *const *sealers,
@@ -988,6 +1036,57 @@ medledger_status medledger_ledger_read_record(const struct medledger_ledger *led
                                               struct medledger_buffer **out_plaintext);
 
 /**
+ * Reads many committed records for one purpose at once: as
+ * `medledger_ledger_read_record` for each of the `record_ids_len` ids in
+ * `record_ids` (32-byte ids packed back to back, at most
+ * `MEDLEDGER_MAX_READ_RECORDS`, checked before anything is read), but
+ * with one access-event transaction recording every attempt and at most
+ * one commit for the lot (one signature, one `fsync`).
+ *
+ * Each record is decided on its own, so the call succeeds as a whole
+ * while single records may be refused. On success `*out_results`
+ * receives a buffer (release it with `medledger_buffer_free`, which
+ * zeroizes it) holding one entry per id, in order, back to back:
+ *
+ * ```text
+ * offset  size  field
+ *      0     4  status of this record, little-endian: MEDLEDGER_OK or the
+ *               error medledger_ledger_read_record would have returned
+ *               (310-316 for a denial by the access rules, recorded in the
+ *               access log; MEDLEDGER_ERR_NOT_FOUND for an id that names
+ *               no committed record, not recorded; ...)
+ *      4     8  length n of the data, little-endian
+ *     12     n  the plaintext when the status is MEDLEDGER_OK, otherwise
+ *               the error message (UTF-8, not NUL-terminated)
+ * ```
+ *
+ * `MEDLEDGER_READ_RESULT_HEADER_LEN` (12) is the size of the fixed part;
+ * the next entry starts right after the data. Entries are not aligned:
+ * read the integers with `memcpy`.
+ *
+ * Errors (nothing is returned): `MEDLEDGER_ERR_NULL_POINTER` (including
+ * `record_ids` with a count of 0); `MEDLEDGER_ERR_INVALID_UTF8`;
+ * `MEDLEDGER_ERR_INVALID_ARGUMENT` (no ids, more than
+ * `MEDLEDGER_MAX_READ_RECORDS`, an unknown purpose code);
+ * `MEDLEDGER_ERR_ACCESS_DENIED` (`ledger` was opened read-only);
+ * `MEDLEDGER_ERR_REJECTED` (`reader` is not registered);
+ * `MEDLEDGER_ERR_SYSTEM` when the access record was not committed in time
+ * (as `medledger_ledger_read_record`). Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; `record_ids` NULL or `record_ids_len * 32`
+ * readable bytes; `purpose` NULL or NUL-terminated; `out_results` NULL or
+ * writable.
+ */
+medledger_status medledger_ledger_read_records(const struct medledger_ledger *ledger,
+                                               const struct medledger_keypair *reader,
+                                               const uint8_t *record_ids,
+                                               size_t record_ids_len,
+                                               const char *purpose,
+                                               struct medledger_buffer **out_results);
+
+/**
  * Proposes a block over every pending transaction, seals it with
  * `validators` (an array of `validators_len` keypairs of members of the
  * validator set, at most 256) and commits it. On success the new block's
@@ -1111,7 +1210,8 @@ medledger_status medledger_ledger_attach_custodian(const struct medledger_ledger
 /**
  * Writes the ledger's current time, in milliseconds since the Unix epoch,
  * to `*out_ms`: the clock that stamps transactions and against which
- * consent periods and break-glass windows are evaluated (the wall clock).
+ * consent periods and break-glass windows are evaluated (the wall clock,
+ * or the manual time of `medledger_ledger_set_manual_time`).
  *
  * Errors: `MEDLEDGER_ERR_NULL_POINTER`. Thread-safe.
  *
@@ -1121,6 +1221,31 @@ medledger_status medledger_ledger_attach_custodian(const struct medledger_ledger
  */
 medledger_status medledger_ledger_now(const struct medledger_ledger *ledger,
                                       uint64_t *out_ms);
+
+/**
+ * For tests and simulations: sets the clock of this handle to the manual
+ * time `ms` (milliseconds since the Unix epoch), which it keeps until set
+ * again; `MEDLEDGER_WALL_CLOCK` (0) returns it to the wall clock. The
+ * clock stamps transactions and blocks and decides consent periods and
+ * break-glass windows, so a test can let a consent expire without waiting.
+ * Every handle starts on the wall clock; the setting belongs to the
+ * handle (a reopened directory ledger is on the wall clock again).
+ *
+ * Time must not go back past committed blocks: a block committed at a
+ * manual time carries that timestamp, and transactions stamped more than
+ * 5 minutes before the last block's time are refused
+ * (`MEDLEDGER_ERR_REJECTED`). Move a manual clock forward only, and do not
+ * return to the wall clock after committing at a later time.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`. Thread-safe: calls in flight may
+ * see the old or the new time.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live.
+ */
+medledger_status medledger_ledger_set_manual_time(const struct medledger_ledger *ledger,
+                                                  uint64_t ms);
 
 /**
  * The patient `patient_id`, or a guardian of theirs, signing with
@@ -1575,6 +1700,90 @@ medledger_status medledger_ledger_checkpoint(const struct medledger_ledger *ledg
                                              const struct medledger_keypair *signer,
                                              const char *key_name,
                                              struct medledger_buffer **out_note);
+
+/**
+ * Writes the size of the committed log (the number of transactions in
+ * committed blocks, genesis included: the `log_size` of the head block)
+ * to `*out_size`. Every committed block's log size is a size the
+ * consistency proofs of `medledger_ledger_consistency_proof` are between.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_SYSTEM`.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `out_size` NULL or writable.
+ */
+medledger_status medledger_ledger_log_size(const struct medledger_ledger *ledger,
+                                           uint64_t *out_size);
+
+/**
+ * Writes the 32-byte Merkle root (RFC 9162, SHA3-256) of the first `size`
+ * transactions of the committed log to `out_root`. For the log size of a
+ * committed block it is the `log_root` its sealed header signs (and the
+ * root a C2SP checkpoint of that block states).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (`size` beyond the committed log). Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `out_root` NULL or 32 writable bytes.
+ */
+medledger_status medledger_ledger_log_root(const struct medledger_ledger *ledger,
+                                           uint64_t size,
+                                           uint8_t *out_root);
+
+/**
+ * The RFC 9162 consistency proof that the log of `size1` transactions is
+ * a prefix of the log of `size2` (`0 < size1 <= size2`, both the log size
+ * of a committed block, so both roots are signed by sealed headers): on
+ * success `*out_proof` receives a buffer of the proof's hashes, 32 bytes
+ * each, back to back (empty when the sizes are equal; at most
+ * `MEDLEDGER_MAX_PROOF_LEN` bytes); release it with
+ * `medledger_buffer_free`. Check it with `medledger_verify_consistency`
+ * against the two roots (`medledger_ledger_log_root`, or those of sealed
+ * headers or checkpoints the verifier already trusts).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (a size of 0, beyond the committed log, or not the log size of a
+ * committed block; `size1 > size2`). Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `out_proof` NULL or writable.
+ */
+medledger_status medledger_ledger_consistency_proof(const struct medledger_ledger *ledger,
+                                                    uint64_t size1,
+                                                    uint64_t size2,
+                                                    struct medledger_buffer **out_proof);
+
+/**
+ * Checks offline (no ledger needed) that `root1`, the root of a log of
+ * `size1` transactions, and `root2`, of `size2`, are roots of one
+ * append-only log, with the consistency proof `proof` (`proof_len` bytes:
+ * hashes of 32 bytes back to back, as `medledger_ledger_consistency_proof`
+ * returns them). `MEDLEDGER_OK` means the log of `size1` is a prefix of the
+ * log of `size2`: nothing was changed or removed in between.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (`proof` too, even when
+ * `proof_len` is 0); `MEDLEDGER_ERR_INVALID_ARGUMENT` (longer than
+ * `MEDLEDGER_MAX_PROOF_LEN`, checked before the proof is read);
+ * `MEDLEDGER_ERR_MALFORMED` (a length that is not a multiple of 32);
+ * `MEDLEDGER_ERR_BAD_PROOF` (the proof does not verify: wrong roots,
+ * sizes or hashes, `size1` of 0 or above `size2`). Thread-safe.
+ *
+ * # Safety
+ *
+ * `root1`, `root2` NULL or 32 readable bytes; `proof` NULL or `proof_len`
+ * readable bytes.
+ */
+medledger_status medledger_verify_consistency(uint64_t size1,
+                                              uint64_t size2,
+                                              const uint8_t *root1,
+                                              const uint8_t *root2,
+                                              const uint8_t *proof,
+                                              size_t proof_len);
 
 /**
  * True when verification found no fault; false when it found one or

@@ -55,14 +55,15 @@ int main(void) {
     medledger_keypair *admin = keypair();
     medledger_keypair *val_mary = keypair(), *val_city = keypair(), *val_hie = keypair();
     medledger_founder founders[] = {
-        {admin, MEDLEDGER_ROLE_ADMIN, "Registration desk"},
-        {val_mary, MEDLEDGER_ROLE_VALIDATOR, "St. Mary's validator"},
-        {val_city, MEDLEDGER_ROLE_VALIDATOR, "City General validator"},
-        {val_hie, MEDLEDGER_ROLE_VALIDATOR, "Regional HIE validator"},
+        {admin, MEDLEDGER_ROLE_ADMIN, "Registration desk", 0},
+        {val_mary, MEDLEDGER_ROLE_VALIDATOR, "St. Mary's validator", 0},
+        {val_city, MEDLEDGER_ROLE_VALIDATOR, "City General validator", 0},
+        {val_hie, MEDLEDGER_ROLE_VALIDATOR, "Regional HIE validator", 0},
     };
     const medledger_keypair *quorum[] = {val_city, val_hie};
     medledger_ledger *ledger = NULL;
-    check(medledger_ledger_create_in_memory("Regional care consortium (demo)", 2, founders,
+    check(medledger_ledger_create_in_memory("Regional care consortium (demo)", 2,
+                                            MEDLEDGER_DEFAULT_MAX_BREAK_GLASS_MS, founders,
                                             sizeof founders / sizeof founders[0], quorum, 2,
                                             &ledger),
           "create ledger");

@@ -4,7 +4,10 @@
 use std::ffi::c_char;
 use std::path::Path;
 use std::ptr::NonNull;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use zeroize::Zeroizing;
 
 use super::boundary::{
     FfiError, FfiResult, Handle, guard, guard_value, out_ptr, try_32, try_handles, try_path,
@@ -14,7 +17,10 @@ use super::buffer::{medledger_buffer, write_buffer};
 use super::keypair::medledger_keypair;
 use super::report::medledger_report;
 use super::status::medledger_status;
-use super::{MEDLEDGER_MAX_PAYLOAD_LEN, MEDLEDGER_MAX_TEXT_LEN, MEDLEDGER_REGISTER_ESCROW_OPT_OUT};
+use super::{
+    MEDLEDGER_MAX_PAYLOAD_LEN, MEDLEDGER_MAX_READ_RECORDS, MEDLEDGER_MAX_TEXT_LEN,
+    MEDLEDGER_READ_RESULT_HEADER_LEN, MEDLEDGER_REGISTER_ESCROW_OPT_OUT, MEDLEDGER_WALL_CLOCK,
+};
 use crate::crypto::hash::Digest;
 use crate::model::tx::MAX_GENESIS_PARTICIPANTS;
 use crate::model::validators::MAX_VALIDATORS;
@@ -33,14 +39,26 @@ pub struct medledger_ledger {
     /// another, so two concurrent commits could both propose the same
     /// height and the loser fail with "does not extend this ledger's head".
     commit_lock: Mutex<()>,
+    /// The manual time of `medledger_ledger_set_manual_time`, in ms, or
+    /// `MEDLEDGER_WALL_CLOCK` while the ledger runs on the wall clock. The
+    /// ledger's clock reads it.
+    pub(crate) manual_time: Arc<AtomicU64>,
 }
 
 impl medledger_ledger {
-    /// Wraps a ledger for C (for every `create`/`open` function).
+    /// Wraps a ledger for C (for every `create`/`open` function), its clock
+    /// switchable to a manual time.
     pub(crate) fn new(inner: Ledger) -> Self {
+        let manual_time = Arc::new(AtomicU64::new(MEDLEDGER_WALL_CLOCK));
+        let time = Arc::clone(&manual_time);
+        let inner = inner.with_clock(move || match time.load(Ordering::SeqCst) {
+            MEDLEDGER_WALL_CLOCK => crate::now_ms(),
+            ms => ms,
+        });
         medledger_ledger {
             inner,
             commit_lock: Mutex::new(()),
+            manual_time,
         }
     }
 }
@@ -48,10 +66,14 @@ impl medledger_ledger {
 impl Handle for medledger_ledger {}
 
 /// A founding participant of a new ledger: its keypair (only the public
-/// keys are used), its role bits (`MEDLEDGER_ROLE_*`) and an
-/// operator-facing label (UTF-8, at most 128 bytes, no personal data).
-/// Founders with `MEDLEDGER_ROLE_VALIDATOR` form the validator set; at
-/// least one founder must be an admin.
+/// keys are used), its role bits (`MEDLEDGER_ROLE_*`), an operator-facing
+/// label (UTF-8, at most 128 bytes, no personal data) and registration
+/// flags (as `medledger_ledger_register`'s). Founders with
+/// `MEDLEDGER_ROLE_VALIDATOR` form the validator set; at least one founder
+/// must be an admin.
+///
+/// Changed with format version 2: the `flags` field is new (the struct is
+/// larger; set it to 0 unless a founding patient opts out).
 #[repr(C)]
 pub struct medledger_founder {
     /// The founder's keys (borrowed for the duration of the call).
@@ -60,6 +82,9 @@ pub struct medledger_founder {
     pub roles: u32,
     /// NUL-terminated UTF-8 label.
     pub label: *const c_char,
+    /// 0, or `MEDLEDGER_REGISTER_ESCROW_OPT_OUT` for a founding patient
+    /// who opts out of emergency key escrow (patients only).
+    pub flags: u32,
 }
 
 fn roles_from_c(roles: u32, arg: &str) -> FfiResult<Roles> {
@@ -68,6 +93,18 @@ fn roles_from_c(roles: u32, arg: &str) -> FfiResult<Roles> {
         .filter(|b| *b != 0 && b & !Roles::ALL.0 == 0)
         .ok_or_else(|| FfiError::invalid(arg, format_args!("unknown role bits 0x{roles:x}")))?;
     Ok(Roles(bits))
+}
+
+/// Registration flags (`MEDLEDGER_REGISTER_*`): whether the participant
+/// opts out of escrow. Unknown bits are refused.
+fn escrow_opt_out_from_c(flags: u32, arg: &str) -> FfiResult<bool> {
+    if flags & !MEDLEDGER_REGISTER_ESCROW_OPT_OUT != 0 {
+        return Err(FfiError::invalid(
+            arg,
+            format_args!("unknown flag bits 0x{flags:x}"),
+        ));
+    }
+    Ok(flags & MEDLEDGER_REGISTER_ESCROW_OPT_OUT != 0)
 }
 
 /// The genesis described by C arguments (shared by every `create`
@@ -80,6 +117,7 @@ fn roles_from_c(roles: u32, arg: &str) -> FfiResult<Roles> {
 pub(crate) unsafe fn genesis_from_c(
     name: *const c_char,
     threshold: u32,
+    max_break_glass_ms: u64,
     founders: *const medledger_founder,
     founders_len: usize,
 ) -> FfiResult<Genesis> {
@@ -103,9 +141,14 @@ pub(crate) unsafe fn genesis_from_c(
             )
         }?;
         let roles = roles_from_c(f.roles, &format!("founders[{i}].roles"))?;
-        participants.push(kp.inner.participant(roles, label));
+        let mut participant = kp.inner.participant(roles, label);
+        participant.escrow_opt_out =
+            escrow_opt_out_from_c(f.flags, &format!("founders[{i}].flags"))?;
+        participants.push(participant);
     }
-    Ok(Genesis::new(name, threshold, participants)?)
+    let mut genesis = Genesis::new(name, threshold, participants)?;
+    genesis.max_break_glass_ms = max_break_glass_ms;
+    Ok(genesis)
 }
 
 /// An array of keypairs (validators sealing a block).
@@ -127,6 +170,7 @@ pub(crate) unsafe fn keypairs_from_c<'a>(
 struct GenesisArgs {
     consortium_name: *const c_char,
     threshold: u32,
+    max_break_glass_ms: u64,
     founders: *const medledger_founder,
     founders_len: usize,
     sealers: *const *const medledger_keypair,
@@ -151,6 +195,7 @@ impl GenesisArgs {
             genesis_from_c(
                 self.consortium_name,
                 self.threshold,
+                self.max_break_glass_ms,
                 self.founders,
                 self.founders_len,
             )
@@ -167,9 +212,15 @@ impl GenesisArgs {
 
 /// Creates a ledger held in memory (lost when freed) from a genesis:
 /// the consortium name (UTF-8, at most 128 bytes), the number of validator
-/// seals a block needs (`threshold`, 1..=number of validator founders) and
-/// the founders. Block 0 is sealed at once by `sealers` (keypairs of
-/// validator founders, at least `threshold` of them).
+/// seals a block needs (`threshold`, 1..=number of validator founders),
+/// the longest break-glass window a provider may declare
+/// (`max_break_glass_ms`; `MEDLEDGER_DEFAULT_MAX_BREAK_GLASS_MS` is 24 h, 0
+/// rules break-glass out) and the founders (with their escrow opt-outs).
+/// Block 0 is sealed at once by `sealers` (keypairs of validator founders,
+/// at least `threshold` of them).
+///
+/// Changed with format version 2: the `max_break_glass_ms` parameter is
+/// new.
 ///
 /// On success `*out` receives a ledger the caller owns; release it with
 /// `medledger_ledger_free`. Keypairs are only borrowed during the call.
@@ -177,8 +228,9 @@ impl GenesisArgs {
 /// Errors: `MEDLEDGER_ERR_NULL_POINTER` (any pointer, including inside
 /// `founders` and `sealers`), `MEDLEDGER_ERR_INVALID_UTF8`,
 /// `MEDLEDGER_ERR_INVALID_ARGUMENT` (lengths, role bits, threshold, no
-/// validator founder), `MEDLEDGER_ERR_REJECTED` (the genesis breaks a rule:
-/// no admin, a founder listed twice), `MEDLEDGER_ERR_ACCESS_DENIED` (a
+/// validator founder, unknown founder flag bits, escrow opt-out for a
+/// founder who is not a patient), `MEDLEDGER_ERR_REJECTED` (the genesis
+/// breaks a rule: no admin, a founder listed twice), `MEDLEDGER_ERR_ACCESS_DENIED` (a
 /// sealer is not a validator), `MEDLEDGER_ERR_MISSING_QUORUM` (fewer
 /// sealers than `threshold`). Thread-safe.
 ///
@@ -190,6 +242,7 @@ impl GenesisArgs {
 pub unsafe extern "C" fn medledger_ledger_create_in_memory(
     consortium_name: *const c_char,
     threshold: u32,
+    max_break_glass_ms: u64,
     founders: *const medledger_founder,
     founders_len: usize,
     sealers: *const *const medledger_keypair,
@@ -199,6 +252,7 @@ pub unsafe extern "C" fn medledger_ledger_create_in_memory(
     let args = GenesisArgs {
         consortium_name,
         threshold,
+        max_break_glass_ms,
         founders,
         founders_len,
         sealers,
@@ -256,7 +310,8 @@ impl From<&OpenReport> for medledger_open_report {
 /// most `MEDLEDGER_MAX_TEXT_LEN` bytes, not empty; relative paths are
 /// relative to the current directory). The directory is created if
 /// missing, with its parents; it must not already hold a ledger. The
-/// genesis arguments are those of `medledger_ledger_create_in_memory`.
+/// genesis arguments are those of `medledger_ledger_create_in_memory`
+/// (changed with format version 2: `max_break_glass_ms` is new).
 /// Block 0 is written and synced to `<path>/ledger.log` before this
 /// returns; a crash leaves either no ledger or a whole one.
 ///
@@ -285,6 +340,7 @@ pub unsafe extern "C" fn medledger_ledger_create_dir(
     path: *const c_char,
     consortium_name: *const c_char,
     threshold: u32,
+    max_break_glass_ms: u64,
     founders: *const medledger_founder,
     founders_len: usize,
     sealers: *const *const medledger_keypair,
@@ -294,6 +350,7 @@ pub unsafe extern "C" fn medledger_ledger_create_dir(
     let args = GenesisArgs {
         consortium_name,
         threshold,
+        max_break_glass_ms,
         founders,
         founders_len,
         sealers,
@@ -474,19 +531,14 @@ pub unsafe extern "C" fn medledger_ledger_register(
         let enc_key = unsafe { try_32(enc_key, "enc_key") }?;
         // SAFETY: as above.
         let label = unsafe { try_str(label, MEDLEDGER_MAX_TEXT_LEN, "label") }?;
-        if flags & !MEDLEDGER_REGISTER_ESCROW_OPT_OUT != 0 {
-            return Err(FfiError::invalid(
-                "flags",
-                format_args!("unknown flag bits 0x{flags:x}"),
-            ));
-        }
+        let escrow_opt_out = escrow_opt_out_from_c(flags, "flags")?;
         let participant = Participant {
             id: ParticipantId::from_public_key(&sign_key),
             sign_key,
             enc_key,
             roles: roles_from_c(roles, "roles")?,
             label: label.to_owned(),
-            escrow_opt_out: flags & MEDLEDGER_REGISTER_ESCROW_OPT_OUT != 0,
+            escrow_opt_out,
         };
         ledger.inner.register(&admin.inner, participant)?;
         Ok(())
@@ -683,6 +735,105 @@ pub unsafe extern "C" fn medledger_ledger_read_record(
             .read_record(&reader.inner, &RecordId(Digest(id)), purpose)?;
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { write_buffer(out, record.plaintext) };
+        Ok(())
+    })
+}
+
+/// Reads many committed records for one purpose at once: as
+/// `medledger_ledger_read_record` for each of the `record_ids_len` ids in
+/// `record_ids` (32-byte ids packed back to back, at most
+/// `MEDLEDGER_MAX_READ_RECORDS`, checked before anything is read), but
+/// with one access-event transaction recording every attempt and at most
+/// one commit for the lot (one signature, one `fsync`).
+///
+/// Each record is decided on its own, so the call succeeds as a whole
+/// while single records may be refused. On success `*out_results`
+/// receives a buffer (release it with `medledger_buffer_free`, which
+/// zeroizes it) holding one entry per id, in order, back to back:
+///
+/// ```text
+/// offset  size  field
+///      0     4  status of this record, little-endian: MEDLEDGER_OK or the
+///               error medledger_ledger_read_record would have returned
+///               (310-316 for a denial by the access rules, recorded in the
+///               access log; MEDLEDGER_ERR_NOT_FOUND for an id that names
+///               no committed record, not recorded; ...)
+///      4     8  length n of the data, little-endian
+///     12     n  the plaintext when the status is MEDLEDGER_OK, otherwise
+///               the error message (UTF-8, not NUL-terminated)
+/// ```
+///
+/// `MEDLEDGER_READ_RESULT_HEADER_LEN` (12) is the size of the fixed part;
+/// the next entry starts right after the data. Entries are not aligned:
+/// read the integers with `memcpy`.
+///
+/// Errors (nothing is returned): `MEDLEDGER_ERR_NULL_POINTER` (including
+/// `record_ids` with a count of 0); `MEDLEDGER_ERR_INVALID_UTF8`;
+/// `MEDLEDGER_ERR_INVALID_ARGUMENT` (no ids, more than
+/// `MEDLEDGER_MAX_READ_RECORDS`, an unknown purpose code);
+/// `MEDLEDGER_ERR_ACCESS_DENIED` (`ledger` was opened read-only);
+/// `MEDLEDGER_ERR_REJECTED` (`reader` is not registered);
+/// `MEDLEDGER_ERR_SYSTEM` when the access record was not committed in time
+/// (as `medledger_ledger_read_record`). Thread-safe.
+///
+/// # Safety
+///
+/// Handles NULL or live; `record_ids` NULL or `record_ids_len * 32`
+/// readable bytes; `purpose` NULL or NUL-terminated; `out_results` NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_read_records(
+    ledger: *const medledger_ledger,
+    reader: *const medledger_keypair,
+    record_ids: *const u8,
+    record_ids_len: usize,
+    purpose: *const c_char,
+    out_results: *mut *mut medledger_buffer,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let ledger = unsafe { try_ref(ledger, "ledger") }?;
+        // SAFETY: as above.
+        let reader = unsafe { try_ref(reader, "reader") }?;
+        // SAFETY: as above; the count is checked before anything is read.
+        let ids = unsafe {
+            super::ledger_access::ids_from_c(
+                record_ids,
+                record_ids_len,
+                MEDLEDGER_MAX_READ_RECORDS,
+                "record_ids",
+                false,
+            )
+        }?;
+        // SAFETY: as above.
+        let purpose = unsafe { super::ledger_access::purpose_from_c(purpose, "purpose") }?;
+        let out = out_ptr(out_results, "out_results")?;
+        let results = ledger.inner.read_records(&reader.inner, &ids, purpose)?;
+        // status and data of each entry: the plaintext, or the message.
+        let entries: Vec<(u32, Zeroizing<Vec<u8>>)> = results
+            .into_iter()
+            .map(|r| match r {
+                Ok(record) => (super::status::MEDLEDGER_OK, record.plaintext),
+                Err(e) => {
+                    let e = FfiError::from(e);
+                    (e.status, Zeroizing::new(e.message.into_bytes()))
+                }
+            })
+            .collect();
+        // Allocated once at its final size, so no copy of a plaintext is
+        // left behind in memory freed by a reallocation.
+        let total = entries
+            .iter()
+            .map(|(_, data)| MEDLEDGER_READ_RESULT_HEADER_LEN + data.len())
+            .sum();
+        let mut bytes = Zeroizing::new(Vec::with_capacity(total));
+        for (status, data) in &entries {
+            bytes.extend_from_slice(&status.to_le_bytes());
+            bytes.extend_from_slice(&u64::try_from(data.len()).unwrap_or(u64::MAX).to_le_bytes());
+            bytes.extend_from_slice(data);
+        }
+        // SAFETY: `out` is non-NULL and writable per the contract.
+        unsafe { write_buffer(out, bytes) };
         Ok(())
     })
 }

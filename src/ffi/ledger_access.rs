@@ -4,6 +4,7 @@
 
 use std::ffi::c_char;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use zeroize::Zeroizing;
 
@@ -137,7 +138,7 @@ fn categories_from_str(s: &str) -> FfiResult<(bool, Vec<Category>)> {
 /// # Safety
 ///
 /// `p` is NULL or points to `len * 32` readable bytes (when `len <= max`).
-unsafe fn ids_from_c(
+pub(crate) unsafe fn ids_from_c(
     p: *const u8,
     len: usize,
     max: usize,
@@ -305,7 +306,8 @@ pub unsafe extern "C" fn medledger_ledger_attach_custodian(
 
 /// Writes the ledger's current time, in milliseconds since the Unix epoch,
 /// to `*out_ms`: the clock that stamps transactions and against which
-/// consent periods and break-glass windows are evaluated (the wall clock).
+/// consent periods and break-glass windows are evaluated (the wall clock,
+/// or the manual time of `medledger_ledger_set_manual_time`).
 ///
 /// Errors: `MEDLEDGER_ERR_NULL_POINTER`. Thread-safe.
 ///
@@ -323,6 +325,39 @@ pub unsafe extern "C" fn medledger_ledger_now(
         let out = out_ptr(out_ms, "out_ms")?;
         // SAFETY: non-NULL and writable per the contract.
         unsafe { write_out(out, ledger.inner.now()) };
+        Ok(())
+    })
+}
+
+/// For tests and simulations: sets the clock of this handle to the manual
+/// time `ms` (milliseconds since the Unix epoch), which it keeps until set
+/// again; `MEDLEDGER_WALL_CLOCK` (0) returns it to the wall clock. The
+/// clock stamps transactions and blocks and decides consent periods and
+/// break-glass windows, so a test can let a consent expire without waiting.
+/// Every handle starts on the wall clock; the setting belongs to the
+/// handle (a reopened directory ledger is on the wall clock again).
+///
+/// Time must not go back past committed blocks: a block committed at a
+/// manual time carries that timestamp, and transactions stamped more than
+/// 5 minutes before the last block's time are refused
+/// (`MEDLEDGER_ERR_REJECTED`). Move a manual clock forward only, and do not
+/// return to the wall clock after committing at a later time.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`. Thread-safe: calls in flight may
+/// see the old or the new time.
+///
+/// # Safety
+///
+/// `ledger` NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_set_manual_time(
+    ledger: *const medledger_ledger,
+    ms: u64,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let ledger = unsafe { try_ref(ledger, "ledger") }?;
+        ledger.manual_time.store(ms, Ordering::SeqCst);
         Ok(())
     })
 }

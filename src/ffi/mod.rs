@@ -101,6 +101,23 @@ pub const MEDLEDGER_ACTION_AMEND: u32 = 4;
 pub const MEDLEDGER_MAX_CONSENT_RECORDS: usize = 1024;
 /// Most record ids one `medledger_ledger_erase` call may erase.
 pub const MEDLEDGER_MAX_ERASE_RECORDS: usize = 1024;
+/// Most record ids one `medledger_ledger_read_records` call may read.
+pub const MEDLEDGER_MAX_READ_RECORDS: usize = 1024;
+/// Length in bytes of the fixed part of each entry `medledger_ledger_read_records`
+/// returns: a 4-byte status and an 8-byte data length (layout documented
+/// there).
+pub const MEDLEDGER_READ_RESULT_HEADER_LEN: usize = 12;
+
+/// The default longest break-glass window of a new ledger (24 h), for the
+/// `max_break_glass_ms` argument of the create functions.
+pub const MEDLEDGER_DEFAULT_MAX_BREAK_GLASS_MS: u64 = 86_400_000;
+
+/// `medledger_ledger_set_manual_time` argument: back to the wall clock.
+pub const MEDLEDGER_WALL_CLOCK: u64 = 0;
+
+/// Longest accepted Merkle consistency proof in bytes (128 hashes of 32
+/// bytes; a proof between two 64-bit log sizes has at most 65).
+pub const MEDLEDGER_MAX_PROOF_LEN: usize = 4096;
 /// Length in bytes of one erasure receipt as `medledger_ledger_erase`
 /// returns it (layout documented there).
 pub const MEDLEDGER_ERASURE_RECEIPT_LEN: usize = 216;
@@ -113,6 +130,11 @@ const _: () = {
     assert!(MEDLEDGER_ACTION_AMEND == crate::Actions::AMEND.0 as u32);
     assert!(MEDLEDGER_MAX_CONSENT_RECORDS == crate::model::consent::MAX_CONSENT_RECORDS);
     assert!(MEDLEDGER_MAX_ERASE_RECORDS == crate::model::consent::MAX_ERASE_RECORDS);
+    // One access event per record, all in one transaction.
+    assert!(MEDLEDGER_MAX_READ_RECORDS <= crate::model::consent::MAX_ACCESS_EVENTS);
+    assert!(MEDLEDGER_READ_RESULT_HEADER_LEN == 4 + 8);
+    assert!(MEDLEDGER_DEFAULT_MAX_BREAK_GLASS_MS == crate::model::tx::DEFAULT_MAX_BREAK_GLASS_MS);
+    assert!(MEDLEDGER_MAX_PROOF_LEN == 128 * crate::crypto::hash::DIGEST_LEN);
     // ledger, record, digest, 3 x u64, signer, signature.
     assert!(MEDLEDGER_ERASURE_RECEIPT_LEN == 3 * 32 + 3 * 8 + 32 + 64);
     assert!(MEDLEDGER_MAX_PAYLOAD_LEN as u64 == crate::model::record::MAX_PAYLOAD_LEN);

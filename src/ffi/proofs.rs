@@ -1,20 +1,23 @@
 //! Evidence a third party checks without the ledger, from C: evidence
-//! bundles (docs/FORMAT.md §9) and signed checkpoints (§10).
+//! bundles (docs/FORMAT.md §9), signed checkpoints (§10), log roots and
+//! consistency proofs between them (§2.4).
 
 use std::ffi::c_char;
 
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::boundary::{guard, out_ptr, try_32, try_ref, try_slice, try_str};
+use super::boundary::{
+    FfiError, guard, out_ptr, try_32, try_ref, try_slice, try_str, write_32, write_out,
+};
 use super::buffer::{medledger_buffer, write_buffer};
 use super::keypair::medledger_keypair;
 use super::ledger::medledger_ledger;
-use super::status::medledger_status;
-use super::{MEDLEDGER_MAX_EVIDENCE_LEN, MEDLEDGER_MAX_TEXT_LEN};
-use crate::crypto::hash::Digest;
+use super::status::{MEDLEDGER_ERR_MALFORMED, medledger_status};
+use super::{MEDLEDGER_MAX_EVIDENCE_LEN, MEDLEDGER_MAX_PROOF_LEN, MEDLEDGER_MAX_TEXT_LEN};
+use crate::crypto::hash::{DIGEST_LEN, Digest};
 use crate::model::{LedgerId, RecordId};
-use crate::proof::EvidenceTarget;
+use crate::proof::{ConsistencyProof, EvidenceTarget};
 
 /// Exports the evidence bundle of the committed record `record_id`: the
 /// transaction holding it, its inclusion proof, the sealed header, and the
@@ -154,6 +157,158 @@ pub unsafe extern "C" fn medledger_ledger_checkpoint(
         let note = ledger.inner.checkpoint(&signer.inner, name)?;
         // SAFETY: `out` is writable per the contract.
         unsafe { write_buffer(out, Zeroizing::new(note.into_bytes())) };
+        Ok(())
+    })
+}
+
+/// Writes the size of the committed log (the number of transactions in
+/// committed blocks, genesis included: the `log_size` of the head block)
+/// to `*out_size`. Every committed block's log size is a size the
+/// consistency proofs of `medledger_ledger_consistency_proof` are between.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_SYSTEM`.
+/// Thread-safe.
+///
+/// # Safety
+///
+/// `ledger` NULL or live; `out_size` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_log_size(
+    ledger: *const medledger_ledger,
+    out_size: *mut u64,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let ledger = unsafe { try_ref(ledger, "ledger") }?;
+        let out = out_ptr(out_size, "out_size")?;
+        let size = ledger.inner.head()?.log_size;
+        // SAFETY: `out` is non-NULL and writable per the contract.
+        unsafe { write_out(out, size) };
+        Ok(())
+    })
+}
+
+/// Writes the 32-byte Merkle root (RFC 9162, SHA3-256) of the first `size`
+/// transactions of the committed log to `out_root`. For the log size of a
+/// committed block it is the `log_root` its sealed header signs (and the
+/// root a C2SP checkpoint of that block states).
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+/// (`size` beyond the committed log). Thread-safe.
+///
+/// # Safety
+///
+/// `ledger` NULL or live; `out_root` NULL or 32 writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_log_root(
+    ledger: *const medledger_ledger,
+    size: u64,
+    out_root: *mut u8,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let ledger = unsafe { try_ref(ledger, "ledger") }?;
+        let out = out_ptr(out_root, "out_root")?;
+        let root = ledger.inner.log_root_at(size)?;
+        // SAFETY: 32 writable bytes per the contract.
+        unsafe { write_32(out, &root.0) };
+        Ok(())
+    })
+}
+
+/// The RFC 9162 consistency proof that the log of `size1` transactions is
+/// a prefix of the log of `size2` (`0 < size1 <= size2`, both the log size
+/// of a committed block, so both roots are signed by sealed headers): on
+/// success `*out_proof` receives a buffer of the proof's hashes, 32 bytes
+/// each, back to back (empty when the sizes are equal; at most
+/// `MEDLEDGER_MAX_PROOF_LEN` bytes); release it with
+/// `medledger_buffer_free`. Check it with `medledger_verify_consistency`
+/// against the two roots (`medledger_ledger_log_root`, or those of sealed
+/// headers or checkpoints the verifier already trusts).
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+/// (a size of 0, beyond the committed log, or not the log size of a
+/// committed block; `size1 > size2`). Thread-safe.
+///
+/// # Safety
+///
+/// `ledger` NULL or live; `out_proof` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_consistency_proof(
+    ledger: *const medledger_ledger,
+    size1: u64,
+    size2: u64,
+    out_proof: *mut *mut medledger_buffer,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let ledger = unsafe { try_ref(ledger, "ledger") }?;
+        let out = out_ptr(out_proof, "out_proof")?;
+        let proof = ledger.inner.consistency_proof(size1, size2)?;
+        let bytes: Vec<u8> = proof.hashes.iter().flat_map(|h| h.0).collect();
+        // SAFETY: `out` is writable per the contract.
+        unsafe { write_buffer(out, Zeroizing::new(bytes)) };
+        Ok(())
+    })
+}
+
+/// Checks offline (no ledger needed) that `root1`, the root of a log of
+/// `size1` transactions, and `root2`, of `size2`, are roots of one
+/// append-only log, with the consistency proof `proof` (`proof_len` bytes:
+/// hashes of 32 bytes back to back, as `medledger_ledger_consistency_proof`
+/// returns them). `MEDLEDGER_OK` means the log of `size1` is a prefix of the
+/// log of `size2`: nothing was changed or removed in between.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER` (`proof` too, even when
+/// `proof_len` is 0); `MEDLEDGER_ERR_INVALID_ARGUMENT` (longer than
+/// `MEDLEDGER_MAX_PROOF_LEN`, checked before the proof is read);
+/// `MEDLEDGER_ERR_MALFORMED` (a length that is not a multiple of 32);
+/// `MEDLEDGER_ERR_BAD_PROOF` (the proof does not verify: wrong roots,
+/// sizes or hashes, `size1` of 0 or above `size2`). Thread-safe.
+///
+/// # Safety
+///
+/// `root1`, `root2` NULL or 32 readable bytes; `proof` NULL or `proof_len`
+/// readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_verify_consistency(
+    size1: u64,
+    size2: u64,
+    root1: *const u8,
+    root2: *const u8,
+    proof: *const u8,
+    proof_len: usize,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let root1 = Digest(unsafe { try_32(root1, "root1") }?);
+        // SAFETY: as above.
+        let root2 = Digest(unsafe { try_32(root2, "root2") }?);
+        // SAFETY: as above; the length is checked before the slice is made.
+        let bytes = unsafe { try_slice(proof, proof_len, MEDLEDGER_MAX_PROOF_LEN, "proof") }?;
+        let chunks = bytes.chunks_exact(DIGEST_LEN);
+        if !chunks.remainder().is_empty() {
+            return Err(FfiError {
+                status: MEDLEDGER_ERR_MALFORMED,
+                message: format!(
+                    "malformed consistency proof: {proof_len} bytes is not a multiple of \
+                     {DIGEST_LEN}"
+                ),
+            });
+        }
+        let hashes = chunks
+            .map(|c| {
+                let mut h = [0u8; DIGEST_LEN];
+                h.copy_from_slice(c);
+                Digest(h)
+            })
+            .collect();
+        let proof = ConsistencyProof {
+            size1,
+            size2,
+            hashes,
+        };
+        proof.verify(&root1, &root2)?;
         Ok(())
     })
 }

@@ -89,6 +89,8 @@ static inline void register_participant(const consortium *c,
 }
 
 #define YEAR_MS (365ull * 24 * 3600 * 1000)
+/* The default longest break-glass window, for the create functions. */
+#define BG_MAX MEDLEDGER_DEFAULT_MAX_BREAK_GLASS_MS
 #define ALL_ACTIONS (MEDLEDGER_ACTION_READ | MEDLEDGER_ACTION_APPEND | MEDLEDGER_ACTION_AMEND)
 
 static inline uint64_t ledger_now(const medledger_ledger *l) {
@@ -140,10 +142,10 @@ static inline void consortium_keys(consortium *c) {
 
 /* The genesis founders: the admin and three validators (threshold 2). */
 static inline void consortium_founders(const consortium *c, medledger_founder out[4]) {
-    out[0] = (medledger_founder){c->admin, MEDLEDGER_ROLE_ADMIN, "registration desk"};
-    out[1] = (medledger_founder){c->validators[0], MEDLEDGER_ROLE_VALIDATOR, "validator 0"};
-    out[2] = (medledger_founder){c->validators[1], MEDLEDGER_ROLE_VALIDATOR, "validator 1"};
-    out[3] = (medledger_founder){c->validators[2], MEDLEDGER_ROLE_VALIDATOR, "validator 2"};
+    out[0] = (medledger_founder){c->admin, MEDLEDGER_ROLE_ADMIN, "registration desk", 0};
+    out[1] = (medledger_founder){c->validators[0], MEDLEDGER_ROLE_VALIDATOR, "validator 0", 0};
+    out[2] = (medledger_founder){c->validators[1], MEDLEDGER_ROLE_VALIDATOR, "validator 1", 0};
+    out[3] = (medledger_founder){c->validators[2], MEDLEDGER_ROLE_VALIDATOR, "validator 2", 0};
 }
 
 /* Registers the hospitals and patients on c->ledger, grants the patient's
@@ -169,7 +171,7 @@ static inline void consortium_init(consortium *c) {
     medledger_founder founders[4];
     consortium_founders(c, founders);
     const medledger_keypair *sealers[2] = {c->validators[0], c->validators[1]};
-    OK(medledger_ledger_create_in_memory("test consortium", 2, founders, 4,
+    OK(medledger_ledger_create_in_memory("test consortium", 2, BG_MAX, founders, 4,
                                          sealers, 2, &c->ledger));
     CHECK(c->ledger != NULL);
     consortium_register(c);
@@ -216,6 +218,20 @@ static inline void expect_plaintext(const consortium *c,
                                     const uint8_t id[MEDLEDGER_ID_LEN],
                                     const char *want) {
     expect_plaintext_for(c, reader, id, "TREAT", want);
+}
+
+/* The next entry of a medledger_ledger_read_records result at `*off` in
+ * the `len` bytes at `buf`: its status, data and data length; advances
+ * `*off` past it. Fails the test on a truncated entry. */
+static inline void next_read_entry(const uint8_t *buf, size_t len, size_t *off,
+                                   uint32_t *status, const uint8_t **data, uint64_t *n) {
+    if (len - *off < MEDLEDGER_READ_RESULT_HEADER_LEN) FAIL("truncated entry header at %zu", *off);
+    memcpy(status, buf + *off, 4); /* little-endian, as the test machines */
+    memcpy(n, buf + *off + 4, 8);
+    *off += MEDLEDGER_READ_RESULT_HEADER_LEN;
+    if (*n > len - *off) FAIL("entry data of %llu bytes past the end", (unsigned long long)*n);
+    *data = buf + *off;
+    *off += (size_t)*n;
 }
 
 #endif

@@ -438,6 +438,221 @@ static void evidence(const consortium *c, const uint8_t imaging[32]) {
            medledger_ledger_checkpoint(c->ledger, c->hospital_a, "medledger.example/test", &note));
 }
 
+/* One call reads several records: one access-event transaction, one
+ * commit; each record decided on its own (permitted, denied with its
+ * reason, unknown and not recorded). */
+static void batch_read(const consortium *c, const uint8_t lab[32], const uint8_t imaging[32]) {
+    uint8_t unknown[32], ids[3 * 32];
+    memset(unknown, 0x42, sizeof unknown);
+    memcpy(ids, imaging, 32);
+    memcpy(ids + 32, lab, 32);
+    memcpy(ids + 64, unknown, 32);
+    char *log = access_log(c, c->patient_id);
+    const size_t attempts = count(log, "\"decision\"");
+    free(log);
+    uint64_t before = 0, after = 0;
+    OK(medledger_ledger_head_height(c->ledger, &before));
+
+    medledger_buffer *buf = NULL;
+    OK(medledger_ledger_read_records(c->ledger, c->hospital_b, ids, 3, "TREAT", &buf));
+    OK(medledger_ledger_head_height(c->ledger, &after));
+    CHECK(after == before + 1); /* one commit for the lot */
+    const uint8_t *bytes = medledger_buffer_data(buf);
+    const size_t len = medledger_buffer_len(buf);
+    size_t off = 0;
+    uint32_t status;
+    const uint8_t *data;
+    uint64_t n;
+    /* B treats for imaging: permitted. */
+    next_read_entry(bytes, len, &off, &status, &data, &n);
+    CHECK(status == MEDLEDGER_OK);
+    const char *want = "{\"resourceType\":\"ImagingStudy\"}";
+    CHECK(n == strlen(want) && memcmp(data, want, n) == 0);
+    /* Its lab consent was revoked: denied with that reason and the
+     * message single reads give. */
+    next_read_entry(bytes, len, &off, &status, &data, &n);
+    CHECK(status == MEDLEDGER_ERR_CONSENT_REVOKED);
+    CHECK(contains(data, n, "access denied (Revoked)", 23));
+    /* No such record: not found, and not recorded. */
+    next_read_entry(bytes, len, &off, &status, &data, &n);
+    CHECK(status == MEDLEDGER_ERR_NOT_FOUND);
+    CHECK(contains(data, n, "not found", 9));
+    CHECK(off == len);
+    medledger_buffer_free(buf);
+
+    /* Both attempts are in the access log, from one transaction. */
+    log = access_log(c, c->patient_id);
+    CHECK(count(log, "\"decision\"") == attempts + 2);
+    char leaf[32];
+    const char *last = strrchr(log, '{');
+    const char *at = strstr(last, "\"leaf\":");
+    CHECK(at != NULL);
+    /* The key and value with the character after it: "leaf":17 is not
+     * "leaf":170. */
+    snprintf(leaf, sizeof leaf, "%.*s", (int)strcspn(at, ",}") + 1, at);
+    CHECK(count(log, leaf) == 2);
+    free(log);
+
+    /* A reader with no consent at all: every entry denied, the call OK. */
+    OK(medledger_ledger_read_records(c->ledger, c->other_patient, ids, 2, "TREAT", &buf));
+    bytes = medledger_buffer_data(buf);
+    off = 0;
+    for (int i = 0; i < 2; i++) {
+        next_read_entry(bytes, medledger_buffer_len(buf), &off, &status, &data, &n);
+        CHECK(status == MEDLEDGER_ERR_NO_CONSENT);
+    }
+    medledger_buffer_free(buf);
+}
+
+/* Consistency proofs between two committed log sizes, checked offline. */
+static void consistency(const consortium *c) {
+    uint64_t size1 = 0, size2 = 0;
+    OK(medledger_ledger_log_size(c->ledger, &size1));
+    uint8_t id[32];
+    append(c, c->hospital_a, c->patient_id, "lab", LAB, id);
+    append(c, c->hospital_a, c->patient_id, "lab", LAB2, id);
+    commit(c);
+    OK(medledger_ledger_log_size(c->ledger, &size2));
+    CHECK(size2 == size1 + 2);
+    uint8_t root1[32], root2[32];
+    OK(medledger_ledger_log_root(c->ledger, size1, root1));
+    OK(medledger_ledger_log_root(c->ledger, size2, root2));
+    CHECK(memcmp(root1, root2, 32) != 0);
+
+    medledger_buffer *proof = NULL;
+    OK(medledger_ledger_consistency_proof(c->ledger, size1, size2, &proof));
+    const uint8_t *p = medledger_buffer_data(proof);
+    const size_t len = medledger_buffer_len(proof);
+    CHECK(len > 0 && len % 32 == 0 && len <= MEDLEDGER_MAX_PROOF_LEN);
+    OK(medledger_verify_consistency(size1, size2, root1, root2, p, len));
+    /* Every byte, the roots and the sizes matter. */
+    uint8_t *copy = malloc(len);
+    CHECK(copy != NULL);
+    memcpy(copy, p, len);
+    for (size_t i = 0; i < len; i++) {
+        copy[i] ^= 0x80;
+        EXPECT(MEDLEDGER_ERR_BAD_PROOF,
+               medledger_verify_consistency(size1, size2, root1, root2, copy, len));
+        copy[i] ^= 0x80;
+    }
+    free(copy);
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF, medledger_verify_consistency(size1, size2, root2, root1, p, len));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF,
+           medledger_verify_consistency(size1 - 1, size2, root1, root2, p, len));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF,
+           medledger_verify_consistency(size1, size2 + 1, root1, root2, p, len));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF,
+           medledger_verify_consistency(size1, size2, root1, root2, p, len - 32));
+    EXPECT(MEDLEDGER_ERR_MALFORMED,
+           medledger_verify_consistency(size1, size2, root1, root2, p, len - 1));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF, medledger_verify_consistency(0, size2, root1, root2, p, len));
+    medledger_buffer_free(proof);
+
+    /* Equal sizes: an empty proof, equal roots. */
+    OK(medledger_ledger_consistency_proof(c->ledger, size2, size2, &proof));
+    CHECK(medledger_buffer_len(proof) == 0);
+    medledger_buffer_free(proof);
+    OK(medledger_verify_consistency(size2, size2, root2, root2, root2, 0));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF, medledger_verify_consistency(size2, size2, root1, root2, root2, 0));
+    /* Only sizes of committed blocks: the root of each is sealed. */
+    proof = NULL;
+    EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
+           medledger_ledger_consistency_proof(c->ledger, size2 - 1, size2, &proof));
+    EXPECT_MESSAGE("not the log size of a committed block");
+    EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
+           medledger_ledger_consistency_proof(c->ledger, size1, size2 + 1, &proof));
+    EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
+           medledger_ledger_consistency_proof(c->ledger, 0, size2, &proof));
+    EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
+           medledger_ledger_consistency_proof(c->ledger, size2, size1, &proof));
+    CHECK(proof == NULL);
+    EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT, medledger_ledger_log_root(c->ledger, size2 + 1, root1));
+}
+
+/* A manual clock: a consent expires without waiting; the wall clock is
+ * back on request. On a ledger of its own (time only moves forward). */
+static void manual_clock(void) {
+    consortium m;
+    consortium_init(&m);
+    uint8_t imaging[32];
+    append(&m, m.hospital_a, m.patient_id, "imaging", "{}", imaging);
+    commit(&m);
+    expect_plaintext(&m, m.hospital_b, imaging, "{}");
+    const uint64_t wall = ledger_now(m.ledger);
+    const uint64_t later = wall + YEAR_MS + 24ull * 3600 * 1000; /* B's consent has ended */
+    OK(medledger_ledger_set_manual_time(m.ledger, later));
+    uint64_t now = 0;
+    OK(medledger_ledger_now(m.ledger, &now));
+    CHECK(now == later);
+    expect_denied(&m, m.hospital_b, imaging, "TREAT", MEDLEDGER_ERR_CONSENT_EXPIRED);
+    commit(&m);
+    /* The denial is stamped with the manual time. */
+    medledger_buffer *buf = NULL;
+    OK(medledger_ledger_access_log_json(m.ledger, m.patient_id, m.patient_id, &buf));
+    char *log = take_json(buf);
+    char stamp[64];
+    snprintf(stamp, sizeof stamp, "\"time\":%llu", (unsigned long long)later);
+    CHECK(strstr(log, stamp) != NULL);
+    free(log);
+    OK(medledger_ledger_set_manual_time(m.ledger, MEDLEDGER_WALL_CLOCK));
+    now = ledger_now(m.ledger);
+    CHECK(now >= wall && now < later);
+    /* Going back behind a committed block is refused, as documented. */
+    medledger_keypair *late = new_keypair();
+    uint8_t sign[32], enc[32];
+    OK(medledger_keypair_public_keys(late, sign, enc));
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_register(m.ledger, m.admin, sign, enc,
+                                                             MEDLEDGER_ROLE_PROVIDER, "late", 0));
+    EXPECT_MESSAGE("tx.timestamp");
+    medledger_keypair_free(late);
+    medledger_report *report = NULL;
+    OK(medledger_ledger_verify(m.ledger, &report));
+    CHECK(medledger_report_ok(report));
+    medledger_report_free(report);
+    consortium_free(&m);
+}
+
+/* The genesis sets the break-glass maximum and founders' escrow opt-out. */
+static void genesis_options(void) {
+    consortium g;
+    consortium_keys(&g);
+    medledger_keypair *custodian = new_keypair();
+    medledger_founder founders[6];
+    consortium_founders(&g, founders);
+    founders[4] = (medledger_founder){g.patient, MEDLEDGER_ROLE_PATIENT, "founding patient",
+                                      MEDLEDGER_REGISTER_ESCROW_OPT_OUT};
+    founders[5] = (medledger_founder){custodian, MEDLEDGER_ROLE_CUSTODIAN, "escrow", 0};
+    const medledger_keypair *sealers[2] = {g.validators[0], g.validators[1]};
+    const uint64_t max_ms = 10 * 60 * 1000;
+    /* Escrow opt-out is for patients only. */
+    founders[5].flags = MEDLEDGER_REGISTER_ESCROW_OPT_OUT;
+    EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
+           medledger_ledger_create_in_memory("g", 2, max_ms, founders, 6, sealers, 2, &g.ledger));
+    EXPECT_MESSAGE("escrow");
+    founders[5].flags = 0;
+    OK(medledger_ledger_create_in_memory("g", 2, max_ms, founders, 6, sealers, 2, &g.ledger));
+    register_participant(&g, g.hospital_a, MEDLEDGER_ROLE_PROVIDER, "ER");
+    register_participant(&g, g.other_patient, MEDLEDGER_ROLE_PATIENT, "escrowed");
+    attach_validators(g.ledger, &g);
+    commit(&g);
+    uint8_t bg[32];
+    /* The founding patient opted out: out of reach of break-glass. */
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_break_glass(g.ledger, g.hospital_a, g.patient_id, "ETREAT", "er",
+                                        60000, bg));
+    EXPECT_MESSAGE("opted out");
+    /* The maximum is this genesis's 10 minutes, not the default 24 h. */
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_break_glass(g.ledger, g.hospital_a, g.other_patient_id, "ETREAT",
+                                        "er", max_ms + 1, bg));
+    EXPECT_MESSAGE("maximum");
+    OK(medledger_ledger_break_glass(g.ledger, g.hospital_a, g.other_patient_id, "ETREAT", "er",
+                                    max_ms, bg));
+    commit(&g);
+    medledger_keypair_free(custodian);
+    consortium_free(&g);
+}
+
 int main(void) {
     consortium c;
     consortium_init(&c);
@@ -449,6 +664,7 @@ int main(void) {
     commit(&c);
 
     grant_read_revoke(&c, lab);
+    batch_read(&c, lab, imaging);
     periods_and_records(&c, lab2);
     guardians(&c, lab);
     suspension(&c, imaging);
@@ -456,12 +672,15 @@ int main(void) {
     erasure(&c, lab, lab2);
     rotation(&c, imaging);
     evidence(&c, imaging);
+    consistency(&c);
 
     medledger_report *report = NULL;
     OK(medledger_ledger_verify(c.ledger, &report));
     if (!medledger_report_ok(report)) FAIL("verify: %s", medledger_report_summary(report));
     medledger_report_free(report);
     consortium_free(&c);
+    manual_clock();
+    genesis_options();
     printf("consent: %lu checks passed\n", checks_passed);
     return 0;
 }

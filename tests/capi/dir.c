@@ -146,7 +146,7 @@ static void hostile_paths(const consortium *c, const char *tmp) {
     medledger_ledger *l = SENTINEL_PTR;
     medledger_open_report report;
 
-    EXPECT(NULLP, medledger_ledger_create_dir(NULL, "x", 2, founders, 4, sealers, 2, &l));
+    EXPECT(NULLP, medledger_ledger_create_dir(NULL, "x", 2, BG_MAX, founders, 4, sealers, 2, &l));
     EXPECT_MESSAGE("path is NULL");
     EXPECT(NULLP, medledger_ledger_open_dir(NULL, &report, &l));
     EXPECT_MESSAGE("path is NULL");
@@ -157,14 +157,14 @@ static void hostile_paths(const consortium *c, const char *tmp) {
     char bad[64];
     snprintf(bad, sizeof bad, "%s/caf\xc3-\xff", tmp);
     EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
-           medledger_ledger_create_dir(bad, "x", 2, founders, 4, sealers, 2, &l));
+           medledger_ledger_create_dir(bad, "x", 2, BG_MAX, founders, 4, sealers, 2, &l));
     EXPECT_MESSAGE("path is not valid UTF-8");
     CHECK(file_size(bad) == -1);
     EXPECT(MEDLEDGER_ERR_INVALID_UTF8, medledger_ledger_open_dir(bad, &report, &l));
     EXPECT(MEDLEDGER_ERR_INVALID_UTF8, medledger_ledger_open_dir_read_only(bad, &report, &l));
 
     EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
-           medledger_ledger_create_dir("", "x", 2, founders, 4, sealers, 2, &l));
+           medledger_ledger_create_dir("", "x", 2, BG_MAX, founders, 4, sealers, 2, &l));
     EXPECT_MESSAGE("empty path");
     EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT, medledger_ledger_open_dir("", &report, &l));
     EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT, medledger_ledger_open_dir_read_only("", NULL, &l));
@@ -176,19 +176,19 @@ static void hostile_paths(const consortium *c, const char *tmp) {
     longest[MEDLEDGER_MAX_TEXT_LEN + 1] = '\0';
     EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT, medledger_ledger_open_dir(longest, NULL, &l));
     EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
-           medledger_ledger_create_dir(longest, "x", 2, founders, 4, sealers, 2, &l));
+           medledger_ledger_create_dir(longest, "x", 2, BG_MAX, founders, 4, sealers, 2, &l));
 
     char fresh[512];
     snprintf(fresh, sizeof fresh, "%s/never-created", tmp);
-    EXPECT(NULLP, medledger_ledger_create_dir(fresh, "x", 2, founders, 4, sealers, 2, NULL));
+    EXPECT(NULLP, medledger_ledger_create_dir(fresh, "x", 2, BG_MAX, founders, 4, sealers, 2, NULL));
     EXPECT(NULLP, medledger_ledger_open_dir(fresh, &report, NULL));
     EXPECT(NULLP, medledger_ledger_open_dir_read_only(fresh, &report, NULL));
     /* Genesis arguments are checked before anything touches the disk. */
-    EXPECT(NULLP, medledger_ledger_create_dir(fresh, NULL, 2, founders, 4, sealers, 2, &l));
+    EXPECT(NULLP, medledger_ledger_create_dir(fresh, NULL, 2, BG_MAX, founders, 4, sealers, 2, &l));
     EXPECT(MEDLEDGER_ERR_MISSING_QUORUM,
-           medledger_ledger_create_dir(fresh, "x", 2, founders, 4, sealers, 1, &l));
+           medledger_ledger_create_dir(fresh, "x", 2, BG_MAX, founders, 4, sealers, 1, &l));
     EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
-           medledger_ledger_create_dir(fresh, "x", 5, founders, 4, sealers, 2, &l));
+           medledger_ledger_create_dir(fresh, "x", 5, BG_MAX, founders, 4, sealers, 2, &l));
     CHECK(file_size(fresh) == -1);
 
     /* No ledger: a missing directory, and an existing empty one. */
@@ -215,7 +215,7 @@ int main(void) {
     medledger_founder founders[4];
     consortium_founders(&c, founders);
     const medledger_keypair *sealers[2] = {c.validators[0], c.validators[1]};
-    OK(medledger_ledger_create_dir(dir, "test consortium", 2, founders, 4, sealers, 2, &c.ledger));
+    OK(medledger_ledger_create_dir(dir, "test consortium", 2, BG_MAX, founders, 4, sealers, 2, &c.ledger));
     CHECK(c.ledger != NULL);
     CHECK(file_size(log) > HEADER_LEN);
     consortium_register(&c);
@@ -239,7 +239,7 @@ int main(void) {
     EXPECT(DENIED, medledger_ledger_open_dir(dir, &report, &l));
     EXPECT_MESSAGE(dir);
     CHECK(l == SENTINEL_PTR && report.blocks == 0xa5a5a5a5a5a5a5a5u);
-    EXPECT(DENIED, medledger_ledger_create_dir(dir, "x", 2, founders, 4, sealers, 2, &l));
+    EXPECT(DENIED, medledger_ledger_create_dir(dir, "x", 2, BG_MAX, founders, 4, sealers, 2, &l));
     CHECK(l == SENTINEL_PTR);
 
     /* Read-only beside the writer: verifies, never releases plaintext. */
@@ -270,7 +270,7 @@ int main(void) {
     medledger_ledger_free(c.ledger);
     c.ledger = NULL;
     EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
-           medledger_ledger_create_dir(dir, "x", 2, founders, 4, sealers, 2, &l));
+           medledger_ledger_create_dir(dir, "x", 2, BG_MAX, founders, 4, sealers, 2, &l));
     EXPECT_MESSAGE(dir);
     memset(&report, 0xa5, sizeof report);
     c.ledger = open_ok(dir, 0, &report);

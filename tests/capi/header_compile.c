@@ -40,12 +40,15 @@ STATIC_ASSERT(MEDLEDGER_ERR_PANIC / 100 == 9, "9xx internal");
 STATIC_ASSERT(MEDLEDGER_ID_LEN == 32 && MEDLEDGER_PUBLIC_KEY_LEN == 32, "32-byte ids");
 STATIC_ASSERT(MEDLEDGER_FAULT_WRONG_LEDGER == 14, "fault codes are stable");
 STATIC_ASSERT(sizeof(medledger_open_report) == 7 * sizeof(uint64_t), "plain uint64_t fields");
+STATIC_ASSERT(MEDLEDGER_READ_RESULT_HEADER_LEN == 12, "read_records entry layout");
+STATIC_ASSERT(MEDLEDGER_DEFAULT_MAX_BREAK_GLASS_MS == 24ull * 3600 * 1000, "24 h");
+STATIC_ASSERT(MEDLEDGER_WALL_CLOCK == 0, "0 is the wall clock");
 
 /* Signatures as documented: a mismatch is a compile error. */
-static medledger_status (*const create)(const char *, uint32_t, const medledger_founder *,
-                                        size_t, const medledger_keypair *const *, size_t,
-                                        medledger_ledger **) =
-    medledger_ledger_create_in_memory;
+static medledger_status (*const create)(const char *, uint32_t, uint64_t,
+                                        const medledger_founder *, size_t,
+                                        const medledger_keypair *const *, size_t,
+                                        medledger_ledger **) = medledger_ledger_create_in_memory;
 static medledger_status (*const append)(const medledger_ledger *, const medledger_keypair *,
                                         const uint8_t *, const char *, const char *,
                                         const uint8_t *, size_t, uint8_t *) =
@@ -74,7 +77,7 @@ static medledger_status (*const erase)(const medledger_ledger *, const medledger
 static medledger_status (*const access_log)(const medledger_ledger *, const uint8_t *,
                                             const uint8_t *, medledger_buffer **) =
     medledger_ledger_access_log_json;
-static medledger_status (*const create_dir)(const char *, const char *, uint32_t,
+static medledger_status (*const create_dir)(const char *, const char *, uint32_t, uint64_t,
                                             const medledger_founder *, size_t,
                                             const medledger_keypair *const *, size_t,
                                             medledger_ledger **) = medledger_ledger_create_dir;
@@ -83,12 +86,27 @@ static medledger_status (*const open_dir)(const char *, medledger_open_report *,
 static medledger_status (*const open_dir_read_only)(const char *, medledger_open_report *,
                                                     medledger_ledger **) =
     medledger_ledger_open_dir_read_only;
+static medledger_status (*const read_records)(const medledger_ledger *,
+                                              const medledger_keypair *, const uint8_t *, size_t,
+                                              const char *, medledger_buffer **) =
+    medledger_ledger_read_records;
+static medledger_status (*const consistency_proof)(const medledger_ledger *, uint64_t, uint64_t,
+                                                   medledger_buffer **) =
+    medledger_ledger_consistency_proof;
+static medledger_status (*const verify_consistency)(uint64_t, uint64_t, const uint8_t *,
+                                                    const uint8_t *, const uint8_t *, size_t) =
+    medledger_verify_consistency;
+static medledger_status (*const log_root)(const medledger_ledger *, uint64_t, uint8_t *) =
+    medledger_ledger_log_root;
+static medledger_status (*const set_manual_time)(const medledger_ledger *, uint64_t) =
+    medledger_ledger_set_manual_time;
 static int64_t (*const tx_index)(const medledger_report *) = medledger_report_fault_tx_index;
 
 int main(void) {
-    medledger_founder f = {NULL, MEDLEDGER_ROLE_ADMIN | MEDLEDGER_ROLE_VALIDATOR, "x"};
+    medledger_founder f = {NULL, MEDLEDGER_ROLE_ADMIN | MEDLEDGER_ROLE_VALIDATOR, "x", 0};
     medledger_ledger *ledger = NULL;
-    medledger_status s = create("x", 1, &f, 1, NULL, 0, &ledger);
+    medledger_status s = create("x", 1, MEDLEDGER_DEFAULT_MAX_BREAK_GLASS_MS, &f, 1, NULL, 0,
+                                &ledger);
     uint8_t id[MEDLEDGER_ID_LEN];
     s |= append(NULL, NULL, NULL, NULL, NULL, NULL, 0, id);
     s |= read_record(NULL, NULL, NULL, "TREAT", NULL);
@@ -100,7 +118,12 @@ int main(void) {
     s |= erase(NULL, NULL, NULL, 0, NULL);
     s |= access_log(NULL, NULL, NULL, NULL);
     medledger_open_report report = {0, 0, 0, 0, 0, 0, 0};
-    s |= create_dir(NULL, "x", 1, &f, 1, NULL, 0, &ledger);
+    s |= create_dir(NULL, "x", 1, 0, &f, 1, NULL, 0, &ledger);
+    s |= read_records(NULL, NULL, id, 1, "TREAT", NULL);
+    s |= consistency_proof(NULL, 1, 1, NULL);
+    s |= verify_consistency(1, 1, NULL, NULL, NULL, 0);
+    s |= log_root(NULL, 0, id);
+    s |= set_manual_time(NULL, MEDLEDGER_WALL_CLOCK);
     s |= open_dir(NULL, &report, &ledger);
     s |= open_dir_read_only(NULL, NULL, &ledger);
     printf("medledger %s; status %s; tx index %lld\n", medledger_version(),

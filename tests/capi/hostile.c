@@ -108,76 +108,86 @@ static void keypair_calls(const consortium *c) {
 
 static void create_calls(const consortium *c) {
     medledger_founder f[2] = {
-        {c->admin, MEDLEDGER_ROLE_ADMIN, "admin"},
-        {c->validators[0], MEDLEDGER_ROLE_VALIDATOR, "validator"},
+        {c->admin, MEDLEDGER_ROLE_ADMIN, "admin", 0},
+        {c->validators[0], MEDLEDGER_ROLE_VALIDATOR, "validator", 0},
     };
     const medledger_keypair *sealers[1] = {c->validators[0]};
     medledger_ledger *l = SENTINEL_PTR;
 
-    OK(medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    OK(medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, &l));
     medledger_ledger_free(l);
     l = SENTINEL_PTR;
 
-    EXPECT(NULLP, medledger_ledger_create_in_memory(NULL, 1, f, 2, sealers, 1, &l));
+    EXPECT(NULLP, medledger_ledger_create_in_memory(NULL, 1, BG_MAX, f, 2, sealers, 1, &l));
     EXPECT_MESSAGE("consortium_name is NULL");
-    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, NULL, 2, sealers, 1, &l));
-    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, f, 2, NULL, 1, &l));
+    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, BG_MAX, NULL, 2, sealers, 1, &l));
+    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, NULL, 1, &l));
     EXPECT_MESSAGE("sealers is NULL");
-    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, NULL));
+    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, NULL));
     const medledger_keypair *null_sealer[1] = {NULL};
-    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, f, 2, null_sealer, 1, &l));
+    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, null_sealer, 1, &l));
     EXPECT_MESSAGE("sealers[0] is NULL");
     f[1].keypair = NULL;
-    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, &l));
     EXPECT_MESSAGE("founders[1].keypair is NULL");
     f[1].keypair = c->validators[0];
     f[0].label = NULL;
-    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    EXPECT(NULLP, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, &l));
     EXPECT_MESSAGE("founders[0].label is NULL");
     f[0].label = "admin";
 
     /* Huge counts with small arrays: refused before reading. */
-    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, f, SIZE_MAX, sealers, 1, &l));
-    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, SIZE_MAX, &l));
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, SIZE_MAX, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, SIZE_MAX, &l));
 
     /* Strings: invalid UTF-8, too long for the field. */
     EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
-           medledger_ledger_create_in_memory("caf\xc3", 1, f, 2, sealers, 1, &l));
+           medledger_ledger_create_in_memory("caf\xc3", 1, BG_MAX, f, 2, sealers, 1, &l));
     EXPECT_MESSAGE("consortium_name is not valid UTF-8");
     f[0].label = "\xff\xfe";
     EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
-           medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+           medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, &l));
     f[0].label = "admin";
     char long_name[200];
     memset(long_name, 'n', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
-    EXPECT(INVALID, medledger_ledger_create_in_memory(long_name, 1, f, 2, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_in_memory(long_name, 1, BG_MAX, f, 2, sealers, 1, &l));
 
     /* Roles, threshold, rules. */
     f[0].roles = 0;
-    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, &l));
     f[0].roles = 0x80;
-    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, &l));
     f[0].roles = 0x10020;
-    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, &l));
     EXPECT_MESSAGE("founders[0].roles");
     f[0].roles = MEDLEDGER_ROLE_PATIENT; /* no admin */
-    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, &l));
     f[0].roles = MEDLEDGER_ROLE_ADMIN;
-    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 0, f, 2, sealers, 1, &l));
-    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 2, f, 2, sealers, 1, &l));
-    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 65537, f, 2, sealers, 1, &l));
+    /* Founder flags: unknown bits; escrow opt-out for a non-patient. */
+    f[0].flags = 2;
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, &l));
+    EXPECT_MESSAGE("founders[0].flags");
+    f[0].flags = 0x80000001u;
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, &l));
+    f[0].flags = MEDLEDGER_REGISTER_ESCROW_OPT_OUT;
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, &l));
+    EXPECT_MESSAGE("only a patient");
+    f[0].flags = 0;
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 0, BG_MAX, f, 2, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 2, BG_MAX, f, 2, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 65537, BG_MAX, f, 2, sealers, 1, &l));
     const medledger_keypair *wrong_sealer[1] = {c->admin};
     EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
-           medledger_ledger_create_in_memory("x", 1, f, 2, wrong_sealer, 1, &l));
+           medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, wrong_sealer, 1, &l));
     EXPECT(MEDLEDGER_ERR_MISSING_QUORUM,
-           medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 0, &l));
+           medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 0, &l));
     f[1].roles = MEDLEDGER_ROLE_PROVIDER; /* no validator at all */
-    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, f, 2, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, sealers, 1, &l));
     f[1].roles = MEDLEDGER_ROLE_VALIDATOR;
     f[1].keypair = c->admin; /* the same participant listed twice */
     EXPECT(MEDLEDGER_ERR_REJECTED,
-           medledger_ledger_create_in_memory("x", 1, f, 2, wrong_sealer, 1, &l));
+           medledger_ledger_create_in_memory("x", 1, BG_MAX, f, 2, wrong_sealer, 1, &l));
     EXPECT_MESSAGE("listed twice");
     CHECK(l == SENTINEL_PTR);
 
@@ -187,12 +197,12 @@ static void create_calls(const consortium *c) {
     f[1].keypair = c->validators[0];
     medledger_open_report report;
     memset(&report, MARK, sizeof report);
-    EXPECT(NULLP, medledger_ledger_create_dir(NULL, "x", 1, f, 2, sealers, 1, &l));
+    EXPECT(NULLP, medledger_ledger_create_dir(NULL, "x", 1, BG_MAX, f, 2, sealers, 1, &l));
     EXPECT_MESSAGE("path is NULL");
-    EXPECT(NULLP, medledger_ledger_create_dir("/nonexistent/x", NULL, 1, f, 2, sealers, 1, &l));
-    EXPECT(INVALID, medledger_ledger_create_dir("/nonexistent/x", "x", 1, f, SIZE_MAX, sealers,
+    EXPECT(NULLP, medledger_ledger_create_dir("/nonexistent/x", NULL, 1, BG_MAX, f, 2, sealers, 1, &l));
+    EXPECT(INVALID, medledger_ledger_create_dir("/nonexistent/x", "x", 1, BG_MAX, f, SIZE_MAX, sealers,
                                                 1, &l));
-    EXPECT(NULLP, medledger_ledger_create_dir("/nonexistent/x", "x", 1, f, 2, sealers, 1, NULL));
+    EXPECT(NULLP, medledger_ledger_create_dir("/nonexistent/x", "x", 1, BG_MAX, f, 2, sealers, 1, NULL));
     EXPECT(NULLP, medledger_ledger_open_dir(NULL, &report, &l));
     EXPECT(NULLP, medledger_ledger_open_dir("/nonexistent/x", &report, NULL));
     EXPECT(NULLP, medledger_ledger_open_dir_read_only(NULL, &report, &l));
@@ -638,6 +648,102 @@ static void access_calls(const consortium *c, const uint8_t lab[32]) {
     expect_plaintext(c, P, lab, "{\"v\":1}");
 }
 
+/* Batch reads, log roots, consistency proofs and the manual clock. */
+static void batch_and_proof_calls(const consortium *c, const uint8_t lab[32]) {
+    const medledger_ledger *L = c->ledger;
+    const medledger_keypair *P = c->patient;
+    medledger_buffer *buf = SENTINEL_PTR;
+    EXPECT(NULLP, medledger_ledger_read_records(NULL, P, lab, 1, "PATRQT", &buf));
+    EXPECT(NULLP, medledger_ledger_read_records(L, NULL, lab, 1, "PATRQT", &buf));
+    EXPECT_MESSAGE("reader is NULL");
+    EXPECT(NULLP, medledger_ledger_read_records(L, P, NULL, 1, "PATRQT", &buf));
+    EXPECT_MESSAGE("record_ids is NULL");
+    EXPECT(NULLP, medledger_ledger_read_records(L, P, NULL, 0, "PATRQT", &buf));
+    EXPECT(NULLP, medledger_ledger_read_records(L, P, lab, 1, NULL, &buf));
+    EXPECT_MESSAGE("purpose is NULL");
+    EXPECT(NULLP, medledger_ledger_read_records(L, P, lab, 1, "PATRQT", NULL));
+    EXPECT_MESSAGE("out_results is NULL");
+    /* No ids; "SIZE_MAX ids" in a 32-byte array, refused before reading. */
+    EXPECT(INVALID, medledger_ledger_read_records(L, P, lab, 0, "PATRQT", &buf));
+    EXPECT_MESSAGE("nothing to read");
+    EXPECT(INVALID, medledger_ledger_read_records(L, P, lab, SIZE_MAX, "PATRQT", &buf));
+    EXPECT(INVALID,
+           medledger_ledger_read_records(L, P, lab, MEDLEDGER_MAX_READ_RECORDS + 1, "PATRQT", &buf));
+    EXPECT_MESSAGE("limit");
+    EXPECT(INVALID, medledger_ledger_read_records(L, P, lab, 1, "patrqt", &buf));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8, medledger_ledger_read_records(L, P, lab, 1, "\xff", &buf));
+    medledger_keypair *stranger = new_keypair();
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_read_records(L, stranger, lab, 1, "TREAT", &buf));
+    medledger_keypair_free(stranger);
+    CHECK(buf == SENTINEL_PTR);
+    /* Unknown ids are per-entry failures, the call succeeds. */
+    uint8_t ids[2 * 32];
+    memset(ids, 0x42, 32);
+    memcpy(ids + 32, lab, 32);
+    OK(medledger_ledger_read_records(L, P, ids, 2, "PATRQT", &buf));
+    size_t off = 0;
+    uint32_t status;
+    const uint8_t *data;
+    uint64_t n;
+    next_read_entry(medledger_buffer_data(buf), medledger_buffer_len(buf), &off, &status, &data,
+                    &n);
+    CHECK(status == MEDLEDGER_ERR_NOT_FOUND);
+    next_read_entry(medledger_buffer_data(buf), medledger_buffer_len(buf), &off, &status, &data,
+                    &n);
+    CHECK(status == MEDLEDGER_OK && n == 7 && memcmp(data, "{\"v\":1}", 7) == 0);
+    CHECK(off == medledger_buffer_len(buf));
+    medledger_buffer_free(buf);
+
+    uint64_t size = 777;
+    EXPECT(NULLP, medledger_ledger_log_size(NULL, &size));
+    EXPECT(NULLP, medledger_ledger_log_size(L, NULL));
+    EXPECT_MESSAGE("out_size is NULL");
+    CHECK(size == 777);
+    OK(medledger_ledger_log_size(L, &size));
+    CHECK(size > 1);
+    uint8_t root[32];
+    memset(root, MARK, 32);
+    EXPECT(NULLP, medledger_ledger_log_root(NULL, size, root));
+    EXPECT(NULLP, medledger_ledger_log_root(L, size, NULL));
+    EXPECT_MESSAGE("out_root is NULL");
+    EXPECT(INVALID, medledger_ledger_log_root(L, size + 1, root));
+    EXPECT(INVALID, medledger_ledger_log_root(L, UINT64_MAX, root));
+    CHECK(all_marked(root, 32));
+
+    buf = SENTINEL_PTR;
+    EXPECT(NULLP, medledger_ledger_consistency_proof(NULL, 1, size, &buf));
+    EXPECT(NULLP, medledger_ledger_consistency_proof(L, 1, size, NULL));
+    EXPECT_MESSAGE("out_proof is NULL");
+    EXPECT(INVALID, medledger_ledger_consistency_proof(L, 0, 0, &buf));
+    EXPECT(INVALID, medledger_ledger_consistency_proof(L, 1, UINT64_MAX, &buf));
+    EXPECT(INVALID, medledger_ledger_consistency_proof(L, UINT64_MAX, UINT64_MAX, &buf));
+    CHECK(buf == SENTINEL_PTR);
+
+    uint8_t r1[32], r2[32], proof[64];
+    OK(medledger_ledger_log_root(L, 1, r1));
+    OK(medledger_ledger_log_root(L, size, r2));
+    memset(proof, 0, sizeof proof);
+    EXPECT(NULLP, medledger_verify_consistency(1, size, NULL, r2, proof, 32));
+    EXPECT_MESSAGE("root1 is NULL");
+    EXPECT(NULLP, medledger_verify_consistency(1, size, r1, NULL, proof, 32));
+    EXPECT(NULLP, medledger_verify_consistency(1, size, r1, r2, NULL, 32));
+    EXPECT(NULLP, medledger_verify_consistency(1, size, r1, r2, NULL, 0));
+    EXPECT_MESSAGE("proof is NULL");
+    /* Lengths far beyond the 64-byte array are refused before reading. */
+    EXPECT(INVALID, medledger_verify_consistency(1, size, r1, r2, proof, SIZE_MAX));
+    EXPECT(INVALID, medledger_verify_consistency(1, size, r1, r2, proof,
+                                                 MEDLEDGER_MAX_PROOF_LEN + 32));
+    EXPECT(MEDLEDGER_ERR_MALFORMED, medledger_verify_consistency(1, size, r1, r2, proof, 33));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF, medledger_verify_consistency(1, size, r1, r2, proof, 64));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF, medledger_verify_consistency(1, size, r1, r2, proof, 0));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF, medledger_verify_consistency(size, 1, r2, r1, proof, 0));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF,
+           medledger_verify_consistency(1, UINT64_MAX, r1, r2, proof, 64));
+
+    EXPECT(NULLP, medledger_ledger_set_manual_time(NULL, 1));
+    EXPECT_MESSAGE("ledger is NULL");
+}
+
 static void block_and_report_calls(const consortium *c) {
     const medledger_ledger *L = c->ledger;
     const medledger_keypair *two[2] = {c->validators[1], c->validators[2]};
@@ -730,6 +836,7 @@ int main(void) {
     register_calls(&c);
     record_calls(&c, lab, imaging);
     access_calls(&c, lab);
+    batch_and_proof_calls(&c, lab);
     block_and_report_calls(&c);
     names_and_last_error();
 

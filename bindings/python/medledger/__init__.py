@@ -59,6 +59,7 @@ from .errors import (
 )
 from .keypair import Keypair, PublicKeys
 from .ledger import (
+    DEFAULT_MAX_BREAK_GLASS_MS,
     YEAR_MS,
     Action,
     ErasureReceipt,
@@ -67,6 +68,7 @@ from .ledger import (
     OpenReport,
     Purpose,
     Role,
+    verify_consistency,
     verify_evidence,
 )
 from .report import Fault, FaultKind, Report
@@ -83,6 +85,7 @@ __all__ = [
     "ClosedError",
     "CorruptLedger",
     "CryptoError",
+    "DEFAULT_MAX_BREAK_GLASS_MS",
     "DecryptionFailed",
     "Fault",
     "FaultKind",
@@ -109,5 +112,6 @@ __all__ = [
     "WrongPassphrase",
     "YEAR_MS",
     "library_version",
+    "verify_consistency",
     "verify_evidence",
 ]

@@ -90,6 +90,7 @@ class medledger_founder(ctypes.Structure):
         ("keypair", KeypairPtr),
         ("roles", c_uint32),
         ("label", c_char_p),
+        ("flags", c_uint32),
     ]
 
 
@@ -112,6 +113,9 @@ ID_LEN = 32
 PUBLIC_KEY_LEN = 32
 ERASURE_RECEIPT_LEN = 216
 REGISTER_ESCROW_OPT_OUT = 1
+READ_RESULT_HEADER_LEN = 12
+DEFAULT_MAX_BREAK_GLASS_MS = 24 * 3600 * 1000
+WALL_CLOCK = 0
 
 # Byte inputs (payloads, passphrases, key files) are passed as `c_char_p`
 # from `bytes` objects: ctypes hands C a pointer to the object's buffer, and
@@ -148,6 +152,7 @@ SIGNATURES = {
         [
             c_char_p,
             c_uint32,
+            c_uint64,
             POINTER(medledger_founder),
             c_size_t,
             POINTER(KeypairPtr),
@@ -161,6 +166,7 @@ SIGNATURES = {
             c_char_p,
             c_char_p,
             c_uint32,
+            c_uint64,
             POINTER(medledger_founder),
             c_size_t,
             POINTER(KeypairPtr),
@@ -194,6 +200,10 @@ SIGNATURES = {
         [LedgerPtr, KeypairPtr, BytesPtr, c_char_p, POINTER(BufferPtr)],
         status_t,
     ),
+    "medledger_ledger_read_records": (
+        [LedgerPtr, KeypairPtr, _bytes_in, c_size_t, c_char_p, POINTER(BufferPtr)],
+        status_t,
+    ),
     "medledger_ledger_commit_block": (
         [LedgerPtr, POINTER(KeypairPtr), c_size_t, POINTER(c_uint64)],
         status_t,
@@ -208,6 +218,7 @@ SIGNATURES = {
     ),
     "medledger_ledger_attach_custodian": ([LedgerPtr, KeypairPtr], status_t),
     "medledger_ledger_now": ([LedgerPtr, POINTER(c_uint64)], status_t),
+    "medledger_ledger_set_manual_time": ([LedgerPtr, c_uint64], status_t),
     "medledger_ledger_grant": (
         [
             LedgerPtr,
@@ -249,6 +260,16 @@ SIGNATURES = {
     ),
     "medledger_ledger_checkpoint": (
         [LedgerPtr, KeypairPtr, _bytes_in, POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_ledger_log_size": ([LedgerPtr, POINTER(c_uint64)], status_t),
+    "medledger_ledger_log_root": ([LedgerPtr, c_uint64, BytesPtr], status_t),
+    "medledger_ledger_consistency_proof": (
+        [LedgerPtr, c_uint64, c_uint64, POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_verify_consistency": (
+        [c_uint64, c_uint64, BytesPtr, BytesPtr, _bytes_in, c_size_t],
         status_t,
     ),
     "medledger_ledger_access_log_json": (

@@ -22,6 +22,7 @@ from ._handle import (
     borrow_all,
     check,
 )
+from .errors import error_for_status
 from .keypair import Keypair, PublicKeys
 from .report import Report
 
@@ -74,6 +75,9 @@ class Purpose(str, enum.Enum):
 
 #: Milliseconds in a year (365 days): the default length of a consent.
 YEAR_MS = 365 * 24 * 3600 * 1000
+
+#: The default longest break-glass window of a new ledger (24 h).
+DEFAULT_MAX_BREAK_GLASS_MS = _ffi.DEFAULT_MAX_BREAK_GLASS_MS
 
 
 def _purpose(value, name: str) -> bytes:
@@ -174,11 +178,21 @@ class ErasureReceipt:
 
 
 class Founder(NamedTuple):
-    """A founding participant of a new ledger (a plain 3-tuple works too)."""
+    """A founding participant of a new ledger (a plain 3- or 4-tuple works
+    too). A founding patient may opt out of emergency key escrow
+    (``escrow_opt_out=True``), as with :meth:`Ledger.register`."""
 
     keypair: Keypair
     roles: int
     label: str
+    escrow_opt_out: bool = False
+
+
+def _escrow_flags(escrow_opt_out, name: str) -> int:
+    """The registration flags of an escrow opt-out."""
+    if not isinstance(escrow_opt_out, bool):
+        raise TypeError(f"{name} must be bool, not {type(escrow_opt_out).__name__}")
+    return _ffi.REGISTER_ESCROW_OPT_OUT if escrow_opt_out else 0
 
 
 def _founders(founders: Iterable) -> list:
@@ -187,31 +201,50 @@ def _founders(founders: Iterable) -> list:
     out = []
     for i, f in enumerate(founders):
         try:
-            kp, roles, label = f
+            kp, roles, label, *rest = f
+            (opt_out,) = rest or (False,)
         except (TypeError, ValueError):
-            raise TypeError(f"founders[{i}] must be a (keypair, roles, label) tuple") from None
+            raise TypeError(f"founders[{i}] must be a (keypair, roles, label) or "
+                            "(keypair, roles, label, escrow_opt_out) tuple") from None
         if not isinstance(kp, Keypair):
             raise TypeError(f"founders[{i}].keypair must be Keypair, not {type(kp).__name__}")
-        out.append(Founder(kp, as_u32(roles, f"founders[{i}].roles"),
-                           as_text(label, f"founders[{i}].label")))
+        out.append((kp, as_u32(roles, f"founders[{i}].roles"),
+                    as_text(label, f"founders[{i}].label"),
+                    _escrow_flags(opt_out, f"founders[{i}].escrow_opt_out")))
     return out
 
 
-def _create(fn, prefix_args, consortium_name, threshold, founders, sealers):
+def _create(fn, prefix_args, consortium_name, threshold, founders, sealers,
+            max_break_glass_ms):
     """Shared by the create functions: builds the genesis arguments."""
     name = as_text(consortium_name, "consortium_name")
     threshold = as_u32(threshold, "threshold")
+    max_bg = _u64(max_break_glass_ms, "max_break_glass_ms")
     fs = _founders(founders)
     out = _ffi.LedgerPtr()
-    with borrow_all([f.keypair for f in fs], Keypair, "founders") as fptrs, \
+    with borrow_all([f[0] for f in fs], Keypair, "founders") as fptrs, \
             borrow_all(sealers, Keypair, "sealers") as sptrs:
         c_founders = (_ffi.medledger_founder * max(len(fs), 1))()
-        for i, (f, p) in enumerate(zip(fs, fptrs)):
-            c_founders[i] = _ffi.medledger_founder(p, f.roles, f.label)
+        for i, ((_, roles, label, flags), p) in enumerate(zip(fs, fptrs)):
+            c_founders[i] = _ffi.medledger_founder(p, roles, label, flags)
         c_sealers = (_ffi.KeypairPtr * max(len(sptrs), 1))(*sptrs)
-        check(fn(*prefix_args, name, threshold, c_founders, len(fs), c_sealers, len(sptrs),
-                 ctypes.byref(out)))
+        check(fn(*prefix_args, name, threshold, max_bg, c_founders, len(fs), c_sealers,
+                 len(sptrs), ctypes.byref(out)))
     return out
+
+
+def _read_results(data: bytes) -> list:
+    """The entries of a ``medledger_ledger_read_records`` buffer: bytes for
+    a permitted read, the exception a single read would raise otherwise."""
+    results, off = [], 0
+    while off < len(data):
+        status, n = struct.unpack_from("<IQ", data, off)
+        off += _ffi.READ_RESULT_HEADER_LEN
+        body = data[off:off + n]
+        off += n
+        results.append(body if status == 0 else
+                       error_for_status(status, body.decode("utf-8", "replace")))
+    return results
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,16 +307,21 @@ class Ledger(Handle):
         threshold: int,
         founders: Sequence[Union[Founder, tuple]],
         sealers: Sequence[Keypair],
+        *,
+        max_break_glass_ms: int = DEFAULT_MAX_BREAK_GLASS_MS,
     ) -> "Ledger":
         """A new ledger held in memory.
 
-        ``founders`` are ``(keypair, roles, label)``: at least one
+        ``founders`` are ``(keypair, roles, label)`` or :class:`Founder`
+        (with ``escrow_opt_out`` for a founding patient): at least one
         :attr:`Role.ADMIN`, and the :attr:`Role.VALIDATOR` founders form the
         validator set, ``threshold`` of whom must seal each block. Block 0
-        is sealed at once by ``sealers``.
+        is sealed at once by ``sealers``. ``max_break_glass_ms`` is the
+        longest break-glass window a provider may declare (24 h by default;
+        0 rules break-glass out).
         """
         return cls(_create(lib.medledger_ledger_create_in_memory, (), consortium_name,
-                           threshold, founders, sealers))
+                           threshold, founders, sealers, max_break_glass_ms))
 
     @classmethod
     def create_dir(
@@ -293,6 +331,8 @@ class Ledger(Handle):
         threshold: int,
         founders: Sequence[Union[Founder, tuple]],
         sealers: Sequence[Keypair],
+        *,
+        max_break_glass_ms: int = DEFAULT_MAX_BREAK_GLASS_MS,
     ) -> "Ledger":
         """A new durable ledger in directory ``path`` (``str``, ``bytes`` or
         path-like; created with its parents if missing; it must not hold a
@@ -303,7 +343,7 @@ class Ledger(Handle):
         raises :class:`~medledger.AccessDenied` meanwhile. A directory that
         already holds a ledger raises :class:`~medledger.InputError`."""
         return cls(_create(lib.medledger_ledger_create_dir, (_path(path),), consortium_name,
-                           threshold, founders, sealers))
+                           threshold, founders, sealers, max_break_glass_ms))
 
     @classmethod
     def open_dir(cls, path, read_only: bool = False) -> "Ledger":
@@ -357,10 +397,7 @@ class Ledger(Handle):
         sign, enc = as_id(keys.sign, "sign key"), as_id(keys.enc, "enc key")
         roles = as_u32(roles, "roles")
         label_b = as_text(label, "label")
-        if not isinstance(escrow_opt_out, bool):
-            raise TypeError(
-                f"escrow_opt_out must be bool, not {type(escrow_opt_out).__name__}")
-        flags = _ffi.REGISTER_ESCROW_OPT_OUT if escrow_opt_out else 0
+        flags = _escrow_flags(escrow_opt_out, "escrow_opt_out")
         with self._borrow() as ledger, borrow(admin, Keypair, "admin") as a:
             check(lib.medledger_ledger_register(ledger, a, sign, enc, roles, label_b, flags))
 
@@ -419,6 +456,35 @@ class Ledger(Handle):
             check(lib.medledger_ledger_read_record(ledger, r, rid, why, ctypes.byref(out)))
         return _ffi.take_buffer(out)
 
+    def read_records(self, reader: Keypair, record_ids: Sequence,
+                     purpose: Union[Purpose, str] = Purpose.TREAT) -> List[bytes]:
+        """Decrypts several committed records for ``reader`` and one
+        ``purpose``, as :meth:`read_record` does each, but with one access
+        record (one transaction, one commit) for them all. Returns their
+        plaintexts, in order.
+
+        Each record is decided on its own. When any is refused, raises the
+        exception :meth:`read_record` would have raised for the first
+        refused one (:class:`~medledger.AccessDenied` with its ``reason``,
+        :class:`~medledger.NotFound`, ...), with two more attributes:
+        ``index``, its position in ``record_ids``, and ``results``, one
+        item per id: the plaintext ``bytes`` of each permitted read (they
+        were disclosed and are recorded as such) or the exception of each
+        refused one. Raises :class:`~medledger.InputError` for no ids or
+        more than 1024."""
+        ids = _ids(record_ids, "record_ids")
+        why = _purpose(purpose, "purpose")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger, borrow(reader, Keypair, "reader") as r:
+            check(lib.medledger_ledger_read_records(ledger, r, ids, len(ids) // _ffi.ID_LEN,
+                                                    why, ctypes.byref(out)))
+        results = _read_results(_ffi.take_buffer(out))
+        for i, item in enumerate(results):
+            if isinstance(item, Exception):
+                item.index, item.results = i, results
+                raise item
+        return results
+
     # ---- node keys ------------------------------------------------------------------
 
     def attach_validators(self, validators: Sequence[Keypair]) -> None:
@@ -446,6 +512,20 @@ class Ledger(Handle):
         with self._borrow() as ledger:
             check(lib.medledger_ledger_now(ledger, ctypes.byref(out)))
         return out.value
+
+    def set_manual_time(self, ms: Optional[int]) -> None:
+        """For tests and simulations: this ledger's clock reads ``ms`` (ms
+        since the Unix epoch) from now on, until set again; ``None`` returns
+        it to the wall clock. The clock stamps transactions and blocks and
+        decides consent periods and break-glass windows. Move it forward
+        only: once a block is committed at a later time, transactions
+        stamped more than 5 minutes before it are refused
+        (:class:`~medledger.Rejected`)."""
+        value = _ffi.WALL_CLOCK if ms is None else _u64(ms, "ms")
+        if ms is not None and value == _ffi.WALL_CLOCK:
+            raise ValueError("ms must be positive (None returns to the wall clock)")
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_set_manual_time(ledger, value))
 
     # ---- consents ---------------------------------------------------------------------
 
@@ -594,6 +674,37 @@ class Ledger(Handle):
             check(lib.medledger_ledger_checkpoint(ledger, s, name, ctypes.byref(out)))
         return _ffi.take_buffer(out).decode("utf-8")
 
+    @property
+    def log_size(self) -> int:
+        """The number of transactions in committed blocks (the head block's
+        log size): a size :meth:`consistency_proof` takes."""
+        out = ctypes.c_uint64()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_log_size(ledger, ctypes.byref(out)))
+        return out.value
+
+    def log_root(self, size: int) -> bytes:
+        """The 32-byte Merkle root of the first ``size`` committed
+        transactions (for a committed block's log size, the root its sealed
+        header signs)."""
+        n = _u64(size, "size")
+        out = (ctypes.c_uint8 * _ffi.ID_LEN)()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_log_root(ledger, n, out))
+        return bytes(out)
+
+    def consistency_proof(self, size1: int, size2: int) -> bytes:
+        """The RFC 9162 consistency proof between two committed block log
+        sizes (``0 < size1 <= size2``): 32-byte hashes back to back, checked
+        by :func:`verify_consistency`. Raises
+        :class:`~medledger.InputError` for a size that is not a committed
+        block's."""
+        s1, s2 = _u64(size1, "size1"), _u64(size2, "size2")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_consistency_proof(ledger, s1, s2, ctypes.byref(out)))
+        return _ffi.take_buffer(out)
+
     def access_log(self, requester, patient) -> List[dict]:
         """Every committed read attempt on ``patient``'s records ("who saw
         my record"), oldest first, as dicts with the keys ``reader``,
@@ -703,3 +814,16 @@ def verify_evidence(bundle, ledger_id=None) -> dict:
     out = _ffi.BufferPtr()
     check(lib.medledger_evidence_verify(data, len(data), lid, ctypes.byref(out)))
     return _take_json(out)
+
+
+def verify_consistency(size1: int, size2: int, root1, root2, proof) -> None:
+    """Checks offline that ``root1`` (of a log of ``size1`` transactions)
+    and ``root2`` (of ``size2``) are roots of one append-only log, with a
+    proof from :meth:`Ledger.consistency_proof`. Raises
+    :class:`~medledger.BadProof` when it does not verify and
+    :class:`~medledger.MalformedInput` for a length that is not a multiple
+    of 32."""
+    s1, s2 = _u64(size1, "size1"), _u64(size2, "size2")
+    r1, r2 = as_id(root1, "root1"), as_id(root2, "root2")
+    data = as_bytes(proof, "proof")
+    check(lib.medledger_verify_consistency(s1, s2, r1, r2, data, len(data)))

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from medledger import (
+    DEFAULT_MAX_BREAK_GLASS_MS,
     YEAR_MS,
     AccessDenied,
     Action,
@@ -15,12 +16,16 @@ from medledger import (
     BadSignature,
     ErasureReceipt,
     InputError,
+    Founder,
     Keypair,
+    Ledger,
     MalformedInput,
+    NotFound,
     Purpose,
     Rejected,
     Role,
     Status,
+    verify_consistency,
     verify_evidence,
 )
 
@@ -352,3 +357,144 @@ def test_wrong_argument_types_fail_before_c(consortium, lab):
     c.commit()
     with ledger.verify() as report:
         assert report.transactions == before
+
+
+def test_read_records_one_access_record_for_the_lot(consortium, lab):
+    c, ledger = consortium, consortium.ledger
+    imaging = ledger.append_record(c.hospital_a, c.patient.id, "imaging", FHIR, LAB2)
+    c.commit()
+    height = ledger.head_height
+    before = len(ledger.access_log(c.patient, c.patient))
+    assert ledger.read_records(c.hospital_b, [imaging, imaging], "TREAT") == [LAB2, LAB2]
+    assert ledger.head_height == height + 1  # one commit
+    log = ledger.access_log(c.patient, c.patient)
+    assert len(log) == before + 2
+    assert log[-1]["leaf"] == log[-2]["leaf"]  # one transaction
+    assert [e["decision"] for e in log[-2:]] == ["permit", "permit"]
+
+    # B treats for imaging only: lab is refused like a single read, and
+    # what was permitted is not lost.
+    with pytest.raises(AccessDenied) as info:
+        ledger.read_records(c.hospital_b, [imaging, lab, bytes(32)], "TREAT")
+    e = info.value
+    assert e.reason == "no_consent" and e.status == Status.NO_CONSENT and e.index == 1
+    assert "may not read record" in str(e)
+    assert e.results[0] == LAB2 and e.results[1] is e
+    assert isinstance(e.results[2], NotFound)
+    assert e.results[2].status == Status.NOT_FOUND
+    log = ledger.access_log(c.patient, c.patient)
+    assert [x["decision"] for x in log[-2:]] == ["permit", "deny"]  # not the unknown id
+    assert log[-1]["reason"] == "no_consent"
+    with pytest.raises(NotFound) as info:
+        ledger.read_records(c.patient, [bytes(32), lab], "PATRQT")
+    assert info.value.index == 0 and info.value.results[1] == LAB
+
+    with pytest.raises(InputError, match="nothing to read"):
+        ledger.read_records(c.patient, [], "PATRQT")
+    with pytest.raises(InputError, match="limit"):
+        ledger.read_records(c.patient, [lab] * 1025, "PATRQT")
+    with pytest.raises(InputError):
+        ledger.read_records(c.patient, [lab], "treat")
+    with pytest.raises(TypeError):
+        ledger.read_records(c.patient, lab, "PATRQT")  # one id, not a sequence
+    with pytest.raises(ValueError):
+        ledger.read_records(c.patient, [lab[:31]], "PATRQT")
+
+
+def test_consistency_proofs(consortium, lab):
+    c, ledger = consortium, consortium.ledger
+    size1 = ledger.log_size
+    ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB2)
+    c.commit()
+    size2 = ledger.log_size
+    assert size2 == size1 + 1
+    root1, root2 = ledger.log_root(size1), ledger.log_root(size2)
+    assert len(root1) == 32 and root1 != root2
+    proof = ledger.consistency_proof(size1, size2)
+    assert proof and len(proof) % 32 == 0
+    verify_consistency(size1, size2, root1, root2, proof)
+    for i in range(len(proof)):
+        bad = bytearray(proof)
+        bad[i] ^= 1
+        with pytest.raises(BadProof):
+            verify_consistency(size1, size2, root1, root2, bytes(bad))
+    with pytest.raises(BadProof):
+        verify_consistency(size1, size2, root2, root1, proof)
+    with pytest.raises(BadProof):
+        verify_consistency(size1 + 1, size2, root1, root2, proof)
+    with pytest.raises(MalformedInput):
+        verify_consistency(size1, size2, root1, root2, proof[:-1])
+    assert ledger.consistency_proof(size2, size2) == b""
+    verify_consistency(size2, size2, root2, root2, b"")
+    # Block 1 holds the consortium's registrations and consents: leaf 2 is
+    # inside it, not the end of a block.
+    with pytest.raises(InputError, match="not the log size of a committed block"):
+        ledger.consistency_proof(2, size2)
+    with pytest.raises(InputError, match="beyond the committed log"):
+        ledger.consistency_proof(size1, size2 + 1)
+    with pytest.raises(InputError):
+        ledger.log_root(size2 + 1)
+    with pytest.raises(ValueError):
+        ledger.log_root(-1)
+
+
+def test_manual_clock_lets_a_consent_expire(consortium, lab):
+    c, ledger = consortium, consortium.ledger
+    ledger.grant(c.patient, c.hospital_b, categories=["lab"], not_before=ledger.now() - 1000,
+                 not_after=ledger.now() + 3600_000)
+    c.commit()
+    assert ledger.read_record(c.hospital_b, lab) == LAB
+    wall = ledger.now()
+    later = wall + 2 * 3600_000
+    ledger.set_manual_time(later)
+    assert ledger.now() == later
+    assert denied(ledger, c.hospital_b, lab).reason == "expired"
+    c.commit()
+    assert ledger.access_log(c.patient, c.patient)[-1]["time"] == later
+    ledger.set_manual_time(None)
+    assert wall <= ledger.now() < later
+    with pytest.raises(Rejected, match="tx.timestamp"):  # behind the last block
+        ledger.register(c.admin, Keypair.generate(), Role.PROVIDER, "late")
+    with pytest.raises(ValueError, match="positive"):
+        ledger.set_manual_time(0)
+    with pytest.raises(TypeError):
+        ledger.set_manual_time("soon")
+
+
+def test_genesis_break_glass_maximum_and_founders_escrow_opt_out():
+    admin, validator, patient, er, custodian = (Keypair.generate() for _ in range(5))
+    founders = [
+        (admin, Role.ADMIN, "desk"),
+        Founder(validator, Role.VALIDATOR, "validator"),
+        Founder(patient, Role.PATIENT, "founding patient", escrow_opt_out=True),
+        (custodian, Role.CUSTODIAN, "escrow", False),
+    ]
+    with pytest.raises(InputError, match="only a patient"):
+        Ledger.create_in_memory("g", 1, founders[:3] + [(custodian, Role.CUSTODIAN, "e", True)],
+                                [validator])
+    with pytest.raises(TypeError, match="escrow_opt_out must be bool"):
+        Ledger.create_in_memory("g", 1, founders[:3] + [(custodian, Role.CUSTODIAN, "e", 1)],
+                                [validator])
+    with Ledger.create_in_memory("g", 1, founders, [validator],
+                                 max_break_glass_ms=600_000) as ledger:
+        ledger.attach_validators([validator])
+        other = Keypair.generate()
+        ledger.register(admin, er, Role.PROVIDER, "ER")
+        ledger.register(admin, other, Role.PATIENT, "escrowed")
+        ledger.commit_block([validator])
+        with pytest.raises(Rejected, match="opted out"):
+            ledger.break_glass(er, patient, "ETREAT", "er", 60_000)
+        with pytest.raises(Rejected, match="maximum"):
+            ledger.break_glass(er, other, "ETREAT", "er", 600_001)
+        assert len(ledger.break_glass(er, other, "ETREAT", "er", 600_000)) == 32
+        ledger.commit_block([validator])
+    with Ledger.create_in_memory("g", 1, founders[:2], [validator],
+                                 max_break_glass_ms=0) as ledger:  # ruled out
+        ledger.register(admin, er, Role.PROVIDER, "ER")
+        ledger.register(admin, other, Role.PATIENT, "p")
+        ledger.commit_block([validator])
+        with pytest.raises(Rejected, match="maximum"):
+            ledger.break_glass(er, other, "ETREAT", "er", 1)
+    assert DEFAULT_MAX_BREAK_GLASS_MS == 24 * 3600_000
+    for kp in (admin, validator, patient, er, custodian, other):
+        kp.close()

@@ -72,5 +72,10 @@ def test_founders_shape(consortium):
         Ledger.create_in_memory("x", 1, [kp], [kp])
     with pytest.raises(TypeError, match=r"founders\[0\].keypair must be Keypair"):
         Ledger.create_in_memory("x", 1, [(b"k", Role.ADMIN, "a")], [kp])
+    with pytest.raises(TypeError, match=r"founders\[0\] must be a"):
+        Ledger.create_in_memory("x", 1, [(kp, Role.ADMIN, "a", False, "extra")], [kp])
+    with pytest.raises(ValueError, match="max_break_glass_ms"):
+        Ledger.create_in_memory("x", 1, [(kp, Role.ADMIN | Role.VALIDATOR, "a")], [kp],
+                                max_break_glass_ms=-1)
     with pytest.raises(TypeError, match="passphrase must be bytes-like"):
         kp.export_encrypted(12345)
