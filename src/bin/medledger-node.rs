@@ -25,6 +25,8 @@ use medledger::log::shipped::ShippedBlock;
 use medledger::{Error, Keypair, Ledger, LedgerId, Result};
 
 const PEER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The node's last endorsement, beside the ledger files.
+const VOTE_LOG: &str = "node-votes";
 
 #[derive(Default)]
 struct Args {
@@ -132,7 +134,11 @@ fn run() -> Result<()> {
     if let Some(up) = &upstream {
         ledger.set_upstream(Arc::new(PeerUpstream(Arc::new(up.clone()))))?;
     }
-    let node = Arc::new(Node::new(Arc::clone(&ledger), keys));
+    let mut node = Node::new(Arc::clone(&ledger), keys);
+    if let Some(dir) = &a.dir {
+        node = node.with_vote_log(&dir.join(VOTE_LOG))?;
+    }
+    let node = Arc::new(node);
     let listener =
         TcpListener::bind(listen).map_err(|e| Error::System(format!("bind {listen}: {e}")))?;
     let round = Duration::from_millis(a.round_ms.max(1));

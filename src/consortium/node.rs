@@ -2,7 +2,12 @@
 //! proposes blocks and gathers seals (the proposer), catches up from a peer
 //! (the others), and keeps the equivocation evidence it detects.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+use crate::codec::{Reader, Writer};
+use crate::crypto::hash::Digest;
 
 use crate::crypto::keypair::Keypair;
 use crate::ledger::{Endorsed, Imported, Ledger, Served, Upstream};
@@ -75,6 +80,67 @@ pub struct Node {
     ledger: Arc<Ledger>,
     validators: Vec<Arc<Keypair>>,
     evidence: Mutex<Vec<Equivocation>>,
+    /// The last header this node's validators sealed, and the file that
+    /// keeps it across restarts (if any).
+    votes: Mutex<VoteLog>,
+}
+
+/// The last (height, header hash) endorsed, persisted so that a restarted
+/// validator never signs a second header at that height.
+#[derive(Default)]
+struct VoteLog {
+    path: Option<PathBuf>,
+    last: Option<(u64, Digest)>,
+}
+
+impl VoteLog {
+    const LEN: usize = 8 + 32;
+
+    fn load(path: &Path) -> Result<VoteLog> {
+        let last = match std::fs::read(path) {
+            Ok(b) => {
+                let mut r = Reader::new(&b);
+                let v = (r.u64("vote.height")?, r.digest("vote.header")?);
+                r.finish("vote log")?;
+                Some(v)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::System(format!("read {}: {e}", path.display()))),
+        };
+        Ok(VoteLog {
+            path: Some(path.to_path_buf()),
+            last,
+        })
+    }
+
+    /// Fails if another header was endorsed at `height`.
+    fn check(&self, height: u64, hash: &Digest) -> Result<()> {
+        match self.last {
+            Some((h, d)) if h == height && d != *hash => Err(Error::Denied(format!(
+                "this node's validators already sealed another header at height {h}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records an endorsement durably (write, fsync, rename) before the
+    /// seals leave the node.
+    fn record(&mut self, height: u64, hash: Digest) -> Result<()> {
+        if let Some(path) = &self.path {
+            let mut w = Writer::with_capacity(Self::LEN);
+            w.u64(height).digest(&hash);
+            let tmp = path.with_extension("tmp");
+            let io = |e: std::io::Error| Error::System(format!("vote log {}: {e}", path.display()));
+            {
+                let mut f = std::fs::File::create(&tmp).map_err(io)?;
+                f.write_all(&w.into_bytes()).map_err(io)?;
+                f.sync_all().map_err(io)?;
+            }
+            std::fs::rename(&tmp, path).map_err(io)?;
+        }
+        self.last = Some((height, hash));
+        Ok(())
+    }
 }
 
 impl core::fmt::Debug for Node {
@@ -96,7 +162,22 @@ impl Node {
             ledger,
             validators,
             evidence: Mutex::new(Vec::new()),
+            votes: Mutex::new(VoteLog::default()),
         }
+    }
+
+    /// Keeps the last endorsement in the file `path` (created if missing),
+    /// so that after a restart this node still refuses to seal a second
+    /// header at a height it sealed.
+    pub fn with_vote_log(self, path: &Path) -> Result<Node> {
+        *self.votes_lock()? = VoteLog::load(path)?;
+        Ok(self)
+    }
+
+    fn votes_lock(&self) -> Result<std::sync::MutexGuard<'_, VoteLog>> {
+        self.votes
+            .lock()
+            .map_err(|_| Error::System("vote log lock poisoned".into()))
     }
 
     /// The node's ledger.
@@ -170,13 +251,7 @@ impl Node {
             Request::Submit { tx, payloads } => {
                 Response::Submitted(self.ledger.submit(&tx, &payloads)?)
             }
-            Request::Propose(p) => match self.ledger.endorse(&p, &self.keys())? {
-                Endorsed::Seals(seals) => Response::Endorsed(seals),
-                Endorsed::Conflict(e) => {
-                    self.keep((*e).clone())?;
-                    Response::Conflict(e)
-                }
-            },
+            Request::Propose(p) => self.endorse(&p)?,
             Request::Commit { header, seals } => self.commit_announced(&header, seals)?,
             Request::Announce(s) => self.import(&s)?,
             Request::GetBlocks { from, max } => {
@@ -195,6 +270,31 @@ impl Node {
             Request::GetEvidence => Response::Evidence(self.evidence()?),
             Request::GetConsistency { size1, size2 } => {
                 Response::Consistency(self.ledger.consistency_proof(size1, size2)?.hashes)
+            }
+        })
+    }
+
+    /// Endorses a proposal, checked against the vote log first and
+    /// recorded in it before the seals are returned.
+    fn endorse(&self, p: &ShippedBlock) -> Result<Response> {
+        let header = BlockHeader::decode(&mut Reader::new(&p.block))?;
+        let hash = header.hash();
+        let mut votes = self.votes_lock()?;
+        if let Err(e) = votes.check(header.height, &hash) {
+            // Not signing; still tell a conflict (with evidence) apart.
+            return match self.import(p) {
+                Ok(Response::Conflict(x)) => Ok(Response::Conflict(x)),
+                _ => Err(e),
+            };
+        }
+        Ok(match self.ledger.endorse(p, &self.keys())? {
+            Endorsed::Seals(seals) => {
+                votes.record(header.height, hash)?;
+                Response::Endorsed(seals)
+            }
+            Endorsed::Conflict(e) => {
+                self.keep((*e).clone())?;
+                Response::Conflict(e)
             }
         })
     }
@@ -338,5 +438,34 @@ impl Node {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vote_log_survives_a_restart_and_refuses_a_second_header() {
+        let dir = std::env::temp_dir().join(format!("medledger-votes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("votes");
+        let _ = std::fs::remove_file(&path);
+        let (a, b) = (Digest([1; 32]), Digest([2; 32]));
+        let mut log = VoteLog::load(&path).unwrap();
+        assert!(log.last.is_none());
+        log.check(7, &a).unwrap();
+        log.record(7, a).unwrap();
+        // After a restart the same vote holds.
+        let log = VoteLog::load(&path).unwrap();
+        assert_eq!(log.last, Some((7, a)));
+        log.check(7, &a).unwrap();
+        assert!(matches!(log.check(7, &b), Err(Error::Denied(_))));
+        log.check(8, &b).unwrap();
+        // A damaged vote log is an error, not a forgotten vote.
+        std::fs::write(&path, [0u8; 10]).unwrap();
+        assert!(VoteLog::load(&path).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
