@@ -1,4 +1,4 @@
-//! The wire messages over TCP: each message is `len u32 (big-endian) |
+//! The wire messages over TCP: each message is `len u32 (little-endian, §1.1) |
 //! bytes`, one request then one response per exchange (docs/FORMAT.md
 //! §11.3). One thread per connection; a peer is dialled per call, so a
 //! restarted node is reached again without reconnect logic.
@@ -25,7 +25,7 @@ pub fn write_frame(w: &mut impl Write, bytes: &[u8]) -> Result<()> {
         .ok()
         .filter(|l| (*l as usize) <= MAX_FRAME)
         .ok_or_else(|| Error::invalid("frame", "longer than the frame limit"))?;
-    w.write_all(&len.to_be_bytes())
+    w.write_all(&len.to_le_bytes())
         .and_then(|()| w.write_all(bytes))
         .and_then(|()| w.flush())
         .map_err(|e| io("write frame", e))
@@ -39,7 +39,7 @@ pub fn read_frame(r: &mut impl Read) -> Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(io("read frame length", e)),
     }
-    let n = usize::try_from(u32::from_be_bytes(len)).unwrap_or(usize::MAX);
+    let n = usize::try_from(u32::from_le_bytes(len)).unwrap_or(usize::MAX);
     if n > MAX_FRAME {
         return Err(Error::invalid("frame", "longer than the frame limit"));
     }
