@@ -258,6 +258,26 @@ if p:
 else:
     row(P, "perf proofs", skipped("proofs") or "not measured", step="proofs")
 
+# ---- consortium
+c = metrics(read("consortium"))
+C = "Consortium (4 nodes on 127.0.0.1, 3-of-4, TCP)"
+if c:
+    lim = c["cons_verify_limit_ms"]
+    # Three validators each batch-verify the block's 1000 signatures; the
+    # machine's cores share that work.
+    per_block = 3 * lim / c["cons_cores"]
+    row(C, "blocks of 1000 single-signed 1 KiB appends sealed",
+        f"{c['cons_blocks_per_s']:.1f} blocks/s ({c['cons_tx_per_s']:.0f} tx/s)",
+        f"3 validators × batch verify 1000 sigs ({lim:.1f} ms) ÷ {c['cons_cores']:.0f} cores "
+        f"= {1000 / per_block:.1f} blocks/s",
+        f"{c['cons_blocks_per_s'] / (1000 / per_block):.2f}×", step="consortium")
+    row(C, "catch-up of a new node (every block verified, stored)",
+        f"{c['catchup_tx_per_s']:.0f} tx/s ({c['catchup_tx']:.0f} tx)",
+        f"batch verify, one core: {1000 / lim * 1000:.0f} sig/s",
+        f"{c['catchup_tx_per_s'] / (1000 / lim * 1000):.2f}×", step="consortium")
+else:
+    row(C, "perf consortium", skipped("consortium") or "not measured", step="consortium")
+
 # ---- output
 try:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -271,7 +291,7 @@ print(f"{now}, commit {commit or '?'}, {os.cpu_count()} cores. Figures from one 
       "(a 2-core machine is saturated at 2.0).\n")
 print("| step | 1-min load before | after | status |")
 print("|---|---:|---:|---|")
-for s in ["limits", "access", "durable", "proofs", "hypercore", "immudb"]:
+for s in ["limits", "access", "durable", "proofs", "consortium", "hypercore", "immudb"]:
     lb, la = load(s)
     print(f"| {s} | {lb} | {la} | {skipped(s) or ('ran' if read(s) else 'not run')} |")
 print()

@@ -76,9 +76,11 @@ if CARGO_TARGET_DIR=$PERF_TARGET cargo build --quiet --release \
     --manifest-path perf/Cargo.toml >&2; then
     run durable "$PERF_TARGET/release/durable" "${QARG[@]}"
     run proofs "$PERF_TARGET/release/proofs" "${QARG[@]}"
+    run consortium "$PERF_TARGET/release/consortium" "${QARG[@]}"
 else
     skip durable "perf/ did not build"
     skip proofs "perf/ did not build"
+    skip consortium "perf/ did not build"
 fi
 
 if [ $PEERS = 1 ]; then
