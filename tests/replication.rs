@@ -528,3 +528,54 @@ fn a_validator_set_change_sealed_by_the_old_quorum_governs_later_blocks() {
     assert!(err.to_string().contains("BadSeal(0)"), "{err}");
     assert_eq!(fresh.ledger().head().unwrap(), head);
 }
+
+#[test]
+fn a_restarted_proposer_proposes_the_same_block_its_validators_endorsed() {
+    let k = keys();
+    let v: Vec<&medledger::Keypair> = k.validators.iter().map(|a| a.as_ref()).collect();
+    let dir0 = tempdir("restart-0");
+    let leader = Ledger::create_dir(&dir0, genesis(&k), &v).unwrap();
+    let g = leader.shipped_block(0).unwrap();
+    let id = leader.id();
+    let votes = dir0.join("node-votes");
+    let mut node0 = Node::new(Arc::new(leader), vec![Arc::clone(&k.validators[0])])
+        .with_vote_log(&votes)
+        .unwrap();
+    let followers: Vec<Arc<Node>> = (1..4)
+        .map(|i| {
+            let l = Ledger::join_dir(&tempdir(&format!("restart-{i}")), &g, id).unwrap();
+            Arc::new(Node::new(Arc::new(l), vec![Arc::clone(&k.validators[i])]))
+        })
+        .collect();
+    let peers: Vec<Arc<dyn Peer>> = followers.iter().map(peer).collect();
+    node0
+        .ledger()
+        .register(&k.admin, k.doc_a.participant(Roles::PROVIDER, "A"))
+        .unwrap();
+    // Only B gets the proposal before the proposer stops: B stages it and
+    // will seal no other header at this height.
+    let proposal = node0
+        .ledger()
+        .proposal(&[&k.validators[0]])
+        .unwrap()
+        .unwrap();
+    let header = Block::decode(&proposal.block).unwrap().block.header;
+    node0.propose_round(&peers[..0]).unwrap_err(); // persists the proposal; 1 seal < 3
+    let resp = ask(followers[0].as_ref(), &Request::Propose(proposal.clone())).unwrap();
+    assert!(matches!(resp, Response::Endorsed(_)), "{resp:?}");
+    drop(node0);
+    // Restart: the pending transaction is gone from memory, the proposal
+    // file brings it back.
+    let (l, _) = Ledger::open_dir(&dir0).unwrap();
+    assert_eq!(l.pending_count().unwrap(), 0);
+    node0 = Node::new(Arc::new(l), vec![Arc::clone(&k.validators[0])])
+        .with_vote_log(&votes)
+        .unwrap();
+    assert_eq!(node0.ledger().pending_count().unwrap(), 1);
+    // With D down, the block needs B: B seals the same header again.
+    let sealed = node0.propose_round(&peers[..2]).unwrap().unwrap();
+    assert_eq!(sealed, header);
+    assert_eq!(followers[0].ledger().head().unwrap(), header);
+    assert_eq!(followers[1].ledger().head().unwrap(), header);
+    assert!(node0.ledger().participant(&k.doc_a.id()).is_ok());
+}

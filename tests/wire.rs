@@ -138,7 +138,11 @@ fn wire_v2_golden_vectors() {
 fn equivocation_names_the_double_signer_and_nothing_else_passes() {
     let (e, guilty) = evidence();
     assert_eq!(e.verify().unwrap(), vec![guilty]);
-    assert_eq!(e.first.1.len(), 1, "only the double signer's seals are kept");
+    assert_eq!(
+        e.first.1.len(),
+        1,
+        "only the double signer's seals are kept"
+    );
     // Same header twice, other heights, another set: refused.
     let mut same = e.clone();
     same.second = same.first.clone();
@@ -233,16 +237,19 @@ fn any_response() -> impl Strategy<Value = Response> {
             ][usize::from(c - 1)],
             message
         }),
-        (any::<u64>(), digest(), proptest::collection::vec(digest(), 0..3)).prop_map(
-            |(height, d, ids)| Response::Status(Status {
+        (
+            any::<u64>(),
+            digest(),
+            proptest::collection::vec(digest(), 0..3)
+        )
+            .prop_map(|(height, d, ids)| Response::Status(Status {
                 height,
                 head_hash: d,
                 log_size: height,
                 log_root: d,
                 evidence: u32::try_from(ids.len()).unwrap(),
                 equivocators: ids.into_iter().map(ParticipantId).collect(),
-            })
-        ),
+            })),
         any::<u64>().prop_map(Response::Submitted),
         seals().prop_map(Response::Endorsed),
         (any::<u64>(), any::<u32>()).prop_map(|(height, missing_payloads)| Response::Imported {

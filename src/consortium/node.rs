@@ -91,6 +91,8 @@ pub struct Node {
 struct VoteLog {
     path: Option<PathBuf>,
     last: Option<(u64, Digest)>,
+    /// Header hash of the proposal last written beside the vote.
+    proposed: Option<Digest>,
 }
 
 impl VoteLog {
@@ -110,7 +112,41 @@ impl VoteLog {
         Ok(VoteLog {
             path: Some(path.to_path_buf()),
             last,
+            proposed: None,
         })
+    }
+
+    /// Where this node's own last proposal is kept.
+    fn proposal_path(&self) -> Option<PathBuf> {
+        self.path.as_ref().map(|p| p.with_extension("proposal"))
+    }
+
+    /// The proposal kept before a restart, if any.
+    fn load_proposal(&self) -> Result<Option<ShippedBlock>> {
+        let Some(path) = self.proposal_path() else {
+            return Ok(None);
+        };
+        match std::fs::read(&path) {
+            Ok(b) => Ok(Some(ShippedBlock::decode(&b)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::System(format!("read {}: {e}", path.display()))),
+        }
+    }
+
+    /// Keeps this node's proposal (and its own vote for it) durably before
+    /// it is sent, once per proposal.
+    fn record_proposal(&mut self, header: &BlockHeader, p: &ShippedBlock) -> Result<()> {
+        let hash = header.hash();
+        if self.proposed == Some(hash) {
+            return Ok(());
+        }
+        // Never propose (and seal) a second header at a height.
+        self.check(header.height, &hash)?;
+        if let Some(path) = self.proposal_path() {
+            write_durably(&path, &p.encode())?;
+        }
+        self.proposed = Some(hash);
+        self.record(header.height, hash)
     }
 
     /// Fails if another header was endorsed at `height`.
@@ -129,18 +165,24 @@ impl VoteLog {
         if let Some(path) = &self.path {
             let mut w = Writer::with_capacity(Self::LEN);
             w.u64(height).digest(&hash);
-            let tmp = path.with_extension("tmp");
-            let io = |e: std::io::Error| Error::System(format!("vote log {}: {e}", path.display()));
-            {
-                let mut f = std::fs::File::create(&tmp).map_err(io)?;
-                f.write_all(&w.into_bytes()).map_err(io)?;
-                f.sync_all().map_err(io)?;
-            }
-            std::fs::rename(&tmp, path).map_err(io)?;
+            write_durably(path, &w.into_bytes())?;
         }
         self.last = Some((height, hash));
         Ok(())
     }
+}
+
+/// Replaces `path` with `bytes`: written to a temporary file, fsynced,
+/// renamed over it.
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let io = |e: std::io::Error| Error::System(format!("{}: {e}", path.display()));
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        f.write_all(bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
+    }
+    std::fs::rename(&tmp, path).map_err(io)
 }
 
 impl core::fmt::Debug for Node {
@@ -169,8 +211,17 @@ impl Node {
     /// Keeps the last endorsement in the file `path` (created if missing),
     /// so that after a restart this node still refuses to seal a second
     /// header at a height it sealed.
+    /// A proposer also keeps its last proposal there (beside it, with the
+    /// extension `proposal`) and takes it back after a restart, so the
+    /// validators that endorsed it can still seal it
+    /// ([`Ledger::restore_proposal`]).
     pub fn with_vote_log(self, path: &Path) -> Result<Node> {
-        *self.votes_lock()? = VoteLog::load(path)?;
+        let log = VoteLog::load(path)?;
+        if let Some(p) = log.load_proposal()? {
+            // A proposal that is no longer for the next height is stale.
+            self.ledger.restore_proposal(&p)?;
+        }
+        *self.votes_lock()? = log;
         Ok(self)
     }
 
@@ -352,6 +403,8 @@ impl Node {
             return Ok(None);
         };
         let block = Block::decode(&proposal.block)?.block;
+        self.votes_lock()?
+            .record_proposal(&block.header, &proposal)?;
         let req = Request::Propose(proposal);
         let answers: Vec<Result<Response>> = std::thread::scope(|s| {
             let handles: Vec<_> = peers

@@ -186,6 +186,14 @@ impl fmt::Debug for Ledger {
     }
 }
 
+/// Ciphertexts by digest (hashed once, before any lock is taken).
+fn by_digest(payloads: &[Vec<u8>]) -> HashMap<Digest, &Vec<u8>> {
+    payloads
+        .iter()
+        .map(|p| (crate::model::tx::ciphertext_digest(p), p))
+        .collect()
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -549,12 +557,20 @@ impl Ledger {
         if self.read_only {
             return Err(Error::Denied("ledger opened read-only".into()));
         }
-        let stx = SignedTx::decode(tx_bytes)?;
         // Hashing happens before the lock is taken.
-        let mut by_digest: HashMap<Digest, &Vec<u8>> = HashMap::with_capacity(payloads.len());
-        for p in payloads {
-            by_digest.insert(crate::model::tx::ciphertext_digest(p), p);
-        }
+        let p = self.prepare(tx_bytes, &by_digest(payloads))?;
+        self.accept(p)
+    }
+
+    /// Decodes a signed transaction, matches its records' ciphertexts from
+    /// `by_digest` and verifies its signature (strict) under the author's
+    /// registered key.
+    fn prepare(
+        &self,
+        tx_bytes: &[u8],
+        by_digest: &HashMap<Digest, &Vec<u8>>,
+    ) -> Result<PreparedTx> {
+        let stx = SignedTx::decode(tx_bytes)?;
         let mut matched = Vec::new();
         if let TxBody::Records(b) = &stx.tx.body {
             for (i, r) in b.records.iter().enumerate() {
@@ -581,7 +597,7 @@ impl Ledger {
             &Tx::signing_message(&self.id, SignedTx::unsigned_part(tx_bytes)),
             &stx.signature,
         )?;
-        self.accept(PreparedTx {
+        Ok(PreparedTx {
             leaf: crate::log::merkle::Sha3Hasher::hash_leaf(tx_bytes),
             bytes: tx_bytes.to_vec(),
             stx,
@@ -598,6 +614,13 @@ impl Ledger {
         if let Some(up) = self.upstream()? {
             return self.forward(up.as_ref(), p);
         }
+        self.accept_local(p, true)
+    }
+
+    /// [`Ledger::accept`] on this node; `check_time` bounds the transaction
+    /// time by the sequencer's clock (off only when a proposal whose block
+    /// time is already fixed is restored).
+    fn accept_local(&self, p: PreparedTx, check_time: bool) -> Result<u64> {
         let mut inner = self.write()?;
         let registered = inner
             .state
@@ -614,8 +637,9 @@ impl Ledger {
         // verifier accepts (docs/FORMAT.md §5.2).
         let now = self.now();
         let ts = p.stx.tx.timestamp;
-        if ts > now.saturating_add(TX_TIME_SKEW_MS)
-            || ts.saturating_add(TX_TIME_SKEW_MS) < now.max(inner.head.timestamp)
+        if check_time
+            && (ts > now.saturating_add(TX_TIME_SKEW_MS)
+                || ts.saturating_add(TX_TIME_SKEW_MS) < now.max(inner.head.timestamp))
         {
             return Err(Error::Rejected(format!(
                 "tx.timestamp: {ts} is more than {TX_TIME_SKEW_MS} ms away from the \

@@ -298,6 +298,52 @@ impl Ledger {
         Ok(Some(shipped))
     }
 
+    /// After a restart, takes back the proposal this node sent before it
+    /// stopped (kept by the caller, e.g. the node's vote log): its
+    /// transactions are accepted again (signatures and rules checked) and
+    /// the same block is proposed until committed, so validators that
+    /// endorsed it — and will seal no other header at that height — can
+    /// seal it. Returns `false` (nothing done) when the proposal is not for
+    /// the next height or transactions are already pending.
+    pub fn restore_proposal(&self, proposal: &ShippedBlock) -> Result<bool> {
+        if self.upstream()?.is_some() {
+            return Err(Error::Denied("a follower does not propose".into()));
+        }
+        let decoded = Block::decode(&proposal.block)?;
+        let b = &decoded.block;
+        let _commit = self.commit_guard()?;
+        {
+            let inner = self.read()?;
+            if b.header.height != inner.head.height.saturating_add(1)
+                || b.header.prev_hash != inner.head.hash()
+                || inner.log.size() != inner.head.log_size
+                || inner.proposed.is_some()
+            {
+                return Ok(false);
+            }
+        }
+        let map = super::by_digest(&proposal.payloads);
+        let restored = (|| {
+            for tx in &b.txs {
+                let p = self.prepare(tx, &map)?;
+                self.accept_local(p, false)?;
+            }
+            let mut inner = self.write()?;
+            if inner.log.size() != b.header.log_size || inner.log.root() != b.header.log_root {
+                return Err(Error::Tampered(
+                    "restored proposal does not hash to its header's log root".into(),
+                ));
+            }
+            inner.proposed = Some(proposal.clone());
+            Ok(())
+        })();
+        if let Err(e) = restored {
+            self.rebuild()?;
+            return Err(e);
+        }
+        Ok(true)
+    }
+
     /// Checks a seal over `header` against the validator set in force.
     pub fn seal_verifies(&self, header: &BlockHeader, seal: &Seal) -> Result<bool> {
         let inner = self.read()?;

@@ -52,7 +52,9 @@ fn serve(node: &Arc<Node>) -> TcpPeer {
 fn batch_verify_limit_ms() -> f64 {
     let k = Keypair::generate();
     let key = check_public_key(&k.public().sign).unwrap();
-    let msgs: Vec<Vec<u8>> = (0..TXS).map(|i| format!("message {i} {}", "x".repeat(200)).into_bytes()).collect();
+    let msgs: Vec<Vec<u8>> = (0..TXS)
+        .map(|i| format!("message {i} {}", "x".repeat(200)).into_bytes())
+        .collect();
     let sigs: Vec<_> = msgs.iter().map(|m| k.signing_key().sign(m)).collect();
     let items: Vec<BatchItem<'_>> = msgs
         .iter()
@@ -90,19 +92,34 @@ fn main() {
     let a = Ledger::create_dir(&dir("a"), genesis, &refs).unwrap();
     let g = a.shipped_block(0).unwrap();
     let id = a.id();
-    let mut nodes = vec![Arc::new(Node::new(Arc::new(a), vec![Arc::clone(&vals[0])]))];
+    // Vote logs as medledger-node keeps them (an fsync per endorsement and
+    // per proposal).
+    let votes = |name: &str| dir(&format!("votes-{name}"));
+    let node = |l: Ledger, v: &Arc<Keypair>, name: &str| {
+        let d = votes(name);
+        std::fs::create_dir_all(&d).unwrap();
+        Arc::new(
+            Node::new(Arc::new(l), vec![Arc::clone(v)])
+                .with_vote_log(&d.join("node-votes"))
+                .unwrap(),
+        )
+    };
+    let mut nodes = vec![node(a, &vals[0], "a")];
     let a_peer = serve(&nodes[0]);
     let mut peers: Vec<Arc<dyn Peer>> = Vec::new();
     for (i, v) in vals.iter().enumerate().skip(1) {
         let l = Ledger::join_dir(&dir(&format!("v{i}")), &g, id).unwrap();
-        l.set_upstream(Arc::new(PeerUpstream(Arc::new(a_peer.clone())))).unwrap();
-        let n = Arc::new(Node::new(Arc::new(l), vec![Arc::clone(v)]));
+        l.set_upstream(Arc::new(PeerUpstream(Arc::new(a_peer.clone()))))
+            .unwrap();
+        let n = node(l, v, &format!("v{i}"));
         peers.push(Arc::new(serve(&n)));
         nodes.push(n);
     }
     let a = Arc::clone(nodes[0].ledger());
-    a.register(&admin, doc.participant(Roles::PROVIDER, "EHR")).unwrap();
-    a.register(&admin, patient.participant(Roles::PATIENT, "patient")).unwrap();
+    a.register(&admin, doc.participant(Roles::PROVIDER, "EHR"))
+        .unwrap();
+    a.register(&admin, patient.participant(Roles::PATIENT, "patient"))
+        .unwrap();
     nodes[0].propose_round(&peers).unwrap();
     let now = a.now();
     a.grant(
@@ -151,21 +168,38 @@ fn main() {
     let catch = t.elapsed().as_secs_f64();
     assert_eq!(fresh.ledger().head().unwrap(), head);
 
-    println!("## Consortium: 4 nodes on 127.0.0.1, 3-of-4, blocks of {TXS} single-signed 1 KiB appends\n");
+    println!(
+        "## Consortium: 4 nodes on 127.0.0.1, 3-of-4, blocks of {TXS} single-signed 1 KiB appends\n"
+    );
     println!("| figure | value |");
     println!("|---|---:|");
-    println!("| blocks sealed (median round) | {:.2} blocks/s |", 1.0 / median);
-    println!("| transactions sealed (all rounds) | {:.0} tx/s |", (blocks * TXS) as f64 / total);
+    println!(
+        "| blocks sealed (median round) | {:.2} blocks/s |",
+        1.0 / median
+    );
+    println!(
+        "| transactions sealed (all rounds) | {:.0} tx/s |",
+        (blocks * TXS) as f64 / total
+    );
     println!("| one round, median | {:.1} ms |", median * 1e3);
     println!("| batch verify of {TXS} signatures, one core (limit) | {limit_ms:.1} ms |");
-    println!("| catch-up: blocks / transactions verified and stored | {} / {} |", r.blocks, r.transactions);
-    println!("| catch-up rate | {:.0} tx/s |", r.transactions as f64 / catch);
+    println!(
+        "| catch-up: blocks / transactions verified and stored | {} / {} |",
+        r.blocks, r.transactions
+    );
+    println!(
+        "| catch-up rate | {:.0} tx/s |",
+        r.transactions as f64 / catch
+    );
     println!();
     println!("METRIC cons_blocks_per_s {:.3}", 1.0 / median);
     println!("METRIC cons_tx_per_s {:.1}", (blocks * TXS) as f64 / total);
     println!("METRIC cons_round_ms {:.2}", median * 1e3);
     println!("METRIC cons_verify_limit_ms {limit_ms:.2}");
     println!("METRIC cons_cores {cores}");
-    println!("METRIC catchup_tx_per_s {:.1}", r.transactions as f64 / catch);
+    println!(
+        "METRIC catchup_tx_per_s {:.1}",
+        r.transactions as f64 / catch
+    );
     println!("METRIC catchup_tx {}", r.transactions);
 }
