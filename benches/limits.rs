@@ -28,15 +28,20 @@
 //!   single-signed 1 KiB records in blocks of 1000 (20,000 records; 3,000
 //!   with `--quick`), so every record has its own transaction signature.
 //!   Limit per record = SHA3-256(1 KiB + 28) + Ed25519 batch verify per
-//!   signature (`verify_batch` on 1024 items), or + `verify_strict` for the
-//!   non-batch variant.
+//!   signature (`verify_batch_on` 1024 items with one thread), or +
+//!   `verify_strict` for the non-batch variant. `verify_batch` splits
+//!   batches of 512 items or more into chunks verified on all cores, so the
+//!   verification row may use 2 cores while its limit is one core's; the
+//!   issue's target is stated against one core's batch verification alone
+//!   (verify rate ≥ 1.5 × the one-core `verify_batch` rate).
 //!
 //! An `(info)` row shows `ed25519_dalek::verify_batch` alone, without the
 //! crate's strict-policy R pre-check, to show what that check costs; it
 //! is not used in any limit.
 //!
 //! Targets (issue): batch-signed append ≥ 50 % of its limit; verification
-//! with batch signatures ≥ 60 % of its limit.
+//! with batch signatures ≥ 60 % of its limit and ≥ 1.5 × one core's
+//! `verify_batch` rate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;
@@ -49,7 +54,7 @@ use common::{
     verify_fixture, verify_options,
 };
 use medledger::crypto::hash::{label, tagged_hash};
-use medledger::crypto::sign::{check_public_key, verify_batch, verify_strict};
+use medledger::crypto::sign::{check_public_key, verify_batch, verify_batch_on, verify_strict};
 use medledger::verify_store;
 
 /// Records at or above this count are sealed on all cores by the ledger.
@@ -132,7 +137,10 @@ struct Costs {
     sha3_16k: f64,
     sign: f64,
     strict: f64,
+    /// `verify_batch_on(1024 items, 1 thread)`, per signature.
     batch_per_sig: f64,
+    /// `verify_batch` (1024 items, all cores), per signature.
+    parallel_batch_per_sig: f64,
     /// `ed25519_dalek::verify_batch` alone (no strict-policy pre-checks),
     /// for comparison only.
     raw_batch_per_sig: f64,
@@ -167,6 +175,10 @@ impl Costs {
         });
         let batch = ns_per_call(t, || {
             let items = p.batch_items(vk);
+            verify_batch_on(black_box(&items), 1).unwrap();
+        });
+        let parallel_batch = ns_per_call(t, || {
+            let items = p.batch_items(vk);
             verify_batch(black_box(&items)).unwrap();
         });
         let raw_msgs: Vec<&[u8]> = p.batch_msgs.iter().map(Vec::as_slice).collect();
@@ -187,6 +199,7 @@ impl Costs {
             sign,
             strict,
             batch_per_sig: batch / BATCH as f64,
+            parallel_batch_per_sig: parallel_batch / BATCH as f64,
             raw_batch_per_sig: raw_batch / BATCH as f64,
         }
     }
@@ -362,10 +375,16 @@ fn main() {
             limit: None,
         },
         Row {
-            scenario: format!("primitive: Ed25519 verify_batch ({BATCH}), per signature"),
+            scenario: format!("primitive: Ed25519 verify_batch ({BATCH}), one core, per signature"),
             rate: 1e9 / c.batch_per_sig,
             bytes: None,
             limit: None,
+        },
+        Row {
+            scenario: format!("Ed25519 verify_batch ({BATCH}), {cores} cores, per signature"),
+            rate: 1e9 / c.parallel_batch_per_sig,
+            bytes: None,
+            limit: Some(1e9 / c.batch_per_sig),
         },
         Row {
             scenario: format!(
@@ -414,6 +433,11 @@ fn main() {
         );
         if batch {
             checks.push((scenario.clone(), rate / limit, 0.6));
+            checks.push((
+                format!("{scenario} vs one core's verify_batch"),
+                rate * c.batch_per_sig / 1e9,
+                1.5,
+            ));
         }
         rows.push(Row {
             scenario,

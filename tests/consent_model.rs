@@ -13,7 +13,8 @@
 //!   queried with `decide` directly at arbitrary times
 //!   (`chain_state_agrees_with_model`),
 //!
-//! and compare every outcome with [`Model`]: a plain list of grants and
+//! and compare every outcome with [`Model`] (`tests/reference/mod.rs`,
+//! shared with the `api_model` fuzz target): a plain list of grants and
 //! break-glass declarations evaluated by brute force, following the rules
 //! as documented. The ledger run also checks the recorded access log and
 //! that the stored chain verifies (the verifier replays every decision).
@@ -25,9 +26,8 @@
 //! appointed after the fact, who holds keys once someone shares them
 //! (`share_keys`).
 
-use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use medledger::crypto::hash::Digest;
 use medledger::crypto::sign::Signature;
@@ -38,13 +38,15 @@ use medledger::model::{
     BreakGlass, ParticipantChange, ParticipantUpdate, RecordHeader, SignedTx, Tx, TxBody, TxKind,
 };
 use medledger::{
-    Actions, Basis, BreakGlassId, Category, Consent, ConsentId, Decision, DenyReason, Error,
-    Genesis, Keypair, Ledger, LedgerId, NewRecord, ParticipantId, Purpose, Purposes, RecordId,
-    Roles, Scope,
+    Actions, Basis, BreakGlassId, Category, Consent, ConsentId, Decision, Error, Genesis, Keypair,
+    Ledger, LedgerId, NewRecord, Purpose, Purposes, RecordId, Roles, Scope,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
+
+mod reference;
+use reference::*;
 
 // ---------------------------------------------------------------------------
 // The world
@@ -56,46 +58,6 @@ const HOUR: u64 = 60 * MIN;
 const MAX_GLASS: u64 = 24 * HOUR;
 /// How far the clock may run in one case.
 const SPAN: u64 = 8 * HOUR;
-
-/// Actors: providers 0..3, then these.
-const PROVIDERS: usize = 3;
-const GUARDIAN: usize = 3;
-const PATIENT: [usize; 2] = [4, 5];
-const ADMIN: usize = 6;
-const CUSTODIAN: usize = 7;
-const ACTORS: usize = 8;
-/// Categories, in byte order.
-const CATS: [&str; 3] = ["imaging", "lab", "note"];
-
-fn key(n: usize) -> Keypair {
-    let n = u8::try_from(n).unwrap();
-    Keypair::from_seeds(&[n; 32], &[n.wrapping_add(100); 32])
-}
-
-/// The actors' keys, derived once.
-fn actors() -> &'static [Keypair] {
-    static KEYS: OnceLock<Vec<Keypair>> = OnceLock::new();
-    KEYS.get_or_init(|| (0..ACTORS).map(|a| key(60 + a)).collect())
-}
-
-fn actor(a: usize) -> &'static Keypair {
-    &actors()[a]
-}
-
-fn id_of(a: usize) -> ParticipantId {
-    static IDS: OnceLock<Vec<ParticipantId>> = OnceLock::new();
-    IDS.get_or_init(|| actors().iter().map(Keypair::id).collect())[a]
-}
-
-fn roles_of(a: usize) -> Roles {
-    match a {
-        0..PROVIDERS => Roles::PROVIDER,
-        GUARDIAN => Roles::GUARDIAN,
-        ADMIN => Roles::ADMIN,
-        CUSTODIAN => Roles::CUSTODIAN,
-        _ => Roles::PATIENT,
-    }
-}
 
 #[derive(Clone, Debug)]
 struct World {
@@ -350,152 +312,10 @@ fn state_ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
 }
 
 // ---------------------------------------------------------------------------
-// The reference model
+// Picking reads for the reference model
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Debug)]
-struct Grant {
-    id: ConsentId,
-    patient: usize,
-    grantee: usize,
-    actions: Actions,
-    purposes: Purposes,
-    all: bool,
-    cats: BTreeSet<&'static str>,
-    records: Vec<RecordId>,
-    not_before: u64,
-    not_after: u64,
-    revoked: bool,
-}
-
-#[derive(Clone, Debug)]
-struct Glass {
-    id: BreakGlassId,
-    provider: usize,
-    patient: usize,
-    reason: Purpose,
-    from: u64,
-    until: u64,
-}
-
-#[derive(Clone, Debug)]
-struct Rec {
-    id: RecordId,
-    patient: usize,
-    cat: &'static str,
-    author: usize,
-    erased: bool,
-    payload: Vec<u8>,
-}
-
-/// One recorded read attempt.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Event {
-    reader: ParticipantId,
-    record: RecordId,
-    purpose: Purpose,
-    decision: Decision,
-    time: u64,
-}
-
-#[derive(Clone, Debug, Default)]
-struct Model {
-    grants: Vec<Grant>,
-    glass: Vec<Glass>,
-    recs: Vec<Rec>,
-    suspended: [bool; ACTORS],
-    guardian: [bool; 2],
-    opt_out: [bool; 2],
-    now: u64,
-    events: Vec<Event>,
-}
-
-impl Grant {
-    fn covers(&self, r: &Rec) -> bool {
-        self.all || self.cats.contains(r.cat) || self.records.contains(&r.id)
-    }
-
-    fn in_force(&self, t: u64) -> bool {
-        self.not_before <= t && t < self.not_after
-    }
-}
-
 impl Model {
-    /// The read decision, rule by rule as docs/FORMAT.md §5.12 states it.
-    fn decide(&self, reader: usize, r: &Rec, purpose: Purpose, t: u64) -> Decision {
-        use DenyReason::*;
-        if self.suspended[reader] {
-            return Decision::Deny(Suspended);
-        }
-        if r.erased {
-            return Decision::Deny(Erased);
-        }
-        if reader == PATIENT[r.patient] {
-            return Decision::Permit(Basis::Patient);
-        }
-        if reader == GUARDIAN && self.guardian[r.patient] {
-            return Decision::Permit(Basis::Guardian);
-        }
-        if reader == r.author {
-            return Decision::Permit(Basis::Author);
-        }
-        let covering: Vec<&Grant> = self
-            .grants
-            .iter()
-            .filter(|g| {
-                g.patient == r.patient
-                    && g.grantee == reader
-                    && g.actions.contains(Actions::READ)
-                    && g.covers(r)
-            })
-            .collect();
-        let right = |g: &Grant| g.purposes.contains(purpose);
-        if let Some(g) = covering
-            .iter()
-            .find(|g| !g.revoked && right(g) && g.in_force(t))
-        {
-            return Decision::Permit(Basis::Consent(g.id));
-        }
-        if purpose.is_emergency()
-            && let Some(b) = self.glass.iter().rev().find(|b| {
-                b.provider == reader
-                    && b.patient == r.patient
-                    && b.reason == purpose
-                    && b.from <= t
-                    && t < b.until
-            })
-        {
-            return Decision::Permit(Basis::BreakGlass(b.id));
-        }
-        let any = |f: &dyn Fn(&Grant) -> bool| covering.iter().any(|g| f(g));
-        Decision::Deny(if any(&|g| !g.revoked && right(g) && t >= g.not_after) {
-            Expired
-        } else if any(&|g| !g.revoked && right(g) && t < g.not_before) {
-            NotYetValid
-        } else if any(&|g| !g.revoked && !right(g)) {
-            WrongPurpose
-        } else if any(&|g| g.revoked) {
-            Revoked
-        } else {
-            NoConsent
-        })
-    }
-
-    fn active(&self, a: usize) -> bool {
-        !self.suspended[a]
-    }
-
-    /// `a` may act for patient `p` (grant, revoke, erase).
-    fn speaks_for(&self, a: usize, p: usize) -> bool {
-        self.active(a) && (a == PATIENT[p] || (a == GUARDIAN && self.guardian[p]))
-    }
-
-    fn patient_records(&self, p: usize) -> Vec<usize> {
-        (0..self.recs.len())
-            .filter(|i| self.recs[*i].patient == p)
-            .collect()
-    }
-
     /// (reader, record index, purpose) of a read op.
     fn pick_read(
         &self,
@@ -537,19 +357,6 @@ impl Model {
         }
         let purpose = if own { named } else { purpose };
         Some((reader, pool[record.index(pool.len())], purpose))
-    }
-
-    /// Boundaries of consent periods and break-glass windows.
-    fn boundaries(&self) -> Vec<u64> {
-        let mut b: Vec<u64> = self
-            .grants
-            .iter()
-            .flat_map(|g| [g.not_before, g.not_after])
-            .chain(self.glass.iter().flat_map(|g| [g.from, g.until]))
-            .collect();
-        b.sort_unstable();
-        b.dedup();
-        b
     }
 }
 
@@ -605,26 +412,6 @@ fn fixed_consent(
         not_before: t.saturating_sub(1000),
         not_after: t + 24 * HOUR,
     }
-}
-
-fn record_grant(m: &mut Model, id: ConsentId, author_patient: usize, c: &Consent) {
-    let grantee = (0..ACTORS).find(|a| id_of(*a) == c.grantee).unwrap();
-    m.grants.push(Grant {
-        id,
-        patient: author_patient,
-        grantee,
-        actions: c.actions,
-        purposes: c.purposes,
-        all: c.scope.all_categories,
-        cats: CATS
-            .into_iter()
-            .filter(|x| c.scope.categories.iter().any(|k| k.as_str() == *x))
-            .collect(),
-        records: c.scope.records.clone(),
-        not_before: c.not_before,
-        not_after: c.not_after,
-        revoked: false,
-    });
 }
 
 /// Writes the world's records (and its set-up consent and guardians).
@@ -1098,22 +885,7 @@ proptest! {
         sys.commit();
         let report = sys.ledger.verify().unwrap();
         prop_assert!(report.is_ok(), "verify: {}", report);
-        let mut logged = Vec::new();
-        for p in PATIENT {
-            let id = id_of(p);
-            logged.extend(sys.ledger.access_log(&id, &id).unwrap().into_iter().map(|e| Event {
-                reader: e.reader,
-                record: e.record,
-                purpose: e.purpose,
-                decision: e.decision,
-                time: e.time,
-            }));
-        }
-        let mut want = m.events.clone();
-        let key = |e: &Event| (e.time, e.record.0.0, e.reader.0.0, e.purpose as u8);
-        want.sort_by_key(key);
-        logged.sort_by_key(key);
-        prop_assert_eq!(logged, want, "access log");
+        prop_assert_eq!(logged_events(&sys.ledger), m.sorted_events(), "access log");
     }
 }
 

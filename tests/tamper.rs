@@ -417,3 +417,45 @@ fn every_single_byte_flip_in_a_block_is_detected() {
     }
     assert!(verify(&c).is_ok());
 }
+
+#[test]
+fn bad_signatures_in_a_block_of_many_transactions_are_located_across_chunks() {
+    use medledger::crypto::sign::BATCH_CHUNK;
+    let c = Consortium::new();
+    // One block of single-signed records, enough for three batch chunks.
+    let n = 2 * BATCH_CHUNK + 40;
+    for i in 0..n {
+        let payload = format!("reading {i}").into_bytes();
+        c.ledger
+            .append_record(&c.hospital_a, c.record("lab", &payload))
+            .unwrap();
+    }
+    let h = c.commit().height;
+    assert!(verify(&c).is_ok());
+    let (block, offsets) = decoded(&c, h);
+    assert_eq!(block.txs.len(), n);
+    // The last byte of transaction i's signature.
+    let sig_end = |i: usize| offsets[i] + block.txs[i].len() - 1;
+    let strict = VerifyOptions {
+        batch_signatures: false,
+        ..Default::default()
+    };
+    for bad in [
+        vec![BATCH_CHUNK - 1],
+        vec![BATCH_CHUNK],
+        vec![n - 1],
+        vec![2 * BATCH_CHUNK + 3, BATCH_CHUNK + 1],
+    ] {
+        for &i in &bad {
+            assert!(c.store.tamper_block(h, |b| b[sig_end(i)] ^= 0x01));
+        }
+        let first = u32::try_from(*bad.iter().min().unwrap()).unwrap();
+        let r = verify(&c);
+        assert_fault(&r, FaultKind::BadSignature, h, Some(first), "tx.signature");
+        assert_eq!(verify_store(&c.store, &strict).fault, r.fault, "{bad:?}");
+        for &i in &bad {
+            assert!(c.store.tamper_block(h, |b| b[sig_end(i)] ^= 0x01));
+        }
+    }
+    assert!(verify(&c).is_ok());
+}

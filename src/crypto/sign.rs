@@ -11,13 +11,16 @@
 //! registration check (the [`CheckedKey`] type), rejects up front what
 //! strict verification rejects by encoding (non-canonical or small-order
 //! `R`), runs ed25519-dalek's batch equation, and on failure verifies one by
-//! one to name the first bad signature. For every signature an honest signer
+//! one to name the first bad signature. Large batches are cut into chunks of
+//! [`BATCH_CHUNK`] items, one batch equation each, verified on all cores;
+//! the cut depends only on the number of items, never on the machine. For every signature an honest signer
 //! produces (torsion-free `R`) its verdict equals strict verification's.
 //! The one known gap: a registered signer who crafts `R` with a small-order
 //! component can make the batch accept what strict verification rejects
 //! (CCTV vector 388). ed25519-dalek derives the batch coefficients from the
 //! inputs, so the batch verdict is a deterministic function of the batch —
-//! every node replaying the same block reaches the same verdict — but a
+//! every node replaying the same block reaches the same verdict, as the
+//! chunks are the same on every node — but a
 //! signer can grind for it. Submission always verifies strictly, so such a
 //! transaction reaches a sealed block only through a dishonest sequencer
 //! and quorum; audits use strict mode (`VerifyOptions::batch_signatures =
@@ -168,9 +171,68 @@ pub struct BatchItem<'a> {
     pub key: CheckedKey,
 }
 
+/// Items per chunk of a parallel [`verify_batch`]: batches of at least two
+/// chunks are split into chunks of this many items (the last one shorter).
+pub const BATCH_CHUNK: usize = 256;
+
 /// Verifies many signatures at once. `Ok(())` when all are valid; otherwise
 /// `Err(i)` with the index of the first invalid one.
+///
+/// A batch of at least `2 × BATCH_CHUNK` items is split into chunks of
+/// [`BATCH_CHUNK`] items, verified on every core the OS offers
+/// ([`std::thread::available_parallelism`]); see [`verify_batch_on`].
 pub fn verify_batch(items: &[BatchItem<'_>]) -> core::result::Result<(), usize> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    verify_batch_on(items, threads)
+}
+
+/// [`verify_batch`] on at most `threads` threads (the calling one
+/// included). The chunks depend on the number of items only, never on
+/// `threads`: each chunk's batch equation is a deterministic function of
+/// its items, so the verdict and the index are the same on every machine.
+/// The index is that of the first invalid item in `items`' order: every
+/// chunk before the first failing one passed, and a failing chunk names
+/// its first invalid item.
+pub fn verify_batch_on(items: &[BatchItem<'_>], threads: usize) -> core::result::Result<(), usize> {
+    if items.len() < 2 * BATCH_CHUNK {
+        return verify_chunk(items);
+    }
+    let chunks: Vec<&[BatchItem<'_>]> = items.chunks(BATCH_CHUNK).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    // Each thread takes the next unverified chunk until none is left, and
+    // returns the failing chunks it saw as (chunk, index in the chunk).
+    let work = || {
+        let mut failed = Vec::new();
+        loop {
+            let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(chunk) = chunks.get(c) else {
+                return failed;
+            };
+            if let Err(i) = verify_chunk(chunk) {
+                failed.push((c, i));
+            }
+        }
+    };
+    let failed = std::thread::scope(|s| {
+        // A thread the OS refuses to start leaves its share to the others.
+        let helpers: Vec<_> = (1..threads.min(chunks.len()))
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
+            .collect();
+        let mut failed = work();
+        for h in helpers {
+            // A helper that panicked verified nothing it can vouch for.
+            failed.extend(h.join().unwrap_or_else(|_| vec![(0, 0)]));
+        }
+        failed
+    });
+    match failed.into_iter().min() {
+        None => Ok(()),
+        Some((c, i)) => Err(c * BATCH_CHUNK + i),
+    }
+}
+
+/// One batch equation over `items`, then strict checks to locate a failure.
+fn verify_chunk(items: &[BatchItem<'_>]) -> core::result::Result<(), usize> {
     if let Some(i) = items
         .iter()
         .position(|it| r_rejected_by_encoding(&it.signature))
@@ -232,5 +294,111 @@ mod tests {
         let mut id = [0u8; 32];
         id[0] = 1;
         assert!(matches!(check_public_key(&id), Err(Error::WeakKey(_))));
+    }
+
+    /// `n` valid items from four signers, messages distinct per index.
+    fn signed(n: usize) -> (Vec<Vec<u8>>, Vec<(Signature, CheckedKey)>) {
+        let keys: Vec<SigningKey> = (1..=4u8).map(|i| SigningKey::from_seed(&[i; 32])).collect();
+        let msgs: Vec<Vec<u8>> = (0..n)
+            .map(|i| format!("message {i}").into_bytes())
+            .collect();
+        let sigs = msgs
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let k = &keys[i % keys.len()];
+                (k.sign(m), check_public_key(&k.public_key()).unwrap())
+            })
+            .collect();
+        (msgs, sigs)
+    }
+
+    fn items<'a>(msgs: &'a [Vec<u8>], sigs: &[(Signature, CheckedKey)]) -> Vec<BatchItem<'a>> {
+        msgs.iter()
+            .zip(sigs)
+            .map(|(m, (signature, key))| BatchItem {
+                message: m,
+                signature: *signature,
+                key: *key,
+            })
+            .collect()
+    }
+
+    /// The first item strict verification refuses, as one-by-one checks see it.
+    fn strict_first(items: &[BatchItem<'_>]) -> core::result::Result<(), usize> {
+        first_invalid(items).map_or(Ok(()), Err)
+    }
+
+    #[test]
+    fn parallel_batches_name_the_first_bad_item_across_chunk_boundaries() {
+        let n = 3 * BATCH_CHUNK + 5;
+        let (msgs, good) = signed(n);
+        for threads in [1, 2, 3, 8] {
+            assert_eq!(verify_batch_on(&items(&msgs, &good), threads), Ok(()));
+        }
+        assert_eq!(verify_batch(&items(&msgs, &good)), Ok(()));
+        let last = n - 1;
+        let bad_sets: [&[usize]; 9] = [
+            &[0],
+            &[BATCH_CHUNK - 1],
+            &[BATCH_CHUNK],
+            &[2 * BATCH_CHUNK - 1],
+            &[2 * BATCH_CHUNK],
+            &[last],
+            // Two bad items: the earlier one is named, whichever chunk a
+            // thread finishes first.
+            &[last, BATCH_CHUNK + 7],
+            &[2 * BATCH_CHUNK + 1, 2 * BATCH_CHUNK],
+            &[BATCH_CHUNK - 1, BATCH_CHUNK, 3 * BATCH_CHUNK],
+        ];
+        for bad in bad_sets {
+            let mut sigs = good.clone();
+            for &i in bad {
+                sigs[i].0.0[40] ^= 1;
+            }
+            let it = items(&msgs, &sigs);
+            let want = Err(*bad.iter().min().unwrap());
+            assert_eq!(strict_first(&it), want);
+            for threads in [1, 2, 3, 8] {
+                assert_eq!(verify_batch_on(&it, threads), want, "{bad:?} on {threads}");
+            }
+            assert_eq!(verify_batch(&it), want, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_r_refused_by_encoding_is_located_within_its_chunk() {
+        let n = 2 * BATCH_CHUNK + 9;
+        let (msgs, good) = signed(n);
+        // The identity point (y = 1) as R: refused before the batch equation.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        for (r_at, bad_at, want) in [
+            // A bad S before the refused R, in the same chunk: the S is named.
+            (BATCH_CHUNK + 3, BATCH_CHUNK, BATCH_CHUNK),
+            // The refused R first, in an earlier chunk than the bad S.
+            (BATCH_CHUNK - 1, BATCH_CHUNK, BATCH_CHUNK - 1),
+            // The refused R is the first item of the last chunk.
+            (2 * BATCH_CHUNK, n - 1, 2 * BATCH_CHUNK),
+        ] {
+            let mut sigs = good.clone();
+            sigs[r_at].0.0[..32].copy_from_slice(&identity);
+            sigs[bad_at].0.0[40] ^= 1;
+            let it = items(&msgs, &sigs);
+            assert_eq!(strict_first(&it), Err(want));
+            for threads in [1, 2, 8] {
+                assert_eq!(verify_batch_on(&it, threads), Err(want), "R at {r_at}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_below_two_chunks_names_its_last_bad_item() {
+        let n = 2 * BATCH_CHUNK - 1;
+        let (msgs, mut sigs) = signed(n);
+        sigs[n - 1].0.0[40] ^= 1;
+        let it = items(&msgs, &sigs);
+        assert_eq!(verify_batch_on(&it, 8), Err(n - 1));
+        assert_eq!(verify_chunk(&it), Err(n - 1));
     }
 }
