@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-ALL_TARGETS=(decode_tx decode_block verify_proof verify_store import_key verify_evidence api_model)
+ALL_TARGETS=(decode_tx decode_block verify_proof verify_store import_key verify_evidence api_model node_wire)
 if [[ $# -gt 0 ]]; then
     TARGETS=("$@")
 else
