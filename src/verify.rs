@@ -13,7 +13,8 @@ use crate::log::state::{ChainState, RuleViolation, SealError, TxPosition, Violat
 use crate::model::tx::{ciphertext_digest, ledger_id_of};
 use crate::model::{LedgerId, ParticipantId, RecordId, SignedTx, Tx, TxBody};
 use crate::store::Store;
-use std::collections::HashSet;
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc;
 
 /// What kind of damage verification found.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
@@ -292,98 +293,216 @@ fn replay_inner(
     if count == 0 {
         return Err(fault(FaultKind::Truncated, 0, "chain", "no genesis block"));
     }
-    let mut replayed: Option<Replayed> = None;
-    // Payloads absent from the vault, reported unless a later erase
-    // transaction explains them; and the records erased so far.
-    let mut missing: Vec<PayloadRef> = Vec::new();
-    let mut erased: HashSet<RecordId> = HashSet::new();
-    for height in 0..count {
-        let step = (|| {
-            let bytes = store
-                .read_block(height)
-                .map_err(|e| fault(FaultKind::Truncated, height, "block", e.to_string()))?;
-            let decoded = Block::decode(&bytes).map_err(|e| Fault::from_error(&e, height, 0))?;
-            let (mut r, payloads) = match replayed.take() {
-                None => (
-                    genesis_block(&decoded.block, &decoded.tx_offsets, report)?,
-                    Vec::new(),
-                ),
-                Some(mut prev) => {
-                    let payloads = apply_block(
-                        &mut prev.state,
-                        &mut prev.log,
-                        &prev.head,
-                        &decoded.block,
-                        &decoded.tx_offsets,
-                        height,
-                        opts,
-                        report,
-                        &mut erased,
-                    )?;
-                    prev.head = decoded.block.header.clone();
-                    (prev, payloads)
+    // Transaction signatures are checked on a worker thread while the
+    // rules of the next blocks run here; a fault is reported as the
+    // sequential replay would report it (the earliest, by position).
+    std::thread::scope(|scope| {
+        let mut sigs = SigPipeline::start(scope, opts.batch_signatures);
+        let mut replayed: Option<Replayed> = None;
+        // Payloads absent from the vault, reported unless a later erase
+        // transaction explains them; and the records erased so far (with
+        // the height of the erasure).
+        let mut missing: Vec<PayloadRef> = Vec::new();
+        let mut erased: HashMap<RecordId, u64> = HashMap::new();
+        for height in 0..count {
+            let step = (|| -> Result<Replayed, Fault> {
+                let bytes = store
+                    .read_block(height)
+                    .map_err(|e| fault(FaultKind::Truncated, height, "block", e.to_string()))?;
+                let decoded =
+                    Block::decode(&bytes).map_err(|e| Fault::from_error(&e, height, 0))?;
+                let (mut r, payloads) = match replayed.take() {
+                    None => (
+                        genesis_block(&decoded.block, &decoded.tx_offsets, report)?,
+                        Vec::new(),
+                    ),
+                    Some(mut prev) => {
+                        let applied = apply_block(
+                            &mut prev.state,
+                            &mut prev.log,
+                            &prev.head,
+                            &decoded.block,
+                            &decoded.tx_offsets,
+                            height,
+                            report,
+                            &mut erased,
+                        )?;
+                        let payloads = if applied.fault.is_some() {
+                            applied.settle(opts.batch_signatures, report)?
+                        } else {
+                            sigs.send(applied.sigs, report)?;
+                            applied.payloads
+                        };
+                        prev.head = decoded.block.header.clone();
+                        (prev, payloads)
+                    }
+                };
+                check_seals(&r.state, &decoded.block, height, opts, report)?;
+                if opts.check_payloads {
+                    check_payloads(store, &payloads, report, &mut missing)?;
+                }
+                r.state.end_block(
+                    decoded.block.header.log_size,
+                    decoded.block.header.timestamp,
+                );
+                Ok(r)
+            })();
+            let late = match step {
+                Ok(r) => {
+                    report.blocks += 1;
+                    replayed = Some(r);
+                    sigs.failure(false, report)
+                }
+                Err(f) => {
+                    return Err(match sigs.failure(true, report) {
+                        Some(late) if late.0 <= f.location.height => {
+                            late_fault(late, report, &missing, &erased)
+                        }
+                        _ => first_missing(&missing, &erased, u64::MAX).unwrap_or(f),
+                    });
                 }
             };
-            check_seals(&r.state, &decoded.block, height, opts, report)?;
-            if opts.check_payloads {
-                check_payloads(store, &payloads, report, &mut missing)?;
-            }
-            r.state.end_block(
-                decoded.block.header.log_size,
-                decoded.block.header.timestamp,
-            );
-            Ok(r)
-        })();
-        match step {
-            Ok(r) => {
-                report.blocks += 1;
-                replayed = Some(r);
-            }
-            Err(f) => return Err(first_missing(&missing, &erased).unwrap_or(f)),
-        }
-    }
-    if let Some(f) = first_missing(&missing, &erased) {
-        return Err(f);
-    }
-    let r = replayed.ok_or_else(|| fault(FaultKind::Truncated, 0, "chain", "no blocks"))?;
-    if opts.check_payloads {
-        for rec in r.state.records.values().filter(|r| r.erased.is_some()) {
-            report.erased += 1;
-            if matches!(
-                store.get_payload(&rec.header.ciphertext_digest),
-                Ok(Some(_))
-            ) {
-                report.erased_still_stored += 1;
+            if let Some(late) = late {
+                return Err(late_fault(late, report, &missing, &erased));
             }
         }
+        if let Some(late) = sigs.failure(true, report) {
+            return Err(late_fault(late, report, &missing, &erased));
+        }
+        if let Some(f) = first_missing(&missing, &erased, u64::MAX) {
+            return Err(f);
+        }
+        let r = replayed.ok_or_else(|| fault(FaultKind::Truncated, 0, "chain", "no blocks"))?;
+        if opts.check_payloads {
+            for rec in r.state.records.values().filter(|r| r.erased.is_some()) {
+                report.erased += 1;
+                if matches!(
+                    store.get_payload(&rec.header.ciphertext_digest),
+                    Ok(Some(_))
+                ) {
+                    report.erased_still_stored += 1;
+                }
+            }
+        }
+        if let Some((h, hash)) = opts.expected_head {
+            if h >= count {
+                return Err(fault(
+                    FaultKind::Truncated,
+                    count,
+                    "chain",
+                    format!(
+                        "chain ends at height {} but a head at height {h} was expected",
+                        count - 1
+                    ),
+                ));
+            }
+            let at = store
+                .read_block(h)
+                .ok()
+                .and_then(|b| Block::decode(&b).ok())
+                .map(|d| d.block.header.hash());
+            if at != Some(hash) {
+                return Err(fault(
+                    FaultKind::HashMismatch,
+                    h,
+                    "header",
+                    "block differs from the expected head (history rewritten)",
+                ));
+            }
+        }
+        Ok(r)
+    })
+}
+
+/// Signature checks running on a worker thread, one batch per block, in
+/// block order.
+struct SigPipeline<'scope> {
+    to_worker: Option<mpsc::SyncSender<SigBatch>>,
+    results: mpsc::Receiver<(u64, Result<u64, Fault>)>,
+    /// The report as it stood after each in-flight block's rules ran (the
+    /// sequential replay's report at a signature fault of that block).
+    in_flight: VecDeque<Report>,
+    _worker: std::thread::ScopedJoinHandle<'scope, ()>,
+}
+
+/// A signature fault found after later blocks ran: its height, the fault
+/// and the report to restore.
+type LateFault = (u64, Fault, Report);
+
+impl<'scope> SigPipeline<'scope> {
+    fn start<'env>(scope: &'scope std::thread::Scope<'scope, 'env>, batch: bool) -> Self {
+        // A few blocks queued at most: bounded memory.
+        let (to_worker, from_main) = mpsc::sync_channel::<SigBatch>(2);
+        let (to_main, results) = mpsc::channel();
+        let worker = scope.spawn(move || {
+            for b in from_main {
+                if to_main.send((b.height, b.check(batch))).is_err() {
+                    break;
+                }
+            }
+        });
+        SigPipeline {
+            to_worker: Some(to_worker),
+            results,
+            in_flight: VecDeque::new(),
+            _worker: worker,
+        }
     }
-    if let Some((h, hash)) = opts.expected_head {
-        if h >= count {
+
+    /// Queues a block's signatures; `report` is as it stands after the
+    /// block's rules.
+    fn send(&mut self, batch: SigBatch, report: &Report) -> Result<(), Fault> {
+        let height = batch.height;
+        let sent = self.to_worker.as_ref().map(|t| t.send(batch));
+        if !matches!(sent, Some(Ok(()))) {
             return Err(fault(
-                FaultKind::Truncated,
-                count,
-                "chain",
-                format!(
-                    "chain ends at height {} but a head at height {h} was expected",
-                    count - 1
-                ),
+                FaultKind::Malformed,
+                height,
+                "verifier",
+                "signature worker stopped",
             ));
         }
-        let at = store
-            .read_block(h)
-            .ok()
-            .and_then(|b| Block::decode(&b).ok())
-            .map(|d| d.block.header.hash());
-        if at != Some(hash) {
-            return Err(fault(
-                FaultKind::HashMismatch,
-                h,
-                "header",
-                "block differs from the expected head (history rewritten)",
-            ));
-        }
+        self.in_flight.push_back(report.clone());
+        Ok(())
     }
-    Ok(r)
+
+    /// Collects finished checks (all of them with `wait`, which also stops
+    /// the worker), adding their signatures to `report`; the first failed
+    /// check, if any.
+    fn failure(&mut self, wait: bool, report: &mut Report) -> Option<LateFault> {
+        if wait {
+            self.to_worker = None;
+        }
+        while !self.in_flight.is_empty() {
+            let next = if wait {
+                self.results.recv().ok()
+            } else {
+                self.results.try_recv().ok()
+            };
+            let (height, r) = next?;
+            let snapshot = self.in_flight.pop_front()?;
+            match r {
+                Ok(n) => report.signatures += n,
+                Err(f) => return Some((height, f, snapshot)),
+            }
+        }
+        None
+    }
+}
+
+/// The fault the sequential replay reports for a signature fault of block
+/// `k` found after later blocks ran: the report as it stood then, and a
+/// payload of an earlier block missing without an erasure (at or before
+/// `k`) to explain it comes first.
+fn late_fault(
+    (k, sig, snapshot): LateFault,
+    report: &mut Report,
+    missing: &[PayloadRef],
+    erased: &HashMap<RecordId, u64>,
+) -> Fault {
+    *report = snapshot;
+    let earlier: Vec<PayloadRef> = missing.iter().filter(|p| p.height < k).copied().collect();
+    first_missing(&earlier, erased, k).unwrap_or(sig)
 }
 
 fn check_header_counts(b: &Block, height: u64) -> Result<(), Fault> {
@@ -511,11 +630,72 @@ pub(crate) fn genesis_block(
     })
 }
 
+/// The transaction signatures of one block, collected while its rules run
+/// and checked apart from them (possibly on another thread).
+pub(crate) struct SigBatch {
+    height: u64,
+    messages: Vec<Vec<u8>>,
+    signed: Vec<(
+        crate::crypto::sign::Signature,
+        crate::crypto::sign::CheckedKey,
+    )>,
+}
+
+impl SigBatch {
+    /// Checks every signature (`batch`: in batches, else strictly one by
+    /// one); the first bad one is a located fault. Returns the count.
+    fn check(&self, batch: bool) -> Result<u64, Fault> {
+        let items: Vec<BatchItem<'_>> = self
+            .messages
+            .iter()
+            .zip(&self.signed)
+            .map(|(m, (sig, key))| BatchItem {
+                message: m,
+                signature: *sig,
+                key: *key,
+            })
+            .collect();
+        check_signatures(&items, batch).map_err(|bad| {
+            fault(
+                FaultKind::BadSignature,
+                self.height,
+                "tx.signature",
+                "transaction signature does not verify under its author's key",
+            )
+            .at_tx(bad)
+        })?;
+        Ok(items.len() as u64)
+    }
+}
+
+/// A block applied to the state, its signatures not yet checked.
+pub(crate) struct Applied {
+    /// The payloads it refers to.
+    pub(crate) payloads: Vec<PayloadRef>,
+    /// Signatures of the transactions applied.
+    pub(crate) sigs: SigBatch,
+    /// A rule fault or a log root mismatch, found after those signatures
+    /// (a bad signature among them is reported first).
+    pub(crate) fault: Option<Fault>,
+}
+
+impl Applied {
+    /// Checks the signatures now, then reports the block's other fault.
+    pub(crate) fn settle(self, batch: bool, report: &mut Report) -> Result<Vec<PayloadRef>, Fault> {
+        report.signatures += self.sigs.check(batch)?;
+        match self.fault {
+            Some(f) => Err(f),
+            None => Ok(self.payloads),
+        }
+    }
+}
+
 /// Checks block `b` (at position `height`) against the chain ending in
 /// `head` and applies its transactions to `state` and `log`: links, header,
-/// rules, signatures, log root (not the seals: [`check_seals`]). On a fault
-/// `state` and `log` may hold part of the block: the caller discards them.
-/// Returns the payloads the block refers to.
+/// rules, log root; the transaction signatures are returned to be checked
+/// (not the seals: [`check_seals`]). On a fault `state` and `log` may hold
+/// part of the block: the caller discards them. `erased` gains the records
+/// the block erases, with its height.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn apply_block(
     state: &mut ChainState,
@@ -524,10 +704,9 @@ pub(crate) fn apply_block(
     b: &Block,
     offsets: &[usize],
     height: u64,
-    opts: &VerifyOptions,
     report: &mut Report,
-    erased: &mut HashSet<RecordId>,
-) -> Result<Vec<PayloadRef>, Fault> {
+    erased: &mut HashMap<RecordId, u64>,
+) -> Result<Applied, Fault> {
     let h = &b.header;
     if h.ledger_id != state.ledger_id {
         return Err(fault(
@@ -648,7 +827,7 @@ pub(crate) fn apply_block(
                     len: r.ciphertext_len,
                 }));
             }
-            TxBody::Erase(ids) => erased.extend(ids.iter().copied()),
+            TxBody::Erase(ids) => erased.extend(ids.iter().map(|id| (*id, height))),
             _ => {}
         }
         let leaf = log.size();
@@ -663,37 +842,25 @@ pub(crate) fn apply_block(
         log.push_leaf_data(bytes);
         report.transactions += 1;
     }
-    let items: Vec<BatchItem<'_>> = messages
-        .iter()
-        .zip(&signed)
-        .map(|(m, (sig, key))| BatchItem {
-            message: m,
-            signature: *sig,
-            key: *key,
+    let fault = rule_fault.or_else(|| {
+        (log.root() != h.log_root).then(|| {
+            fault(
+                FaultKind::HashMismatch,
+                height,
+                "header.log_root",
+                "transactions do not hash to the sealed log root (changed, reordered, inserted or removed)",
+            )
         })
-        .collect();
-    if let Err(bad) = check_signatures(&items, opts.batch_signatures) {
-        return Err(fault(
-            FaultKind::BadSignature,
+    });
+    Ok(Applied {
+        payloads,
+        sigs: SigBatch {
             height,
-            "tx.signature",
-            "transaction signature does not verify under its author's key",
-        )
-        .at_tx(bad));
-    }
-    report.signatures += items.len() as u64;
-    if let Some(f) = rule_fault {
-        return Err(f);
-    }
-    if log.root() != h.log_root {
-        return Err(fault(
-            FaultKind::HashMismatch,
-            height,
-            "header.log_root",
-            "transactions do not hash to the sealed log root (changed, reordered, inserted or removed)",
-        ));
-    }
-    Ok(payloads)
+            messages,
+            signed,
+        },
+        fault,
+    })
 }
 
 fn check_signatures(items: &[BatchItem<'_>], batch: bool) -> Result<(), usize> {
@@ -781,11 +948,16 @@ fn payload_fault(p: &PayloadRef, kind: FaultKind, msg: &str) -> Fault {
         .at_record(u32::try_from(p.record_index).ok())
 }
 
-/// The first absent payload no erase transaction accounts for.
-fn first_missing(missing: &[PayloadRef], erased: &HashSet<RecordId>) -> Option<Fault> {
+/// The first absent payload no erase transaction at or before height
+/// `upto` accounts for.
+fn first_missing(
+    missing: &[PayloadRef],
+    erased: &HashMap<RecordId, u64>,
+    upto: u64,
+) -> Option<Fault> {
     missing
         .iter()
-        .find(|p| !erased.contains(&p.record))
+        .find(|p| erased.get(&p.record).is_none_or(|h| *h > upto))
         .map(|p| {
             payload_fault(
                 p,

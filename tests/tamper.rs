@@ -10,7 +10,8 @@ use medledger::log::merkle::MerkleLog;
 use medledger::model::tx::{RecordsBody, TxKind};
 use medledger::model::{SignedTx, Tx, TxBody};
 use medledger::{
-    FaultKind, Keypair, Ledger, Purpose, Report, Roles, Store, VerifyOptions, verify_store,
+    FaultKind, Keypair, Ledger, MemoryStore, Purpose, Report, Roles, Store, VerifyOptions,
+    verify_store,
 };
 
 /// Offset of the body inside an encoded transaction.
@@ -458,4 +459,60 @@ fn bad_signatures_in_a_block_of_many_transactions_are_located_across_chunks() {
         }
     }
     assert!(verify(&c).is_ok());
+}
+
+/// Signatures are checked on a worker thread while later blocks run: a bad
+/// signature is still the first fault, with the report as the sequential
+/// replay leaves it, and a payload missing before it still comes first.
+#[test]
+fn a_bad_signature_found_while_later_blocks_ran_is_still_the_first_fault() {
+    let c = setup();
+    // The report of the chain up to block 1, for the expected counts.
+    let prefix = MemoryStore::new();
+    for h in 0..2 {
+        prefix
+            .append_block(&c.store.read_block(h).unwrap(), &[])
+            .unwrap();
+    }
+    let before = verify_store(&prefix, &VerifyOptions::default());
+    assert!(before.is_ok());
+    // Block 2, tx 1: a bad signature; block 3: a missing payload too.
+    let (block, offsets) = decoded(&c, 2);
+    let at = offsets[1] + block.txs[1].len() - 64 - 10;
+    assert!(c.store.tamper_block(2, |b| b[at] ^= 0x01));
+    let (b3, _) = decoded(&c, 3);
+    let TxBody::Records(body) = SignedTx::decode(&b3.txs[0]).unwrap().tx.body else {
+        panic!()
+    };
+    c.store.remove_payload(&body.records[0].ciphertext_digest);
+    for batch_signatures in [true, false] {
+        let r = verify_store(
+            &c.store,
+            &VerifyOptions {
+                batch_signatures,
+                ..Default::default()
+            },
+        );
+        assert_fault(&r, FaultKind::BadSignature, 2, Some(1), "tx.signature");
+        assert_eq!(r.blocks, 2);
+        assert_eq!(r.transactions, before.transactions + 3);
+        assert_eq!(r.records, before.records + 3);
+        assert_eq!(r.signatures, before.signatures);
+        assert_eq!(r.payloads, before.payloads);
+    }
+    // A payload of block 2 itself missing as well: block 2's payloads are
+    // checked after its signatures, so the signature fault still comes
+    // first (though the pipelined replay saw the missing payload before
+    // the signature result came back).
+    let TxBody::Records(b2) = SignedTx::decode(&block.txs[0]).unwrap().tx.body else {
+        panic!()
+    };
+    c.store.remove_payload(&b2.records[0].ciphertext_digest);
+    assert_fault(
+        &verify(&c),
+        FaultKind::BadSignature,
+        2,
+        Some(1),
+        "tx.signature",
+    );
 }

@@ -538,7 +538,7 @@ impl Ledger {
         decoded: &crate::log::block::DecodedBlock,
     ) -> Result<HashSet<RecordId>> {
         let b = &decoded.block;
-        let mut erased = HashSet::new();
+        let mut erased = HashMap::new();
         let fault = {
             let mut guard = self.write()?;
             let inner: &mut Inner = &mut guard;
@@ -551,10 +551,10 @@ impl Ledger {
                 b,
                 &decoded.tx_offsets,
                 b.header.height,
-                &VerifyOptions::default(),
                 &mut report,
                 &mut erased,
             )
+            .and_then(|a| a.settle(true, &mut report))
             .err()
         };
         if let Some(f) = fault {
@@ -562,7 +562,7 @@ impl Ledger {
             self.rebuild()?;
             return Err(Error::Corrupt(Box::new(f)));
         }
-        Ok(erased)
+        Ok(erased.into_keys().collect())
     }
 
     /// Stores a verified, applied block and moves the head; erases the
