@@ -33,7 +33,8 @@ use crate::{
 /// concurrently, writers serialise internally). Only
 /// `medledger_ledger_free` needs exclusive access.
 pub struct medledger_ledger {
-    pub(crate) inner: Ledger,
+    /// Shared with the nodes built on it (`medledger_node_new`).
+    pub(crate) inner: Arc<Ledger>,
     /// Serialises `medledger_ledger_commit_block` on this handle.
     /// `Ledger::commit_block` proposes under one lock and commits under
     /// another, so two concurrent commits could both propose the same
@@ -56,7 +57,7 @@ impl medledger_ledger {
             ms => ms,
         });
         medledger_ledger {
-            inner,
+            inner: Arc::new(inner),
             commit_lock: Mutex::new(()),
             manual_time,
         }
