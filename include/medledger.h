@@ -1342,7 +1342,9 @@ medledger_status medledger_ledger_open_dir_read_only(const char *path,
  * Closes and frees `ledger`. NULL is a no-op. Transactions not yet
  * committed in a block are discarded; an in-memory ledger is gone; a
  * directory ledger stays on disk (every committed block was synced when
- * it committed) and its writer lock is released.
+ * it committed) and its writer lock is released. While a node built on it
+ * (`medledger_node_new`) lives, only the handle is freed: the node keeps
+ * the ledger open until `medledger_node_free`.
  *
  * Freeing the same non-NULL ledger twice is undefined behaviour, as with
  * `free()`. No other thread may use the ledger during or after this call:
