@@ -78,6 +78,31 @@ def test_any_transport_carries_the_bytes(leader, tmp_path):
         assert seen and b.head_height == 2
 
 
+def test_a_node_is_shared_by_threads(leader, tmp_path):
+    """Four threads catch one follower up at once, through one node, while
+    the leader's node answers them all: each block is imported once."""
+    import threading
+
+    a = leader.ledger
+    with joined(tmp_path, "b", a) as b, Node(a) as node_a, Node(b) as node_b:
+        reports, errors = [], []
+
+        def run():
+            try:
+                reports.append(node_b.sync(node_a))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=run) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sum(r.blocks for r in reports) == 2
+        assert b.head_height == 2
+
+
 def test_blocks_import_in_order_and_tampering_is_refused(leader, tmp_path):
     a = leader.ledger
     block1, block2 = export_block(a, 1), export_block(a, 2)
