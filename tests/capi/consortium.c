@@ -382,6 +382,9 @@ int main(void) {
     EXPECT(NULLP, medledger_ledger_join_dir(dir_x, &byte, 1, NULL, &l_out));
     EXPECT(NULLP, medledger_ledger_join_dir(dir_x, &byte, 1, wrong_id, NULL));
     EXPECT(INVALID, medledger_ledger_join_dir(dir_x, &byte, SIZE_MAX, wrong_id, &l_out));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8, medledger_ledger_join_dir("/tmp/\xff", &byte, 1, wrong_id,
+                                                                 &l_out));
+    EXPECT(INVALID, medledger_ledger_join_dir("", &byte, 1, wrong_id, &l_out));
     uint8_t id_b[MEDLEDGER_ID_LEN];
     OK(medledger_ledger_id(b, id_b));
     CHECK(medledger_ledger_join_dir(dir_b, medledger_buffer_data(genesis),
@@ -408,7 +411,19 @@ int main(void) {
     EXPECT(NULLP, medledger_node_handle(node_b, NULL, 1, &out));
     EXPECT(INVALID, medledger_node_handle(node_b, &byte, SIZE_MAX, &out));
     EXPECT(NULLP, medledger_node_status_json(NULL, &out));
+    EXPECT(NULLP, medledger_node_status_json(node_b, NULL));
+    EXPECT(NULLP, medledger_node_evidence(NULL, 0, &out));
     EXPECT(NULLP, medledger_node_evidence(node_b, 0, NULL));
+    EXPECT(NULLP, medledger_node_sync(NULL, &peer_a, &rep));
+    EXPECT(NULLP, medledger_node_sync_tcp(NULL, "127.0.0.1:1", 2000, &rep));
+    EXPECT(NULLP, medledger_node_sync_tcp(node_b, "127.0.0.1:1", 2000, NULL));
+    EXPECT(NULLP, medledger_node_propose_round(NULL, &peer_a, 1, &committed, &height));
+    EXPECT(NULLP, medledger_node_propose_round(node_b, NULL, 1, &committed, &height));
+    EXPECT(NULLP, medledger_node_propose_round(node_b, &peer_a, 1, &committed, NULL));
+    EXPECT(NULLP, medledger_node_propose_round_tcp(NULL, NULL, 0, 2000, &committed, &height));
+    EXPECT(NULLP, medledger_node_propose_round_tcp(node_b, NULL, 0, 2000, &committed, &height));
+    EXPECT(INVALID, medledger_node_propose_round(node_b, &peer_a, MEDLEDGER_MAX_PEERS + 1,
+                                                 &committed, &height));
     CHECK(out == SENTINEL);
     /* Transports: down, silent, NULL callback; TCP addresses. */
     memset(&rep, 0x5a, sizeof rep);
@@ -445,6 +460,8 @@ int main(void) {
     EXPECT(INVALID, medledger_ledger_follow_tcp(e, "nowhere", 2000));
     EXPECT(MEDLEDGER_ERR_INVALID_UTF8, medledger_ledger_follow_tcp(e, "\xc3", 2000));
     EXPECT(NULLP, medledger_ledger_follow_tcp(NULL, "127.0.0.1:1", 2000));
+    EXPECT(NULLP, medledger_ledger_follow_tcp(e, NULL, 2000));
+    EXPECT(INVALID, medledger_ledger_follow_tcp(e, "127.0.0.1:1", 0));
     /* Buffers made by the caller. */
     EXPECT(NULLP, medledger_buffer_new(NULL, 1, &out));
     EXPECT(INVALID, medledger_buffer_new(&byte, SIZE_MAX, &out));
