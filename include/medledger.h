@@ -73,6 +73,18 @@
 #define MEDLEDGER_MAX_KEY_FILE_LEN 4096
 
 /**
+ * Longest accepted message of the consortium protocol in bytes (300
+ * MiB): a shipped block, a request or response, equivocation evidence;
+ * checked before the bytes are read.
+ */
+#define MEDLEDGER_MAX_MESSAGE_LEN 314572800
+
+/**
+ * Most peers one `medledger_node_propose_round` call may ask.
+ */
+#define MEDLEDGER_MAX_PEERS 256
+
+/**
  * Role bit: owns records; the patient's own app or device.
  */
 #define MEDLEDGER_ROLE_PATIENT 1
@@ -175,6 +187,22 @@
  * returns it (layout documented there).
  */
 #define MEDLEDGER_ERASURE_RECEIPT_LEN 216
+
+/**
+ * `medledger_import_result.outcome`: the block was verified and appended.
+ */
+#define MEDLEDGER_IMPORT_APPENDED 1
+
+/**
+ * `medledger_import_result.outcome`: this ledger already holds this very
+ * block; nothing changed.
+ */
+#define MEDLEDGER_IMPORT_ALREADY_HAVE 2
+
+/**
+ * Longest timeout accepted by the TCP functions (10 minutes).
+ */
+#define MEDLEDGER_MAX_PEER_TIMEOUT_MS 600000
 
 /**
  * Fault kind: no fault (the report is OK).
@@ -284,6 +312,16 @@ typedef struct medledger_keypair medledger_keypair;
 typedef struct medledger_ledger medledger_ledger;
 
 /**
+ * One institution's node of a consortium over a ledger: answers peers'
+ * requests (`medledger_node_handle`), catches up from a peer, proposes
+ * blocks and gathers the peers' seals, and keeps the equivocation
+ * evidence it detects. Every function taking a `const medledger_node *`
+ * may be called from several threads at once; only `medledger_node_free`
+ * needs exclusive access.
+ */
+typedef struct medledger_node medledger_node;
+
+/**
  * What verification checked and the first fault it found, if any.
  * Immutable: safe to read from several threads at once. Strings returned
  * by its accessors live as long as the report.
@@ -295,6 +333,83 @@ typedef struct medledger_report medledger_report;
  * The group is `status / 100`; see the `MEDLEDGER_ERR_*` constants.
  */
 typedef uint32_t medledger_status;
+
+/**
+ * What `medledger_ledger_import_block` did with a block.
+ */
+typedef struct medledger_import_result {
+    /**
+     * `MEDLEDGER_IMPORT_APPENDED` or `MEDLEDGER_IMPORT_ALREADY_HAVE`.
+     */
+    uint32_t outcome;
+    /**
+     * Height of the block.
+     */
+    uint64_t height;
+    /**
+     * Records of the block whose ciphertext did not come with it (erased
+     * at the sender); 0 for `MEDLEDGER_IMPORT_ALREADY_HAVE`.
+     */
+    uint64_t missing_payloads;
+} medledger_import_result;
+
+/**
+ * A peer's transport, provided by the caller: sends the request bytes to
+ * the peer (over any transport) and returns the peer's response bytes in
+ * a new buffer written to `*out_response` (one made with
+ * `medledger_buffer_new`, or the one `medledger_node_handle` returned for
+ * a node in the same process). The library takes ownership of the
+ * response buffer and frees it.
+ *
+ * Return `MEDLEDGER_OK` with `*out_response` set, or any other status
+ * when the peer could not be reached (the library then fails with
+ * `MEDLEDGER_ERR_PEER_UNREACHABLE`). The callback may be called from
+ * threads the library starts (`medledger_node_propose_round` asks every
+ * peer in parallel), so it must be thread-safe. It must not unwind
+ * (no C++ exception, no `longjmp`) out of the call.
+ */
+typedef medledger_status (*medledger_peer_call)(void *context,
+                                                const uint8_t *request,
+                                                size_t request_len,
+                                                struct medledger_buffer **out_response);
+
+/**
+ * A peer reached through a caller-provided transport.
+ */
+typedef struct medledger_peer {
+    /**
+     * The transport (required).
+     */
+    medledger_peer_call call;
+    /**
+     * Passed to `call` as is; the library never reads it.
+     */
+    void *context;
+} medledger_peer;
+
+/**
+ * What one catch-up (`medledger_node_sync`, `medledger_node_sync_tcp`)
+ * did.
+ */
+typedef struct medledger_sync_report {
+    /**
+     * Blocks verified and appended.
+     */
+    uint64_t blocks;
+    /**
+     * Transactions in them.
+     */
+    uint64_t transactions;
+    /**
+     * Ciphertexts the peer did not ship (erased there).
+     */
+    uint64_t missing_payloads;
+    /**
+     * The peer served a conflicting block: the evidence was kept by the
+     * node (`medledger_node_evidence`) and the catch-up stopped there.
+     */
+    bool conflict;
+} medledger_sync_report;
 
 /**
  * A founding participant of a new ledger: its keypair (only the public
@@ -473,6 +588,15 @@ typedef struct medledger_open_report {
 #define MEDLEDGER_ERR_TAMPERED 305
 
 /**
+ * 3xx: a block a peer shipped conflicts with the block this node holds
+ * (or endorsed) at its height, and validators signed both: equivocation.
+ * The block is not imported; the function that returns this status also
+ * hands out the evidence (`medledger_equivocation_verify` names the
+ * validators who signed both).
+ */
+#define MEDLEDGER_ERR_EQUIVOCATION 306
+
+/**
  * 3xx: a read refused by the access rules because no consent from the
  * patient covers this record for this reader (and no break-glass
  * declaration is active). The denied attempt is recorded in the access
@@ -519,6 +643,14 @@ typedef struct medledger_open_report {
 #define MEDLEDGER_ERR_ERASED 316
 
 /**
+ * 4xx: a peer could not be reached or did not answer: connection
+ * refused or failed, the timeout passed, the connection closed without an
+ * answer, or a `medledger_peer` callback failed. Nothing was changed by
+ * the failed exchange; try again later.
+ */
+#define MEDLEDGER_ERR_PEER_UNREACHABLE 400
+
+/**
  * 9xx: the operating system or random number generator failed, or a lock
  * was poisoned by an earlier panic.
  */
@@ -559,6 +691,23 @@ const char *medledger_version(void);
 const char *medledger_last_error(void);
 
 /**
+ * Copies `len` bytes at `data` into a new buffer written to
+ * `*out_buffer` (released with `medledger_buffer_free`): how a peer
+ * callback (`medledger_peer`) hands the library a response it received
+ * over its own transport. `data` may be NULL only when `len` is 0.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (longer than `MEDLEDGER_MAX_MESSAGE_LEN`). Thread-safe.
+ *
+ * # Safety
+ *
+ * `data` NULL or `len` readable bytes; `out_buffer` NULL or writable.
+ */
+medledger_status medledger_buffer_new(const uint8_t *data,
+                                      size_t len,
+                                      struct medledger_buffer **out_buffer);
+
+/**
  * The bytes of `buffer`: valid until `medledger_buffer_free(buffer)`.
  *
  * NULL when `buffer` is NULL. For an empty buffer the pointer is non-NULL
@@ -591,6 +740,326 @@ size_t medledger_buffer_len(const struct medledger_buffer *buffer);
  * `buffer` is NULL or a live buffer from this library, not used again.
  */
 void medledger_buffer_free(struct medledger_buffer *buffer);
+
+/**
+ * The committed block at `height`, with the ciphertexts of its records
+ * this ledger holds, encoded for shipping to a peer (docs/FORMAT.md
+ * §11.1). On success `*out_shipped` receives the bytes; release them
+ * with `medledger_buffer_free`. A peer imports them with
+ * `medledger_ledger_import_block` (block 0 with `medledger_ledger_join_dir`).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_NOT_FOUND` (above
+ * the head). Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `out_shipped` NULL or writable.
+ */
+medledger_status medledger_ledger_export_block(const struct medledger_ledger *ledger,
+                                               uint64_t height,
+                                               struct medledger_buffer **out_shipped);
+
+/**
+ * Imports a shipped block (from `medledger_ledger_export_block` at a
+ * peer) after verifying it like `medledger_ledger_verify` does: link,
+ * seals at threshold, log root, every rule and signature, every shipped
+ * ciphertext against its digest. Nothing is stored unless it all
+ * verifies; erasures in the block are carried out here too. Blocks are
+ * imported in order: the next height, or one already held.
+ *
+ * On success `*out_result` says what happened: appended (with the count
+ * of ciphertexts not shipped), or already held (the same block; nothing
+ * changed).
+ *
+ * A different block at a height this ledger holds, sealed by validators
+ * of this chain, is equivocation: the status is
+ * `MEDLEDGER_ERR_EQUIVOCATION`, the block is not imported, and — the one
+ * out-parameter written on failure — `*out_evidence` receives the encoded
+ * evidence (release it with `medledger_buffer_free`; check it with
+ * `medledger_equivocation_verify`). On every other status
+ * `*out_evidence` is left alone.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (longer than `MEDLEDGER_MAX_MESSAGE_LEN`, or a height that does not
+ * follow the head); a 1xx status for bytes that do not decode;
+ * `MEDLEDGER_ERR_MISSING_QUORUM`, `MEDLEDGER_ERR_CORRUPT` (a block that
+ * breaks a rule or whose transactions do not match its header),
+ * `MEDLEDGER_ERR_TAMPERED` (a shipped ciphertext that is not one of the
+ * block's), `MEDLEDGER_ERR_REJECTED` (a different block no validator of
+ * this chain sealed: forged), `MEDLEDGER_ERR_ACCESS_DENIED` (read-only
+ * ledger, or one with transactions of its own pending);
+ * `MEDLEDGER_ERR_EQUIVOCATION`. Thread-safe (imports and commits run one
+ * after the other).
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `shipped` NULL or `shipped_len` readable bytes;
+ * `out_result` and `out_evidence` NULL or writable.
+ */
+medledger_status medledger_ledger_import_block(const struct medledger_ledger *ledger,
+                                               const uint8_t *shipped,
+                                               size_t shipped_len,
+                                               struct medledger_import_result *out_result,
+                                               struct medledger_buffer **out_evidence);
+
+/**
+ * Joins a consortium: creates a ledger in the directory `path` (created
+ * if missing; it must be empty) from the consortium's genesis block as a
+ * peer shipped it (`medledger_ledger_export_block(peer, 0, ...)`), after
+ * checking it is the genesis of the ledger `ledger_id` (32 bytes, learnt
+ * out of band: never trust the peer for it) and sealed by its
+ * validators. Later blocks come through `medledger_ledger_import_block`
+ * or a node's catch-up. On success `*out_ledger` receives the handle.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_UTF8`,
+ * `MEDLEDGER_ERR_INVALID_ARGUMENT`; a 1xx status for bytes that do not
+ * decode; `MEDLEDGER_ERR_REJECTED` (the genesis of another ledger),
+ * `MEDLEDGER_ERR_CORRUPT` (a genesis that does not verify),
+ * `MEDLEDGER_ERR_SYSTEM` (the directory is not empty or not writable).
+ *
+ * # Safety
+ *
+ * `path` NULL or a NUL-terminated string; `genesis` NULL or `genesis_len`
+ * readable bytes; `ledger_id` NULL or 32 readable bytes; `out_ledger` NULL
+ * or writable.
+ */
+medledger_status medledger_ledger_join_dir(const char *path,
+                                           const uint8_t *genesis,
+                                           size_t genesis_len,
+                                           const uint8_t *ledger_id,
+                                           struct medledger_ledger **out_ledger);
+
+/**
+ * Makes `ledger` a follower of the node at `addr` (`"IP:port"`, e.g.
+ * `"127.0.0.1:7000"` or `"[::1]:7000"`; no host names): transactions
+ * written here (`medledger_ledger_append_record`, grants, ...) are checked
+ * against the local state, then sent to that node to be sequenced, and
+ * the call returns once the block holding them has been *imported here*.
+ * Blocks do not arrive by themselves: keep a node on this ledger catching
+ * up from `addr` (`medledger_node_sync_tcp` in a loop on another thread),
+ * or writes wait until they time out (30 s). Each exchange fails after
+ * `timeout_ms` (1 to `MEDLEDGER_MAX_PEER_TIMEOUT_MS`) without an answer.
+ * Replaces an earlier upstream.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_UTF8`,
+ * `MEDLEDGER_ERR_INVALID_ARGUMENT`. Nothing is dialled by this call.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `addr` NULL or a NUL-terminated string.
+ */
+medledger_status medledger_ledger_follow_tcp(const struct medledger_ledger *ledger,
+                                             const char *addr,
+                                             uint32_t timeout_ms);
+
+/**
+ * Checks equivocation evidence (from `medledger_ledger_import_block`,
+ * `medledger_node_evidence`, or a peer) offline: both headers of one
+ * ledger and height and different, the validator set the first names,
+ * every seal valid, at least one validator's seal on both. On success
+ * `*out_json` receives a JSON object (UTF-8, not NUL-terminated):
+ * `{"height", "ledger_id", "first_header_hash", "second_header_hash",
+ * "guilty": [hex participant id, ...]}`; release it with
+ * `medledger_buffer_free`.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (too long, or evidence that proves nothing: same headers, two heights,
+ * no common signer); a 1xx status for bytes that do not decode;
+ * `MEDLEDGER_ERR_BAD_SIGNATURE` (a seal does not verify). Thread-safe.
+ *
+ * # Safety
+ *
+ * `evidence` NULL or `evidence_len` readable bytes; `out_json` NULL or
+ * writable.
+ */
+medledger_status medledger_equivocation_verify(const uint8_t *evidence,
+                                               size_t evidence_len,
+                                               struct medledger_buffer **out_json);
+
+/**
+ * A node over `ledger`, sealing with `validators` (an array of
+ * `validators_len` keypairs, at most 256, each a member of the validator
+ * set in force; `validators` may be NULL when `validators_len` is 0, for
+ * a node that only replicates). On success `*out_node` receives the
+ * handle; release it with `medledger_node_free`.
+ *
+ * Ownership: the node holds its own references to the ledger and the
+ * keys, not to the handles: the caller may free the ledger and keypair
+ * handles before the node (the ledger is closed when the last of them
+ * goes). Writes through the ledger handle and the node see one ledger.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (including an array element),
+ * `MEDLEDGER_ERR_INVALID_ARGUMENT`, `MEDLEDGER_ERR_ACCESS_DENIED` (a key
+ * outside the validator set). Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `validators` NULL or `validators_len` pointers,
+ * each NULL or live; `out_node` NULL or writable.
+ */
+medledger_status medledger_node_new(const struct medledger_ledger *ledger,
+                                    const struct medledger_keypair *const *validators,
+                                    size_t validators_len,
+                                    struct medledger_node **out_node);
+
+/**
+ * Frees `node`. NULL is a no-op. The ledger stays open while other
+ * handles (its `medledger_ledger`, other nodes) hold it. No other thread
+ * may use the node during or after this call.
+ *
+ * # Safety
+ *
+ * `node` is NULL or a live node from this library, not used again.
+ */
+void medledger_node_free(struct medledger_node *node);
+
+/**
+ * Answers one request of the wire protocol (docs/FORMAT.md §11.2) from a
+ * peer: bytes in, bytes out, so the caller carries them over any
+ * transport. On success `*out_response` receives the encoded response;
+ * release it with `medledger_buffer_free` (or return it from a
+ * `medledger_peer_call`). A request that fails, or does not decode, is
+ * answered with an error *response*, still `MEDLEDGER_OK`: the failure
+ * belongs to the peer, which reads it from the response.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (longer than `MEDLEDGER_MAX_MESSAGE_LEN`). Thread-safe.
+ *
+ * # Safety
+ *
+ * `node` NULL or live; `request` NULL or `request_len` readable bytes;
+ * `out_response` NULL or writable.
+ */
+medledger_status medledger_node_handle(const struct medledger_node *node,
+                                       const uint8_t *request,
+                                       size_t request_len,
+                                       struct medledger_buffer **out_response);
+
+/**
+ * The node's status as a JSON object (UTF-8, not NUL-terminated):
+ * `{"height", "head_hash", "log_size", "log_root", "evidence": count,
+ * "equivocators": [hex participant id, ...]}`, written to `*out_json`;
+ * release it with `medledger_buffer_free`.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `node` NULL or live; `out_json` NULL or writable.
+ */
+medledger_status medledger_node_status_json(const struct medledger_node *node,
+                                            struct medledger_buffer **out_json);
+
+/**
+ * The `index`-th equivocation evidence the node detected (0-based, in the
+ * order found; the count is `"evidence"` in `medledger_node_status_json`),
+ * encoded as `medledger_equivocation_verify` reads it, written to
+ * `*out_evidence`; release it with `medledger_buffer_free`.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_NOT_FOUND` (no
+ * such index). Thread-safe.
+ *
+ * # Safety
+ *
+ * `node` NULL or live; `out_evidence` NULL or writable.
+ */
+medledger_status medledger_node_evidence(const struct medledger_node *node,
+                                         size_t index,
+                                         struct medledger_buffer **out_evidence);
+
+/**
+ * Catches up through `peer`: asks it for the blocks after this node's
+ * head and imports each (verified before it is stored) until it has no
+ * more. A conflicting block ends the catch-up: the evidence is kept
+ * (`medledger_node_evidence`) and `conflict` is set in the report; the
+ * status is still `MEDLEDGER_OK`. On success `*out_report` says what was
+ * imported.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (including `peer->call`),
+ * `MEDLEDGER_ERR_PEER_UNREACHABLE` (the callback failed), the status of a
+ * block that does not verify (blocks before it stay imported), or the
+ * error the peer answered. Thread-safe.
+ *
+ * # Safety
+ *
+ * `node` NULL or live; `peer` NULL or a readable `medledger_peer` whose
+ * callback may be called during this call; `out_report` NULL or writable.
+ */
+medledger_status medledger_node_sync(const struct medledger_node *node,
+                                     const struct medledger_peer *peer,
+                                     struct medledger_sync_report *out_report);
+
+/**
+ * `medledger_node_sync` from the node at `addr` (`"IP:port"`) over TCP
+ * (the protocol's framing, docs/FORMAT.md §11.3, as `medledger-node`
+ * serves it); each exchange fails after `timeout_ms` (1 to
+ * `MEDLEDGER_MAX_PEER_TIMEOUT_MS`) without an answer.
+ *
+ * Errors: as `medledger_node_sync`, plus `MEDLEDGER_ERR_INVALID_UTF8`,
+ * `MEDLEDGER_ERR_INVALID_ARGUMENT` (not `IP:port`, bad timeout), and
+ * `MEDLEDGER_ERR_PEER_UNREACHABLE` (refused, timed out, closed).
+ *
+ * # Safety
+ *
+ * `node` NULL or live; `addr` NULL or a NUL-terminated string;
+ * `out_report` NULL or writable.
+ */
+medledger_status medledger_node_sync_tcp(const struct medledger_node *node,
+                                         const char *addr,
+                                         uint32_t timeout_ms,
+                                         struct medledger_sync_report *out_report);
+
+/**
+ * The proposer's round: proposes the pending transactions of the node's
+ * ledger as the next block, sealed with the node's validator keys, asks
+ * every peer in `peers` (an array of `peers_len`, at most
+ * `MEDLEDGER_MAX_PEERS`; their callbacks are called in parallel from
+ * library threads) to endorse it, commits it at the threshold of seals and
+ * announces the commit. On success `*out_committed` says whether a block
+ * was committed (false: nothing was pending) and `*out_height` receives
+ * the ledger's head height.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (including a `call`),
+ * `MEDLEDGER_ERR_INVALID_ARGUMENT`, `MEDLEDGER_ERR_MISSING_QUORUM` (too few
+ * seals, e.g. peers unreachable: the same proposal is offered again next
+ * round), `MEDLEDGER_ERR_ACCESS_DENIED` (the node holds no validator
+ * key). A peer that fails or refuses only withholds its seal. Thread-safe.
+ *
+ * # Safety
+ *
+ * `node` NULL or live; `peers` NULL or `peers_len` readable
+ * `medledger_peer`s whose callbacks may be called during this call;
+ * `out_committed` and `out_height` NULL or writable.
+ */
+medledger_status medledger_node_propose_round(const struct medledger_node *node,
+                                              const struct medledger_peer *peers,
+                                              size_t peers_len,
+                                              bool *out_committed,
+                                              uint64_t *out_height);
+
+/**
+ * `medledger_node_propose_round` with peers at TCP addresses: `addrs` is
+ * an array of `addrs_len` NUL-terminated `"IP:port"` strings (at most
+ * `MEDLEDGER_MAX_PEERS`); each exchange fails after `timeout_ms` (1 to
+ * `MEDLEDGER_MAX_PEER_TIMEOUT_MS`) without an answer.
+ *
+ * Errors: as `medledger_node_propose_round`, plus
+ * `MEDLEDGER_ERR_INVALID_UTF8` and `MEDLEDGER_ERR_INVALID_ARGUMENT` (an
+ * address that is not `IP:port`, a bad timeout).
+ *
+ * # Safety
+ *
+ * `node` NULL or live; `addrs` NULL or `addrs_len` pointers, each NULL or
+ * a NUL-terminated string; `out_committed` and `out_height` NULL or
+ * writable.
+ */
+medledger_status medledger_node_propose_round_tcp(const struct medledger_node *node,
+                                                  const char *const *addrs,
+                                                  size_t addrs_len,
+                                                  uint32_t timeout_ms,
+                                                  bool *out_committed,
+                                                  uint64_t *out_height);
 
 /**
  * Generates fresh keys from the operating system's RNG.
@@ -873,7 +1342,9 @@ medledger_status medledger_ledger_open_dir_read_only(const char *path,
  * Closes and frees `ledger`. NULL is a no-op. Transactions not yet
  * committed in a block are discarded; an in-memory ledger is gone; a
  * directory ledger stays on disk (every committed block was synced when
- * it committed) and its writer lock is released.
+ * it committed) and its writer lock is released. While a node built on it
+ * (`medledger_node_new`) lives, only the handle is freed: the node keeps
+ * the ledger open until `medledger_node_free`.
  *
  * Freeing the same non-NULL ledger twice is undefined behaviour, as with
  * `free()`. No other thread may use the ledger during or after this call:

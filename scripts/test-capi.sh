@@ -2,8 +2,8 @@
 # C API tests: the checked-in header is what the pinned cbindgen generates;
 # the header compiles as C11 and C++17; the C tests in tests/capi/ pass
 # under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer
-# included); the happy path, hostile and directory tests leak nothing under
-# valgrind; examples/c builds and runs.
+# included); the happy path, hostile, directory, consent and consortium
+# tests leak nothing under valgrind; examples/c builds and runs.
 #
 # Idempotent, runnable from any directory. Installs the pinned cbindgen if
 # it is missing. Needs gcc, g++, make and valgrind.
@@ -24,8 +24,8 @@ LIB="$TARGET_DIR/release/libmedledger.a"
 NATIVE_LIBS=(-lpthread -ldl -lm -lrt -lutil)
 WARN=(-Wall -Wextra -Werror -pedantic)
 SANITIZE=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
-TESTS=(happy_path hostile threads dir consent)
-VALGRIND_TESTS=(happy_path hostile dir consent)
+TESTS=(happy_path hostile threads dir consent consortium)
+VALGRIND_TESTS=(happy_path hostile dir consent consortium)
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -87,7 +87,9 @@ step "C tests under valgrind (no sanitizers)"
 for t in "${VALGRIND_TESTS[@]}"; do
     gcc -std=c11 "${WARN[@]}" -g -Iinclude "tests/capi/$t.c" "$LIB" "${NATIVE_LIBS[@]}" \
         -o "$work/$t-plain"
+    # The one suppression is std's main-thread handle (see the file).
     if ! valgrind --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
+        --suppressions=tests/capi/valgrind.supp \
         --error-exitcode=1 --log-file="$work/$t.valgrind" "$work/$t-plain"; then
         cat "$work/$t.valgrind" >&2
         exit 1

@@ -4,7 +4,9 @@ use zeroize::Zeroizing;
 
 use core::ptr::NonNull;
 
-use super::boundary::{Handle, guard_value, write_out};
+use super::MEDLEDGER_MAX_MESSAGE_LEN;
+use super::boundary::{Handle, guard, guard_value, out_ptr, try_slice, write_out};
+use super::status::medledger_status;
 
 /// Bytes allocated by the library and owned by the caller (a decrypted
 /// record, an exported key file). Read them with `medledger_buffer_data`
@@ -35,6 +37,54 @@ pub(crate) unsafe fn write_buffer(out: NonNull<*mut medledger_buffer>, bytes: Ze
 }
 
 impl Handle for medledger_buffer {}
+
+/// Takes back a buffer C handed to the library (a peer callback's
+/// response): its bytes, or `None` for NULL.
+///
+/// # Safety
+///
+/// `p` is NULL or a live buffer from this library that the caller gives up
+/// (no one uses or frees it afterwards).
+pub(crate) unsafe fn take_buffer(p: *mut medledger_buffer) -> Option<Zeroizing<Vec<u8>>> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: per this function's contract `p` came from `Box::into_raw`
+    // (`Handle::into_raw`) and is owned by no one else any more.
+    let b = unsafe { Box::from_raw(p) };
+    Some(b.bytes)
+}
+
+/// Copies `len` bytes at `data` into a new buffer written to
+/// `*out_buffer` (released with `medledger_buffer_free`): how a peer
+/// callback (`medledger_peer`) hands the library a response it received
+/// over its own transport. `data` may be NULL only when `len` is 0.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_ARGUMENT`
+/// (longer than `MEDLEDGER_MAX_MESSAGE_LEN`). Thread-safe.
+///
+/// # Safety
+///
+/// `data` NULL or `len` readable bytes; `out_buffer` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_buffer_new(
+    data: *const u8,
+    len: usize,
+    out_buffer: *mut *mut medledger_buffer,
+) -> medledger_status {
+    guard(|| {
+        let bytes = if data.is_null() && len == 0 {
+            &[]
+        } else {
+            // SAFETY: forwarded contract.
+            unsafe { try_slice(data, len, MEDLEDGER_MAX_MESSAGE_LEN, "data") }?
+        };
+        let out = out_ptr(out_buffer, "out_buffer")?;
+        // SAFETY: `out` is writable per the contract.
+        unsafe { write_buffer(out, Zeroizing::new(bytes.to_vec())) };
+        Ok(())
+    })
+}
 
 /// The bytes of `buffer`: valid until `medledger_buffer_free(buffer)`.
 ///

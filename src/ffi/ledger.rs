@@ -33,7 +33,8 @@ use crate::{
 /// concurrently, writers serialise internally). Only
 /// `medledger_ledger_free` needs exclusive access.
 pub struct medledger_ledger {
-    pub(crate) inner: Ledger,
+    /// Shared with the nodes built on it (`medledger_node_new`).
+    pub(crate) inner: Arc<Ledger>,
     /// Serialises `medledger_ledger_commit_block` on this handle.
     /// `Ledger::commit_block` proposes under one lock and commits under
     /// another, so two concurrent commits could both propose the same
@@ -56,7 +57,7 @@ impl medledger_ledger {
             ms => ms,
         });
         medledger_ledger {
-            inner,
+            inner: Arc::new(inner),
             commit_lock: Mutex::new(()),
             manual_time,
         }
@@ -470,7 +471,9 @@ pub unsafe extern "C" fn medledger_ledger_open_dir_read_only(
 /// Closes and frees `ledger`. NULL is a no-op. Transactions not yet
 /// committed in a block are discarded; an in-memory ledger is gone; a
 /// directory ledger stays on disk (every committed block was synced when
-/// it committed) and its writer lock is released.
+/// it committed) and its writer lock is released. While a node built on it
+/// (`medledger_node_new`) lives, only the handle is freed: the node keeps
+/// the ledger open until `medledger_node_free`.
 ///
 /// Freeing the same non-NULL ledger twice is undefined behaviour, as with
 /// `free()`. No other thread may use the ledger during or after this call:

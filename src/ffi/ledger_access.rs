@@ -212,6 +212,33 @@ unsafe fn patient_json(
 
 // ---- node keys ---------------------------------------------------------------
 
+/// The keys of `handles`, each checked to be a member of the validator set
+/// in force with the key the set lists (`MEDLEDGER_ERR_ACCESS_DENIED`
+/// otherwise).
+pub(crate) fn member_keys(
+    ledger: &crate::Ledger,
+    handles: &[&medledger_keypair],
+) -> FfiResult<Vec<Arc<crate::Keypair>>> {
+    let set = ledger.validators()?;
+    for (i, h) in handles.iter().enumerate() {
+        let id = h.inner.id();
+        let listed = set
+            .index_of(&id)
+            .and_then(|idx| set.members.get(usize::from(idx)))
+            .map(|m| m.key);
+        if listed != Some(h.inner.public().sign) {
+            return Err(FfiError {
+                status: super::status::MEDLEDGER_ERR_ACCESS_DENIED,
+                message: format!(
+                    "access denied: validators[{i}] ({id}) is not in the validator set with \
+                     this key"
+                ),
+            });
+        }
+    }
+    Ok(handles.iter().map(|h| h.inner.clone()).collect())
+}
+
 /// Gives `ledger` validator keys to seal blocks with: `validators` is an
 /// array of `validators_len` keypairs (at most 256), each a member of the
 /// current validator set. Replaces the keys attached before; an empty
@@ -250,24 +277,7 @@ pub unsafe extern "C" fn medledger_ledger_attach_validators(
         // SAFETY: forwarded contract.
         let handles =
             unsafe { try_handles(validators, validators_len, MAX_VALIDATORS, "validators") }?;
-        let set = ledger.inner.validators()?;
-        for (i, h) in handles.iter().enumerate() {
-            let id = h.inner.id();
-            let listed = set
-                .index_of(&id)
-                .and_then(|idx| set.members.get(usize::from(idx)))
-                .map(|m| m.key);
-            if listed != Some(h.inner.public().sign) {
-                return Err(FfiError {
-                    status: super::status::MEDLEDGER_ERR_ACCESS_DENIED,
-                    message: format!(
-                        "access denied: validators[{i}] ({id}) is not in the validator set with \
-                         this key"
-                    ),
-                });
-            }
-        }
-        let keys: Vec<Arc<crate::Keypair>> = handles.iter().map(|h| h.inner.clone()).collect();
+        let keys = member_keys(&ledger.inner, &handles)?;
         ledger.inner.attach_validators(keys)?;
         Ok(())
     })

@@ -9,7 +9,8 @@
 //!   limit *before* building a slice from it;
 //! - writes its out-parameters only on success;
 //! - takes and returns opaque handles ([`medledger_ledger`],
-//!   [`medledger_keypair`], [`medledger_report`], [`medledger_buffer`])
+//!   [`medledger_keypair`], [`medledger_report`], [`medledger_buffer`],
+//!   [`medledger_node`])
 //!   that the caller releases with the matching `medledger_*_free`, which
 //!   accepts NULL.
 //!
@@ -23,6 +24,7 @@
 
 mod boundary;
 pub mod buffer;
+pub mod consortium;
 mod json;
 pub mod keypair;
 pub mod ledger;
@@ -34,6 +36,7 @@ pub mod status;
 use std::ffi::c_char;
 
 pub use buffer::medledger_buffer;
+pub use consortium::{medledger_node, medledger_peer};
 pub use keypair::medledger_keypair;
 pub use ledger::{medledger_founder, medledger_ledger, medledger_open_report};
 pub use report::medledger_report;
@@ -67,6 +70,14 @@ pub const MEDLEDGER_MAX_PASSPHRASE_LEN: usize = 4096;
 /// Longest accepted exported key file in bytes (a version 1 key file is 162
 /// bytes).
 pub const MEDLEDGER_MAX_KEY_FILE_LEN: usize = 4096;
+
+/// Longest accepted message of the consortium protocol in bytes (300
+/// MiB): a shipped block, a request or response, equivocation evidence;
+/// checked before the bytes are read.
+pub const MEDLEDGER_MAX_MESSAGE_LEN: usize = 314_572_800;
+
+/// Most peers one `medledger_node_propose_round` call may ask.
+pub const MEDLEDGER_MAX_PEERS: usize = 256;
 
 /// Role bit: owns records; the patient's own app or device.
 pub const MEDLEDGER_ROLE_PATIENT: u32 = 1;
@@ -139,6 +150,7 @@ const _: () = {
     assert!(MEDLEDGER_ERASURE_RECEIPT_LEN == 3 * 32 + 3 * 8 + 32 + 64);
     assert!(MEDLEDGER_MAX_PAYLOAD_LEN as u64 == crate::model::record::MAX_PAYLOAD_LEN);
     assert!(MEDLEDGER_ID_LEN == crate::crypto::hash::DIGEST_LEN);
+    assert!(MEDLEDGER_MAX_MESSAGE_LEN == crate::consortium::tcp::MAX_FRAME);
     assert!(MEDLEDGER_ROLE_PATIENT == crate::Roles::PATIENT.0 as u32);
     assert!(MEDLEDGER_ROLE_PROVIDER == crate::Roles::PROVIDER.0 as u32);
     assert!(MEDLEDGER_ROLE_GUARDIAN == crate::Roles::GUARDIAN.0 as u32);
@@ -156,6 +168,7 @@ const _: () = {
     shareable::<medledger_keypair>();
     shareable::<medledger_report>();
     shareable::<medledger_buffer>();
+    shareable::<medledger_node>();
 };
 
 static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");

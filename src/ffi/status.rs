@@ -1,9 +1,10 @@
 //! Stable status codes and fault-kind codes.
 //!
 //! Codes are grouped by the hundreds: `0` success, `1xx` the caller's
-//! input, `2xx` cryptography, `3xx` ledger rules and stored data, `9xx`
-//! internal. A code, once published, keeps its number and meaning; new
-//! codes are added inside their group. C callers receive plain `uint32_t`
+//! input, `2xx` cryptography, `3xx` ledger rules and stored data, `4xx`
+//! peers (the network), `9xx` internal. A code, once published, keeps its
+//! number and meaning; new codes are added inside their group (or a new
+//! group). C callers receive plain `uint32_t`
 //! values, never a Rust enum, so an unknown future code is still a valid
 //! value to switch on (treat it by its group: `status / 100`).
 
@@ -69,6 +70,13 @@ pub const MEDLEDGER_ERR_CORRUPT: medledger_status = 304;
 /// `MEDLEDGER_FAULT_PAYLOAD_TAMPERED`.
 pub const MEDLEDGER_ERR_TAMPERED: medledger_status = 305;
 
+/// 3xx: a block a peer shipped conflicts with the block this node holds
+/// (or endorsed) at its height, and validators signed both: equivocation.
+/// The block is not imported; the function that returns this status also
+/// hands out the evidence (`medledger_equivocation_verify` names the
+/// validators who signed both).
+pub const MEDLEDGER_ERR_EQUIVOCATION: medledger_status = 306;
+
 /// 3xx: a read refused by the access rules because no consent from the
 /// patient covers this record for this reader (and no break-glass
 /// declaration is active). The denied attempt is recorded in the access
@@ -94,6 +102,12 @@ pub const MEDLEDGER_ERR_SUSPENDED: medledger_status = 315;
 /// 3xx: a read refused because the record's payload was erased (the chain
 /// keeps its header and digest). Recorded in the access log.
 pub const MEDLEDGER_ERR_ERASED: medledger_status = 316;
+
+/// 4xx: a peer could not be reached or did not answer: connection
+/// refused or failed, the timeout passed, the connection closed without an
+/// answer, or a `medledger_peer` callback failed. Nothing was changed by
+/// the failed exchange; try again later.
+pub const MEDLEDGER_ERR_PEER_UNREACHABLE: medledger_status = 400;
 
 /// 9xx: the operating system or random number generator failed, or a lock
 /// was poisoned by an earlier panic.
@@ -229,6 +243,8 @@ pub extern "C" fn medledger_status_name(status: medledger_status) -> *const c_ch
         MEDLEDGER_ERR_CONSENT_REVOKED => c"MEDLEDGER_ERR_CONSENT_REVOKED",
         MEDLEDGER_ERR_SUSPENDED => c"MEDLEDGER_ERR_SUSPENDED",
         MEDLEDGER_ERR_ERASED => c"MEDLEDGER_ERR_ERASED",
+        MEDLEDGER_ERR_EQUIVOCATION => c"MEDLEDGER_ERR_EQUIVOCATION",
+        MEDLEDGER_ERR_PEER_UNREACHABLE => c"MEDLEDGER_ERR_PEER_UNREACHABLE",
         MEDLEDGER_ERR_SYSTEM => c"MEDLEDGER_ERR_SYSTEM",
         MEDLEDGER_ERR_PANIC => c"MEDLEDGER_ERR_PANIC",
         _ => c"MEDLEDGER_ERR_UNKNOWN",
@@ -272,7 +288,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [medledger_status; 27] = [
+    const ALL: [medledger_status; 29] = [
         MEDLEDGER_OK,
         MEDLEDGER_ERR_NULL_POINTER,
         MEDLEDGER_ERR_INVALID_UTF8,
@@ -298,6 +314,8 @@ mod tests {
         MEDLEDGER_ERR_CONSENT_REVOKED,
         MEDLEDGER_ERR_SUSPENDED,
         MEDLEDGER_ERR_ERASED,
+        MEDLEDGER_ERR_EQUIVOCATION,
+        MEDLEDGER_ERR_PEER_UNREACHABLE,
         MEDLEDGER_ERR_SYSTEM,
         MEDLEDGER_ERR_PANIC,
     ];

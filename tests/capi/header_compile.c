@@ -43,6 +43,13 @@ STATIC_ASSERT(sizeof(medledger_open_report) == 7 * sizeof(uint64_t), "plain uint
 STATIC_ASSERT(MEDLEDGER_READ_RESULT_HEADER_LEN == 12, "read_records entry layout");
 STATIC_ASSERT(MEDLEDGER_DEFAULT_MAX_BREAK_GLASS_MS == 24ull * 3600 * 1000, "24 h");
 STATIC_ASSERT(MEDLEDGER_WALL_CLOCK == 0, "0 is the wall clock");
+STATIC_ASSERT(MEDLEDGER_ERR_EQUIVOCATION == 306, "3xx ledger");
+STATIC_ASSERT(MEDLEDGER_ERR_PEER_UNREACHABLE == 400, "4xx peers");
+STATIC_ASSERT(MEDLEDGER_IMPORT_APPENDED == 1 && MEDLEDGER_IMPORT_ALREADY_HAVE == 2,
+              "import outcomes");
+STATIC_ASSERT(sizeof(medledger_import_result) == 3 * sizeof(uint64_t), "u32 + 2 x u64");
+STATIC_ASSERT(sizeof(medledger_sync_report) == 4 * sizeof(uint64_t), "3 x u64 + bool");
+STATIC_ASSERT(MEDLEDGER_MAX_MESSAGE_LEN == 300u * 1024 * 1024, "the TCP frame limit");
 
 /* Signatures as documented: a mismatch is a compile error. */
 static medledger_status (*const create)(const char *, uint32_t, uint64_t,
@@ -100,6 +107,28 @@ static medledger_status (*const log_root)(const medledger_ledger *, uint64_t, ui
     medledger_ledger_log_root;
 static medledger_status (*const set_manual_time)(const medledger_ledger *, uint64_t) =
     medledger_ledger_set_manual_time;
+static medledger_status (*const import_block)(const medledger_ledger *, const uint8_t *, size_t,
+                                              medledger_import_result *, medledger_buffer **) =
+    medledger_ledger_import_block;
+static medledger_status (*const join_dir)(const char *, const uint8_t *, size_t, const uint8_t *,
+                                          medledger_ledger **) = medledger_ledger_join_dir;
+static medledger_status (*const node_new)(const medledger_ledger *,
+                                          const medledger_keypair *const *, size_t,
+                                          medledger_node **) = medledger_node_new;
+static medledger_status (*const node_handle)(const medledger_node *, const uint8_t *, size_t,
+                                             medledger_buffer **) = medledger_node_handle;
+static medledger_status (*const node_sync)(const medledger_node *, const medledger_peer *,
+                                           medledger_sync_report *) = medledger_node_sync;
+static medledger_status (*const propose_round_tcp)(const medledger_node *, const char *const *,
+                                                   size_t, uint32_t, bool *, uint64_t *) =
+    medledger_node_propose_round_tcp;
+/* A peer callback relaying to a node in this process has the callback type. */
+static medledger_status relay(void *context, const uint8_t *request, size_t request_len,
+                              medledger_buffer **out_response) {
+    return medledger_node_handle((const medledger_node *)context, request, request_len,
+                                 out_response);
+}
+static const medledger_peer_call peer_call = relay;
 static int64_t (*const tx_index)(const medledger_report *) = medledger_report_fault_tx_index;
 
 int main(void) {
@@ -126,6 +155,20 @@ int main(void) {
     s |= set_manual_time(NULL, MEDLEDGER_WALL_CLOCK);
     s |= open_dir(NULL, &report, &ledger);
     s |= open_dir_read_only(NULL, NULL, &ledger);
+    medledger_import_result imported = {0, 0, 0};
+    medledger_buffer *buffer = NULL;
+    s |= import_block(NULL, id, 1, &imported, &buffer);
+    s |= join_dir(NULL, id, 1, id, &ledger);
+    medledger_node *node = NULL;
+    s |= node_new(NULL, NULL, 0, &node);
+    s |= node_handle(NULL, id, 1, &buffer);
+    medledger_peer peer = {peer_call, NULL};
+    medledger_sync_report synced = {0, 0, 0, false};
+    s |= node_sync(NULL, &peer, &synced);
+    bool committed = false;
+    uint64_t height = 0;
+    s |= propose_round_tcp(NULL, NULL, 0, 1000, &committed, &height);
+    s |= peer_call(NULL, id, 1, &buffer);
     printf("medledger %s; status %s; tx index %lld\n", medledger_version(),
            medledger_status_name(s), (long long)tx_index(NULL));
     return s == MEDLEDGER_ERR_NULL_POINTER ? 0 : 1;

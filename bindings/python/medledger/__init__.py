@@ -43,6 +43,7 @@ from .errors import (
     CorruptLedger,
     CryptoError,
     DecryptionFailed,
+    Equivocation,
     InputError,
     InternalError,
     LedgerError,
@@ -50,6 +51,7 @@ from .errors import (
     MedledgerError,
     MissingQuorum,
     NotFound,
+    PeerUnreachable,
     Rejected,
     Status,
     TamperedRecord,
@@ -73,6 +75,7 @@ from .ledger import (
 )
 from .report import Fault, FaultKind, Report
 from ._ffi import library_version
+from . import consortium
 
 __version__ = "0.1.0"
 
@@ -87,6 +90,7 @@ __all__ = [
     "CryptoError",
     "DEFAULT_MAX_BREAK_GLASS_MS",
     "DecryptionFailed",
+    "Equivocation",
     "Fault",
     "FaultKind",
     "Founder",
@@ -100,6 +104,7 @@ __all__ = [
     "MissingQuorum",
     "NotFound",
     "OpenReport",
+    "PeerUnreachable",
     "PublicKeys",
     "Purpose",
     "Rejected",
@@ -111,6 +116,7 @@ __all__ = [
     "WeakKey",
     "WrongPassphrase",
     "YEAR_MS",
+    "consortium",
     "library_version",
     "verify_consistency",
     "verify_evidence",

@@ -76,7 +76,12 @@ class medledger_buffer(ctypes.Structure):
     """Opaque C handle."""
 
 
+class medledger_node(ctypes.Structure):
+    """Opaque C handle."""
+
+
 LedgerPtr = POINTER(medledger_ledger)
+NodePtr = POINTER(medledger_node)
 KeypairPtr = POINTER(medledger_keypair)
 ReportPtr = POINTER(medledger_report)
 BufferPtr = POINTER(medledger_buffer)
@@ -108,7 +113,41 @@ class medledger_open_report(ctypes.Structure):
     ]
 
 
+class medledger_import_result(ctypes.Structure):
+    """``struct medledger_import_result``: what importing a block did."""
+
+    _fields_ = [
+        ("outcome", c_uint32),
+        ("height", c_uint64),
+        ("missing_payloads", c_uint64),
+    ]
+
+
+class medledger_sync_report(ctypes.Structure):
+    """``struct medledger_sync_report``: what one catch-up did."""
+
+    _fields_ = [
+        ("blocks", c_uint64),
+        ("transactions", c_uint64),
+        ("missing_payloads", c_uint64),
+        ("conflict", ctypes.c_bool),
+    ]
+
+
 status_t = c_uint32
+
+#: ``medledger_peer_call``: the caller's transport to a peer.
+PEER_CALL = ctypes.CFUNCTYPE(status_t, c_void_p, POINTER(c_uint8), c_size_t, POINTER(BufferPtr))
+
+
+class medledger_peer(ctypes.Structure):
+    """``struct medledger_peer``."""
+
+    _fields_ = [("call", PEER_CALL), ("context", c_void_p)]
+
+
+IMPORT_APPENDED = 1
+IMPORT_ALREADY_HAVE = 2
 ID_LEN = 32
 PUBLIC_KEY_LEN = 32
 ERASURE_RECEIPT_LEN = 216
@@ -133,6 +172,7 @@ SIGNATURES = {
     "medledger_buffer_data": ([BufferPtr], c_void_p),
     "medledger_buffer_len": ([BufferPtr], c_size_t),
     "medledger_buffer_free": ([BufferPtr], None),
+    "medledger_buffer_new": ([_bytes_in, c_size_t, POINTER(BufferPtr)], status_t),
     # keypairs
     "medledger_keypair_generate": ([POINTER(KeypairPtr)], status_t),
     "medledger_keypair_rotated": ([KeypairPtr, POINTER(KeypairPtr)], status_t),
@@ -289,6 +329,46 @@ SIGNATURES = {
         status_t,
     ),
     "medledger_ledger_verify_erasure_receipt": ([LedgerPtr, _bytes_in, c_size_t], status_t),
+    # consortium replication
+    "medledger_ledger_export_block": ([LedgerPtr, c_uint64, POINTER(BufferPtr)], status_t),
+    "medledger_ledger_import_block": (
+        [LedgerPtr, _bytes_in, c_size_t, POINTER(medledger_import_result), POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_ledger_join_dir": (
+        [c_char_p, _bytes_in, c_size_t, BytesPtr, POINTER(LedgerPtr)],
+        status_t,
+    ),
+    "medledger_ledger_follow_tcp": ([LedgerPtr, c_char_p, c_uint32], status_t),
+    "medledger_equivocation_verify": ([_bytes_in, c_size_t, POINTER(BufferPtr)], status_t),
+    "medledger_node_new": ([LedgerPtr, POINTER(KeypairPtr), c_size_t, POINTER(NodePtr)], status_t),
+    "medledger_node_free": ([NodePtr], None),
+    "medledger_node_handle": ([NodePtr, _bytes_in, c_size_t, POINTER(BufferPtr)], status_t),
+    "medledger_node_status_json": ([NodePtr, POINTER(BufferPtr)], status_t),
+    "medledger_node_evidence": ([NodePtr, c_size_t, POINTER(BufferPtr)], status_t),
+    "medledger_node_sync": (
+        [NodePtr, POINTER(medledger_peer), POINTER(medledger_sync_report)],
+        status_t,
+    ),
+    "medledger_node_sync_tcp": (
+        [NodePtr, c_char_p, c_uint32, POINTER(medledger_sync_report)],
+        status_t,
+    ),
+    "medledger_node_propose_round": (
+        [NodePtr, POINTER(medledger_peer), c_size_t, POINTER(ctypes.c_bool), POINTER(c_uint64)],
+        status_t,
+    ),
+    "medledger_node_propose_round_tcp": (
+        [
+            NodePtr,
+            POINTER(c_char_p),
+            c_size_t,
+            c_uint32,
+            POINTER(ctypes.c_bool),
+            POINTER(c_uint64),
+        ],
+        status_t,
+    ),
     # reports
     "medledger_report_ok": ([ReportPtr], ctypes.c_bool),
     "medledger_report_blocks": ([ReportPtr], c_uint64),

@@ -9,7 +9,9 @@ its C name (``status_name``) and the library's message (the C
     ├── CryptoError         2xx  BadSignature, DecryptionFailed, WrongPassphrase,
     │                            WeakKey, BadProof
     ├── LedgerError         3xx  Rejected, AccessDenied (301, 310-316, with .reason),
-    │                            NotFound, MissingQuorum, CorruptLedger (TamperedRecord)
+    │                            NotFound, MissingQuorum, CorruptLedger (TamperedRecord),
+    │                            Equivocation (with .evidence)
+    ├── PeerUnreachable     4xx  a peer could not be reached or did not answer
     ├── InternalError       9xx  system failure or a bug (panic) in the library
     └── ClosedError              a handle used after close() (also a ValueError)
 
@@ -50,6 +52,8 @@ class Status(enum.IntEnum):
     CONSENT_REVOKED = 314
     SUSPENDED = 315
     ERASED = 316
+    EQUIVOCATION = 306
+    PEER_UNREACHABLE = 400
     SYSTEM = 900
     PANIC = 901
 
@@ -173,6 +177,24 @@ class TamperedRecord(CorruptLedger):
     :class:`CorruptLedger`, so ``except CorruptLedger`` catches both."""
 
 
+class Equivocation(LedgerError):
+    """306: a block a peer shipped conflicts with the block this ledger
+    holds at its height, and validators signed both. The block was not
+    imported. :attr:`evidence` holds the encoded evidence when the call
+    returned it (``medledger.consortium.import_block``); check it with
+    ``medledger.consortium.verify_equivocation``, which names the guilty
+    validators."""
+
+    #: The encoded evidence (``bytes``), or None.
+    evidence = None
+
+
+class PeerUnreachable(MedledgerError):
+    """4xx: a peer could not be reached or did not answer (connection
+    refused, timeout, closed, or a Python transport that raised). Nothing
+    was changed by the failed exchange; try again later."""
+
+
 class InternalError(MedledgerError):
     """9xx: the system failed (900) or the library hit a bug (901)."""
 
@@ -207,11 +229,13 @@ _BY_STATUS = {
     Status.MISSING_QUORUM: MissingQuorum,
     Status.CORRUPT: CorruptLedger,
     Status.TAMPERED: TamperedRecord,
+    Status.EQUIVOCATION: Equivocation,
+    Status.PEER_UNREACHABLE: PeerUnreachable,
     Status.SYSTEM: InternalError,
     Status.PANIC: InternalError,
 }
 
-_BY_GROUP = {1: InputError, 2: CryptoError, 3: LedgerError, 9: InternalError}
+_BY_GROUP = {1: InputError, 2: CryptoError, 3: LedgerError, 4: PeerUnreachable, 9: InternalError}
 
 
 def error_for_status(status: int, message: str) -> MedledgerError:

@@ -10,6 +10,7 @@ from medledger import (
     CorruptLedger,
     CryptoError,
     DecryptionFailed,
+    Equivocation,
     InputError,
     InternalError,
     LedgerError,
@@ -17,6 +18,7 @@ from medledger import (
     MedledgerError,
     MissingQuorum,
     NotFound,
+    PeerUnreachable,
     Rejected,
     Role,
     Status,
@@ -51,6 +53,7 @@ from conftest import FHIR
         (303, MissingQuorum, LedgerError),
         (304, CorruptLedger, LedgerError),
         (305, TamperedRecord, CorruptLedger),
+        (306, Equivocation, LedgerError),
         (310, AccessDenied, LedgerError),
         (311, AccessDenied, LedgerError),
         (312, AccessDenied, LedgerError),
@@ -58,6 +61,7 @@ from conftest import FHIR
         (314, AccessDenied, LedgerError),
         (315, AccessDenied, LedgerError),
         (316, AccessDenied, LedgerError),
+        (400, PeerUnreachable, PeerUnreachable),
         (900, InternalError, InternalError),
         (901, InternalError, InternalError),
     ],
@@ -96,6 +100,7 @@ def test_unknown_codes_fall_back_to_their_group():
     assert type(error_for_status(199, "")) is InputError
     assert type(error_for_status(250, "")) is CryptoError
     assert type(error_for_status(399, "x")) is LedgerError
+    assert type(error_for_status(450, "")) is PeerUnreachable
     assert type(error_for_status(950, "")) is InternalError
     assert type(error_for_status(555, "")) is MedledgerError
     assert error_for_status(399, "x").status_name == "MEDLEDGER_ERR_UNKNOWN"

@@ -1,0 +1,270 @@
+"""Consortium replication from Python: ledgers in one process replicate
+through Node.handle (a Node as a peer, or a callable carrying the bytes),
+exported blocks are imported one by one (tampered ones refused), a block
+is proposed and co-signed, a forked block yields equivocation evidence
+that verifies offline, hostile inputs fail cleanly; and a Python ledger
+catches up over TCP from a `medledger-node` process."""
+
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+from medledger import (
+    AccessDenied,
+    Action,
+    BadSignature,
+    Equivocation,
+    InputError,
+    Keypair,
+    Ledger,
+    MalformedInput,
+    MissingQuorum,
+    NotFound,
+    PeerUnreachable,
+    Rejected,
+    Role,
+    TamperedRecord,
+    _ffi,
+    consortium,
+)
+from medledger.consortium import Node, export_block, import_block, join_dir
+
+from conftest import FHIR
+
+LAB = b'{"resourceType":"Observation","valueQuantity":{"value":6.8}}'
+
+
+@pytest.fixture
+def leader(consortium):
+    """The consortium ledger with block 2 holding one record."""
+    c = consortium
+    c.ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB)
+    assert c.commit() == 2
+    return c
+
+
+def joined(tmp_path, name, ledger):
+    follower = join_dir(tmp_path / name, export_block(ledger, 0), ledger.id)
+    assert follower.head_height == 0 and follower.id == ledger.id
+    return follower
+
+
+def test_a_joined_ledger_catches_up_through_a_node(leader, tmp_path):
+    a = leader.ledger
+    with joined(tmp_path, "b", a) as b, Node(a) as node_a, Node(b) as node_b:
+        report = node_b.sync(node_a)
+        assert report.blocks == 2 and report.transactions >= 7
+        assert report.missing_payloads == 0 and not report.conflict
+        assert b.head_height == 2
+        assert b.log_root(b.log_size) == a.log_root(a.log_size)
+        with b.verify() as r:
+            assert r.ok and r.payloads == 1
+        assert node_b.sync(node_a).blocks == 0
+        assert node_b.status()["height"] == 2 == node_a.status()["height"]
+
+
+def test_any_transport_carries_the_bytes(leader, tmp_path):
+    a = leader.ledger
+    seen = []
+
+    def transport(request: bytes) -> bytes:
+        seen.append(len(request))
+        return node_a.handle(bytes(request))
+
+    with joined(tmp_path, "b", a) as b, Node(a) as node_a, Node(b) as node_b:
+        assert node_b.sync(transport).blocks == 2
+        assert seen and b.head_height == 2
+
+
+def test_a_node_is_shared_by_threads(leader, tmp_path):
+    """Four threads catch one follower up at once, through one node, while
+    the leader's node answers them all: each block is imported once."""
+    import threading
+
+    a = leader.ledger
+    with joined(tmp_path, "b", a) as b, Node(a) as node_a, Node(b) as node_b:
+        reports, errors = [], []
+
+        def run():
+            try:
+                reports.append(node_b.sync(node_a))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=run) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sum(r.blocks for r in reports) == 2
+        assert b.head_height == 2
+
+
+def test_blocks_import_in_order_and_tampering_is_refused(leader, tmp_path):
+    a = leader.ledger
+    block1, block2 = export_block(a, 1), export_block(a, 2)
+    with joined(tmp_path, "c", a) as c:
+        with pytest.raises(InputError, match="does not follow"):
+            import_block(c, block2)
+        assert import_block(c, block1) == (True, 1, 0)
+        assert import_block(c, block1) == (False, 1, 0)  # already have it
+        bad = bytearray(block2)
+        bad[-1] ^= 1  # the record's ciphertext
+        with pytest.raises(TamperedRecord):
+            import_block(c, bad)
+        with pytest.raises(MalformedInput):
+            import_block(c, block2[:-1])
+        assert c.head_height == 1
+        assert import_block(c, block2).appended
+        assert c.head_height == 2
+    with pytest.raises(NotFound):
+        export_block(a, 3)
+
+
+def test_a_proposed_block_is_co_signed_by_a_peer(leader, tmp_path):
+    c = leader
+    with joined(tmp_path, "b", c.ledger) as b, Node(b, [c.validators[2]]) as node_b:
+        Node(b).sync(Node(c.ledger))
+        with Node(c.ledger, [c.validators[0]]) as proposer:
+            assert proposer.propose_round([node_b]) is None  # nothing pending
+            c.ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB)
+            assert proposer.propose_round([node_b]) == 3
+            assert b.head_height == 3
+            c.ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB)
+
+            def down(_request):
+                raise ConnectionError("peer down")
+
+            with pytest.raises(MissingQuorum):
+                proposer.propose_round([down])
+            assert c.ledger.head_height == 3
+            assert proposer.propose_round([node_b]) == 4 == b.head_height
+
+
+def test_a_forked_block_yields_evidence_naming_the_validators(leader, tmp_path):
+    c = leader
+    with joined(tmp_path, "d", c.ledger) as d:
+        assert d.commit_block(c.quorum) == 1  # a different block 1, same keys
+        with pytest.raises(Equivocation) as info:
+            import_block(d, export_block(c.ledger, 1))
+        assert d.head_height == 1
+        evidence = info.value.evidence
+        proved = consortium.verify_equivocation(evidence)
+        assert proved["height"] == 1 and proved["ledger_id"] == c.ledger.id.hex()
+        assert set(proved["guilty"]) == {c.validators[0].id.hex(), c.validators[2].id.hex()}
+        bad = bytearray(evidence)
+        bad[-1] ^= 1
+        with pytest.raises(BadSignature):
+            consortium.verify_equivocation(bad)
+        with pytest.raises(MalformedInput):
+            consortium.verify_equivocation(evidence[:10])
+        # Proposing on the fork: B's node keeps evidence of validator 0.
+        d.register(c.admin, Keypair.generate(), Role.PROVIDER, "newcomer")
+        with joined(tmp_path, "b", c.ledger) as b, Node(b, [c.validators[2]]) as node_b, \
+                Node(d, [c.validators[0]]) as node_d:
+            node_b.sync(Node(c.ledger))
+            with pytest.raises(MissingQuorum):
+                node_d.propose_round([node_b])
+            for node in (node_b, node_d):
+                assert node.status()["equivocators"] == [c.validators[0].id.hex()]
+                [kept] = node.evidence()
+                assert consortium.verify_equivocation(kept)["height"] == 2
+
+
+def test_hostile_inputs(leader, tmp_path):
+    a = leader.ledger
+    genesis = export_block(a, 0)
+    with pytest.raises(Rejected):
+        join_dir(tmp_path / "x", genesis, bytes(32))
+    with pytest.raises(MalformedInput):
+        join_dir(tmp_path / "x", b"\x00", a.id)
+    with pytest.raises(ValueError):
+        join_dir(tmp_path / "x", genesis, b"short")
+    with pytest.raises(AccessDenied):
+        Node(a, [leader.hospital_a])  # not a validator
+    with pytest.raises(TypeError):
+        Node(a, [b"not a keypair"])
+    with Node(a) as node:
+        assert len(node.handle(b"garbage")) > 0  # an error *response*
+        with pytest.raises(TypeError):
+            node.handle("text")
+
+        def broken(_request):
+            raise RuntimeError("no route")
+
+        with pytest.raises(PeerUnreachable) as info:
+            node.sync(broken)
+        assert isinstance(info.value.__cause__, RuntimeError)
+        with pytest.raises(PeerUnreachable):
+            node.sync(lambda _r: "not bytes")
+        with pytest.raises(TypeError):
+            node.sync(42)
+        with pytest.raises(PeerUnreachable):
+            node.sync_tcp("127.0.0.1:1", timeout_ms=2000)
+        with pytest.raises(InputError, match="IP:port"):
+            node.sync_tcp("localhost:7000")
+        with pytest.raises(InputError):
+            node.sync_tcp("127.0.0.1:7000", timeout_ms=0)
+        with pytest.raises(ValueError):
+            node.sync_tcp("127.0.0.1:7000", timeout_ms=-1)
+        assert node.propose_round_tcp(["127.0.0.1:1"]) is None  # nothing pending
+    consortium.follow_tcp(a, "127.0.0.1:1")
+    with pytest.raises(InputError):
+        consortium.follow_tcp(a, "nowhere")
+
+
+def test_the_node_outlives_the_ledger_object(leader, tmp_path):
+    a = leader.ledger
+    genesis, ledger_id = export_block(a, 0), a.id
+    node_a = Node(a)
+    a.close()  # the node holds the ledger
+    with node_a, join_dir(tmp_path / "e", genesis, ledger_id) as e, Node(e) as node_e:
+        assert node_e.sync(node_a).blocks == 2
+        assert e.head_height == 2
+
+
+def _node_binary() -> pathlib.Path:
+    override = os.environ.get("MEDLEDGER_NODE")
+    if override:
+        return pathlib.Path(override)
+    lib_dir = _ffi.LIBRARY_PATH.parent
+    return lib_dir / "medledger-node"
+
+
+def test_sync_over_tcp_from_a_medledger_node_process(tmp_path):
+    binary = _node_binary()
+    if not binary.is_file():
+        pytest.skip(f"{binary} not built (scripts/test-python.sh builds it)")
+    admin, v0, v1 = Keypair.generate(), Keypair.generate(), Keypair.generate()
+    hospital, patient = Keypair.generate(), Keypair.generate()
+    founders = [(admin, Role.ADMIN, "desk"), (v0, Role.VALIDATOR, "v0"),
+                (v1, Role.VALIDATOR, "v1")]
+    with Ledger.create_dir(tmp_path / "a", "tcp consortium", 2, founders, [v0, v1]) as a:
+        a.register(admin, hospital, Role.PROVIDER, "hospital")
+        a.register(admin, patient, Role.PATIENT, "patient")
+        a.grant(patient, hospital, actions=Action.ALL, not_before=a.now() - 1000)
+        a.commit_block([v0, v1])
+        a.append_record(hospital, patient.id, "lab", FHIR, LAB)
+        assert a.commit_block([v0, v1]) == 2
+        genesis, ledger_id = export_block(a, 0), a.id
+        root = a.log_root(a.log_size)
+    proc = subprocess.Popen(
+        [str(binary), "--dir", str(tmp_path / "a"), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = proc.stdout.readline().split()
+        assert ready[:1] == ["ready"] and ready[-2:] == ["height", "2"], ready
+        addr = ready[1]
+        with join_dir(tmp_path / "b", genesis, ledger_id) as b, Node(b) as node:
+            report = node.sync_tcp(addr, timeout_ms=5000)
+            assert report.blocks == 2 and not report.conflict
+            assert b.head_height == 2 and b.log_root(b.log_size) == root
+            with b.verify() as r:
+                assert r.ok and r.payloads == 1
+            assert node.sync_tcp(addr).blocks == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

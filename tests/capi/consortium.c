@@ -1,0 +1,489 @@
+/*
+ * Consortium replication through the C API, every ledger in this process:
+ * ledger A (in memory) commits blocks; B joins from A's genesis in a
+ * mkdtemp directory and catches up through medledger_node_handle carried
+ * by a C callback (the caller's "transport"); C imports exported blocks
+ * one by one (already-have, tampered ciphertext and header refused with
+ * the head unchanged); A proposes a block that B's node co-signs; D
+ * commits a different block 1 with the same validator keys, so importing
+ * A's block 1 yields equivocation evidence naming both validators, and a
+ * node catching up from A keeps it. Then the node outlives its ledger
+ * handle, and hostile calls: NULLs, huge lengths, bad addresses and
+ * timeouts, invalid UTF-8, an unreachable TCP peer, failing callbacks, a
+ * key outside the validator set, the wrong ledger id, garbage requests;
+ * out-parameters untouched on failure.
+ */
+#define _XOPEN_SOURCE 700 /* mkdtemp, nftw */
+
+#include <ftw.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#define NULLP MEDLEDGER_ERR_NULL_POINTER
+#define INVALID MEDLEDGER_ERR_INVALID_ARGUMENT
+#define UNREACHABLE MEDLEDGER_ERR_PEER_UNREACHABLE
+#define SENTINEL ((medledger_buffer *)(uintptr_t)0x5a5a5a5a)
+#define NODE_SENTINEL ((medledger_node *)(uintptr_t)0x5a5a5a5a)
+
+static const char *LAB = "{\"resourceType\":\"Observation\",\"valueQuantity\":{\"value\":6.8}}";
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* ---- transports --------------------------------------------------------- */
+
+/* The caller's transport to a node in this process: hands the request to
+ * medledger_node_handle and returns its response buffer. */
+static medledger_status to_node(void *context, const uint8_t *request, size_t request_len,
+                                medledger_buffer **out_response) {
+    return medledger_node_handle((const medledger_node *)context, request, request_len,
+                                 out_response);
+}
+
+/* A transport whose peer is down. */
+static medledger_status down(void *context, const uint8_t *request, size_t request_len,
+                             medledger_buffer **out_response) {
+    (void)context, (void)request, (void)request_len, (void)out_response;
+    return MEDLEDGER_ERR_SYSTEM;
+}
+
+/* A broken transport: claims success, returns nothing. */
+static medledger_status silent(void *context, const uint8_t *request, size_t request_len,
+                               medledger_buffer **out_response) {
+    (void)context, (void)request, (void)request_len, (void)out_response;
+    return MEDLEDGER_OK;
+}
+
+/* A transport that copies the response through medledger_buffer_new, as
+ * one receiving the bytes from a socket would. */
+static medledger_status copying(void *context, const uint8_t *request, size_t request_len,
+                                medledger_buffer **out_response) {
+    medledger_buffer *resp = NULL;
+    medledger_status s =
+        medledger_node_handle((const medledger_node *)context, request, request_len, &resp);
+    if (s != MEDLEDGER_OK) return s;
+    s = medledger_buffer_new(medledger_buffer_data(resp), medledger_buffer_len(resp),
+                             out_response);
+    medledger_buffer_free(resp);
+    return s;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static uint64_t head(const medledger_ledger *l) {
+    uint64_t h = 0;
+    OK(medledger_ledger_head_height(l, &h));
+    return h;
+}
+
+static medledger_buffer *export_block(const medledger_ledger *l, uint64_t height) {
+    medledger_buffer *b = NULL;
+    OK(medledger_ledger_export_block(l, height, &b));
+    CHECK(b != NULL && medledger_buffer_len(b) > 0);
+    return b;
+}
+
+static medledger_ledger *join(const char *dir, const medledger_ledger *from) {
+    uint8_t id[MEDLEDGER_ID_LEN];
+    OK(medledger_ledger_id(from, id));
+    medledger_buffer *genesis = export_block(from, 0);
+    medledger_ledger *l = NULL;
+    OK(medledger_ledger_join_dir(dir, medledger_buffer_data(genesis), medledger_buffer_len(genesis),
+                                 id, &l));
+    CHECK(l != NULL);
+    CHECK(head(l) == 0);
+    medledger_buffer_free(genesis);
+    return l;
+}
+
+static medledger_node *new_node(const medledger_ledger *l, const medledger_keypair *key) {
+    medledger_node *n = NULL;
+    if (key) {
+        const medledger_keypair *keys[1] = {key};
+        OK(medledger_node_new(l, keys, 1, &n));
+    } else {
+        OK(medledger_node_new(l, NULL, 0, &n));
+    }
+    CHECK(n != NULL);
+    return n;
+}
+
+static medledger_status import(const medledger_ledger *l, const medledger_buffer *shipped,
+                               medledger_import_result *r, medledger_buffer **evidence) {
+    return medledger_ledger_import_block(l, medledger_buffer_data(shipped),
+                                         medledger_buffer_len(shipped), r, evidence);
+}
+
+/* A copy of `b` with the byte at `at` (from the end when negative) flipped. */
+static uint8_t *flipped(const medledger_buffer *b, long at) {
+    size_t n = medledger_buffer_len(b);
+    uint8_t *copy = malloc(n);
+    CHECK(copy != NULL);
+    memcpy(copy, medledger_buffer_data(b), n);
+    size_t i = at < 0 ? n - (size_t)(-at) : (size_t)at;
+    CHECK(i < n);
+    copy[i] ^= 0x01;
+    return copy;
+}
+
+static void hex(const uint8_t *in, size_t n, char *out) {
+    for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", in[i]);
+}
+
+/* The JSON text of a buffer (NUL-terminated copy); free() it. */
+static char *json_text(const medledger_buffer *b) {
+    size_t n = medledger_buffer_len(b);
+    char *s = malloc(n + 1);
+    CHECK(s != NULL);
+    memcpy(s, medledger_buffer_data(b), n);
+    s[n] = '\0';
+    return s;
+}
+
+static void expect_guilty(const char *json, const medledger_keypair *validator) {
+    uint8_t id[MEDLEDGER_ID_LEN];
+    char h[2 * MEDLEDGER_ID_LEN + 1];
+    OK(medledger_keypair_id(validator, id));
+    hex(id, sizeof id, h);
+    if (strstr(json, h) == NULL) FAIL("%s does not name validator %s", json, h);
+    checks_passed++;
+}
+
+/* ---- scenario ----------------------------------------------------------- */
+
+int main(void) {
+    char root[] = "/tmp/medledger-capi-consortium-XXXXXX";
+    CHECK(mkdtemp(root) != NULL);
+    char dir_b[64], dir_c[64], dir_d[64], dir_e[64];
+    snprintf(dir_b, sizeof dir_b, "%s/b", root);
+    snprintf(dir_c, sizeof dir_c, "%s/c", root);
+    snprintf(dir_d, sizeof dir_d, "%s/d", root);
+    snprintf(dir_e, sizeof dir_e, "%s/e", root);
+
+    /* A: block 1 (registrations, consents), block 2 (a record). */
+    consortium c;
+    consortium_init(&c);
+    medledger_ledger *a = c.ledger;
+    uint8_t rid[MEDLEDGER_ID_LEN];
+    append(&c, c.hospital_a, c.patient_id, "lab", LAB, rid);
+    CHECK(commit(&c) == 2);
+
+    /* B joins from A's genesis and catches up through A's node, over the
+     * caller's transport. */
+    medledger_ledger *b = join(dir_b, a);
+    medledger_node *node_a = new_node(a, NULL);
+    medledger_node *node_b = new_node(b, c.validators[2]);
+    medledger_peer peer_a = {to_node, node_a};
+    medledger_sync_report rep;
+    memset(&rep, 0xff, sizeof rep);
+    OK(medledger_node_sync(node_b, &peer_a, &rep));
+    CHECK(rep.blocks == 2);
+    CHECK(rep.transactions >= 7); /* 4 registrations, 2 grants, 1 record */
+    CHECK(rep.missing_payloads == 0);
+    CHECK(!rep.conflict);
+    CHECK(head(b) == 2);
+    uint8_t root_a[MEDLEDGER_ID_LEN], root_b[MEDLEDGER_ID_LEN];
+    uint64_t size_a = 0, size_b = 0;
+    OK(medledger_ledger_log_size(a, &size_a));
+    OK(medledger_ledger_log_size(b, &size_b));
+    CHECK(size_a == size_b);
+    OK(medledger_ledger_log_root(a, size_a, root_a));
+    OK(medledger_ledger_log_root(b, size_b, root_b));
+    CHECK(memcmp(root_a, root_b, MEDLEDGER_ID_LEN) == 0);
+    medledger_report *report = NULL;
+    OK(medledger_ledger_verify(b, &report));
+    CHECK(medledger_report_ok(report));
+    CHECK(medledger_report_blocks(report) == 3);
+    CHECK(medledger_report_payloads(report) == 1); /* the ciphertext came along */
+    medledger_report_free(report);
+    /* Nothing new: a second catch-up imports nothing. */
+    OK(medledger_node_sync(node_b, &peer_a, &rep));
+    CHECK(rep.blocks == 0 && !rep.conflict);
+
+    /* C imports exported blocks one by one. */
+    medledger_ledger *cl = join(dir_c, a);
+    medledger_buffer *block1 = export_block(a, 1), *block2 = export_block(a, 2);
+    medledger_import_result r;
+    medledger_buffer *evidence = SENTINEL;
+    EXPECT(INVALID, import(cl, block2, &r, &evidence)); /* out of order */
+    EXPECT_MESSAGE("does not follow");
+    OK(import(cl, block1, &r, &evidence));
+    CHECK(r.outcome == MEDLEDGER_IMPORT_APPENDED && r.height == 1 && r.missing_payloads == 0);
+    OK(import(cl, block1, &r, &evidence));
+    CHECK(r.outcome == MEDLEDGER_IMPORT_ALREADY_HAVE && r.height == 1);
+    CHECK(evidence == SENTINEL);
+    /* Tampered: the record's ciphertext (the last shipped byte), then a
+     * byte inside the block (its header's timestamp area). */
+    uint8_t *bad = flipped(block2, -1);
+    memset(&r, 0x5a, sizeof r);
+    medledger_import_result untouched = r;
+    EXPECT(MEDLEDGER_ERR_TAMPERED,
+           medledger_ledger_import_block(cl, bad, medledger_buffer_len(block2), &r, &evidence));
+    CHECK(memcmp(&r, &untouched, sizeof r) == 0 && evidence == SENTINEL);
+    free(bad);
+    bad = flipped(block2, 60);
+    medledger_status s =
+        medledger_ledger_import_block(cl, bad, medledger_buffer_len(block2), &r, &evidence);
+    CHECK(s != MEDLEDGER_OK && s != MEDLEDGER_ERR_EQUIVOCATION);
+    CHECK(memcmp(&r, &untouched, sizeof r) == 0 && evidence == SENTINEL);
+    free(bad);
+    /* Truncated bytes do not decode. */
+    EXPECT(MEDLEDGER_ERR_MALFORMED, medledger_ledger_import_block(
+                                        cl, medledger_buffer_data(block2),
+                                        medledger_buffer_len(block2) - 1, &r, &evidence));
+    CHECK(head(cl) == 1);
+    OK(import(cl, block2, &r, &evidence));
+    CHECK(r.outcome == MEDLEDGER_IMPORT_APPENDED && r.height == 2);
+    CHECK(head(cl) == 2);
+
+    /* A proposes block 3; B's node (validator 2) co-signs it over the
+     * caller's transport: threshold 2 with A's validator 0. */
+    medledger_node *proposer = new_node(a, c.validators[0]);
+    medledger_peer peer_b = {copying, node_b};
+    bool committed = true;
+    uint64_t height = 0;
+    OK(medledger_node_propose_round(proposer, &peer_b, 1, &committed, &height));
+    CHECK(!committed && height == 2); /* nothing pending */
+    append(&c, c.hospital_a, c.patient_id, "lab", LAB, rid);
+    OK(medledger_node_propose_round(proposer, &peer_b, 1, &committed, &height));
+    CHECK(committed && height == 3);
+    CHECK(head(a) == 3 && head(b) == 3); /* B committed on the announcement */
+    /* Without B's seal there is no quorum: the block is not committed. */
+    append(&c, c.hospital_a, c.patient_id, "lab", LAB, rid);
+    medledger_peer dead = {down, NULL};
+    EXPECT(MEDLEDGER_ERR_MISSING_QUORUM,
+           medledger_node_propose_round(proposer, &dead, 1, &committed, &height));
+    CHECK(head(a) == 3);
+    OK(medledger_node_propose_round(proposer, &peer_b, 1, &committed, &height));
+    CHECK(committed && height == 4 && head(b) == 4);
+
+    /* D: the same validators seal a different block 1: equivocation. */
+    medledger_ledger *d = join(dir_d, a);
+    const medledger_keypair *quorum[2] = {c.validators[0], c.validators[2]};
+    OK(medledger_ledger_commit_block(d, quorum, 2, &height)); /* an empty block 1 */
+    CHECK(height == 1);
+    memset(&r, 0x5a, sizeof r);
+    EXPECT(MEDLEDGER_ERR_EQUIVOCATION, import(d, block1, &r, &evidence));
+    CHECK(memcmp(&r, &untouched, sizeof r) == 0); /* only the evidence is written */
+    CHECK(evidence != SENTINEL && evidence != NULL);
+    CHECK(head(d) == 1);
+    medledger_buffer *json = NULL;
+    OK(medledger_equivocation_verify(medledger_buffer_data(evidence), medledger_buffer_len(evidence),
+                                     &json));
+    char *text = json_text(json);
+    CHECK(strstr(text, "\"height\":1") != NULL);
+    expect_guilty(text, c.validators[0]);
+    expect_guilty(text, c.validators[2]);
+    free(text);
+    medledger_buffer_free(json);
+    /* Evidence with a flipped seal byte does not verify. */
+    bad = flipped(evidence, -1);
+    json = SENTINEL;
+    EXPECT(MEDLEDGER_ERR_BAD_SIGNATURE,
+           medledger_equivocation_verify(bad, medledger_buffer_len(evidence), &json));
+    CHECK(json == SENTINEL);
+    free(bad);
+    EXPECT(MEDLEDGER_ERR_MALFORMED, medledger_equivocation_verify(
+                                        medledger_buffer_data(evidence), 10, &json));
+    medledger_buffer_free(evidence);
+
+    /* D's forked chain cannot catch up from A: A's block 2 does not extend
+     * D's log (its transactions do not hash to its root here). */
+    medledger_node *node_d = new_node(d, c.validators[0]);
+    memset(&rep, 0x5a, sizeof rep);
+    medledger_sync_report rep_untouched = rep;
+    EXPECT(MEDLEDGER_ERR_TAMPERED, medledger_node_sync(node_d, &peer_a, &rep));
+    CHECK(memcmp(&rep, &rep_untouched, sizeof rep) == 0 && head(d) == 1);
+    /* D proposes block 2 of its fork to B's node: B refuses to co-sign a
+     * block at a height it holds, keeps the evidence that validator 0
+     * signed two blocks 1, and D's round fails without a quorum. */
+    medledger_keypair *newcomer = new_keypair();
+    uint8_t sign[MEDLEDGER_PUBLIC_KEY_LEN], enc[MEDLEDGER_PUBLIC_KEY_LEN];
+    OK(medledger_keypair_public_keys(newcomer, sign, enc));
+    OK(medledger_ledger_register(d, c.admin, sign, enc, MEDLEDGER_ROLE_PROVIDER, "newcomer", 0));
+    EXPECT(MEDLEDGER_ERR_MISSING_QUORUM,
+           medledger_node_propose_round(node_d, &peer_b, 1, &committed, &height));
+    CHECK(head(d) == 1 && head(b) == 4);
+    medledger_keypair_free(newcomer);
+    const medledger_node *witnesses[2] = {node_b, node_d};
+    for (int i = 0; i < 2; i++) {
+        OK(medledger_node_status_json(witnesses[i], &json));
+        text = json_text(json);
+        CHECK(strstr(text, "\"evidence\":1") != NULL);
+        expect_guilty(text, c.validators[0]);
+        free(text);
+        medledger_buffer_free(json);
+        OK(medledger_node_evidence(witnesses[i], 0, &evidence));
+        OK(medledger_equivocation_verify(medledger_buffer_data(evidence),
+                                         medledger_buffer_len(evidence), &json));
+        text = json_text(json);
+        CHECK(strstr(text, "\"height\":2") != NULL);
+        expect_guilty(text, c.validators[0]);
+        free(text);
+        medledger_buffer_free(json);
+        medledger_buffer_free(evidence);
+    }
+    evidence = SENTINEL;
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_node_evidence(node_d, 1, &evidence));
+    CHECK(evidence == SENTINEL);
+    OK(medledger_node_status_json(node_a, &json));
+    text = json_text(json);
+    CHECK(strstr(text, "\"evidence\":0") != NULL && strstr(text, "\"height\":4") != NULL);
+    free(text);
+    medledger_buffer_free(json);
+
+    /* The node holds the ledger: freed handle, node still serves it. */
+    medledger_node_free(proposer);
+    c.ledger = NULL;
+    medledger_ledger_free(a);
+    medledger_ledger *e = NULL;
+    {
+        /* E joins through a genesis fetched from B's export, catches up
+         * from A's node (A's handle is gone). */
+        e = join(dir_e, b);
+        medledger_node *node_e = new_node(e, NULL);
+        OK(medledger_node_sync(node_e, &peer_a, &rep));
+        CHECK(rep.blocks == 4 && head(e) == 4);
+        medledger_node_free(node_e);
+    }
+
+    /* ---- hostile calls ---- */
+    medledger_buffer *out = SENTINEL;
+    medledger_node *node_out = NODE_SENTINEL;
+    uint8_t byte = 0;
+    EXPECT(NULLP, medledger_ledger_export_block(NULL, 0, &out));
+    EXPECT(NULLP, medledger_ledger_export_block(b, 0, NULL));
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_export_block(b, 99, &out));
+    EXPECT(NULLP, medledger_ledger_import_block(b, NULL, 1, &r, &out));
+    EXPECT(NULLP, medledger_ledger_import_block(b, &byte, 1, NULL, &out));
+    EXPECT(NULLP, medledger_ledger_import_block(b, &byte, 1, &r, NULL));
+    EXPECT(INVALID, medledger_ledger_import_block(b, &byte, SIZE_MAX, &r, &out));
+    EXPECT_MESSAGE("exceeds the limit");
+    EXPECT(MEDLEDGER_ERR_MALFORMED, medledger_ledger_import_block(b, &byte, 1, &r, &out));
+    EXPECT(INVALID, medledger_equivocation_verify(&byte, SIZE_MAX, &out));
+    EXPECT(NULLP, medledger_equivocation_verify(NULL, 1, &out));
+    EXPECT(NULLP, medledger_equivocation_verify(&byte, 1, NULL));
+    CHECK(out == SENTINEL);
+    /* Join: wrong ledger id, garbage genesis, NULLs, a non-empty dir. */
+    uint8_t wrong_id[MEDLEDGER_ID_LEN] = {1};
+    medledger_ledger *l_out = (medledger_ledger *)(uintptr_t)0x5a5a5a5a;
+    medledger_buffer *genesis = export_block(b, 0);
+    char dir_x[64];
+    snprintf(dir_x, sizeof dir_x, "%s/x", root);
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_join_dir(dir_x, medledger_buffer_data(genesis),
+                                     medledger_buffer_len(genesis), wrong_id, &l_out));
+    EXPECT(MEDLEDGER_ERR_MALFORMED, medledger_ledger_join_dir(dir_x, &byte, 1, wrong_id, &l_out));
+    EXPECT(NULLP, medledger_ledger_join_dir(NULL, &byte, 1, wrong_id, &l_out));
+    EXPECT(NULLP, medledger_ledger_join_dir(dir_x, &byte, 1, NULL, &l_out));
+    EXPECT(NULLP, medledger_ledger_join_dir(dir_x, &byte, 1, wrong_id, NULL));
+    EXPECT(INVALID, medledger_ledger_join_dir(dir_x, &byte, SIZE_MAX, wrong_id, &l_out));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8, medledger_ledger_join_dir("/tmp/\xff", &byte, 1, wrong_id,
+                                                                 &l_out));
+    EXPECT(INVALID, medledger_ledger_join_dir("", &byte, 1, wrong_id, &l_out));
+    uint8_t id_b[MEDLEDGER_ID_LEN];
+    OK(medledger_ledger_id(b, id_b));
+    CHECK(medledger_ledger_join_dir(dir_b, medledger_buffer_data(genesis),
+                                    medledger_buffer_len(genesis), id_b, &l_out) != MEDLEDGER_OK);
+    CHECK(l_out == (medledger_ledger *)(uintptr_t)0x5a5a5a5a);
+    medledger_buffer_free(genesis);
+    /* Nodes: NULLs, a key outside the validator set, NULL array entries. */
+    EXPECT(NULLP, medledger_node_new(NULL, NULL, 0, &node_out));
+    EXPECT(NULLP, medledger_node_new(b, NULL, 0, NULL));
+    EXPECT(NULLP, medledger_node_new(b, NULL, 1, &node_out));
+    const medledger_keypair *outsider[1] = {c.hospital_a};
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED, medledger_node_new(b, outsider, 1, &node_out));
+    const medledger_keypair *holes[1] = {NULL};
+    EXPECT(NULLP, medledger_node_new(b, holes, 1, &node_out));
+    EXPECT(INVALID, medledger_node_new(b, outsider, SIZE_MAX, &node_out));
+    CHECK(node_out == NODE_SENTINEL);
+    medledger_node_free(NULL);
+    /* Requests: garbage is answered with an error response, not a status. */
+    OK(medledger_node_handle(node_b, &byte, 1, &out));
+    CHECK(out != SENTINEL && medledger_buffer_len(out) > 0);
+    medledger_buffer_free(out);
+    out = SENTINEL;
+    EXPECT(NULLP, medledger_node_handle(NULL, &byte, 1, &out));
+    EXPECT(NULLP, medledger_node_handle(node_b, NULL, 1, &out));
+    EXPECT(INVALID, medledger_node_handle(node_b, &byte, SIZE_MAX, &out));
+    EXPECT(NULLP, medledger_node_status_json(NULL, &out));
+    EXPECT(NULLP, medledger_node_status_json(node_b, NULL));
+    EXPECT(NULLP, medledger_node_evidence(NULL, 0, &out));
+    EXPECT(NULLP, medledger_node_evidence(node_b, 0, NULL));
+    EXPECT(NULLP, medledger_node_sync(NULL, &peer_a, &rep));
+    EXPECT(NULLP, medledger_node_sync_tcp(NULL, "127.0.0.1:1", 2000, &rep));
+    EXPECT(NULLP, medledger_node_sync_tcp(node_b, "127.0.0.1:1", 2000, NULL));
+    EXPECT(NULLP, medledger_node_propose_round(NULL, &peer_a, 1, &committed, &height));
+    EXPECT(NULLP, medledger_node_propose_round(node_b, NULL, 1, &committed, &height));
+    EXPECT(NULLP, medledger_node_propose_round(node_b, &peer_a, 1, &committed, NULL));
+    EXPECT(NULLP, medledger_node_propose_round_tcp(NULL, NULL, 0, 2000, &committed, &height));
+    EXPECT(NULLP, medledger_node_propose_round_tcp(node_b, NULL, 0, 2000, &committed, &height));
+    EXPECT(INVALID, medledger_node_propose_round(node_b, &peer_a, MEDLEDGER_MAX_PEERS + 1,
+                                                 &committed, &height));
+    CHECK(out == SENTINEL);
+    /* Transports: down, silent, NULL callback; TCP addresses. */
+    memset(&rep, 0x5a, sizeof rep);
+    rep_untouched = rep;
+    EXPECT(UNREACHABLE, medledger_node_sync(node_b, &dead, &rep));
+    medledger_peer mute = {silent, NULL};
+    EXPECT(UNREACHABLE, medledger_node_sync(node_b, &mute, &rep));
+    medledger_peer no_call = {NULL, NULL};
+    EXPECT(NULLP, medledger_node_sync(node_b, &no_call, &rep));
+    EXPECT_MESSAGE("peers[0].call");
+    EXPECT(NULLP, medledger_node_sync(node_b, NULL, &rep));
+    EXPECT(NULLP, medledger_node_sync(node_b, &peer_a, NULL));
+    EXPECT(UNREACHABLE, medledger_node_sync_tcp(node_b, "127.0.0.1:1", 2000, &rep));
+    EXPECT(INVALID, medledger_node_sync_tcp(node_b, "localhost:7000", 2000, &rep));
+    EXPECT(INVALID, medledger_node_sync_tcp(node_b, "127.0.0.1", 2000, &rep));
+    EXPECT(INVALID, medledger_node_sync_tcp(node_b, "127.0.0.1:7000", 0, &rep));
+    EXPECT(INVALID, medledger_node_sync_tcp(node_b, "127.0.0.1:7000",
+                                            MEDLEDGER_MAX_PEER_TIMEOUT_MS + 1, &rep));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8, medledger_node_sync_tcp(node_b, "127.0.0.1:\xff", 2000, &rep));
+    EXPECT(NULLP, medledger_node_sync_tcp(node_b, NULL, 2000, &rep));
+    CHECK(memcmp(&rep, &rep_untouched, sizeof rep) == 0);
+    const char *addrs[2] = {"127.0.0.1:1", NULL};
+    EXPECT(NULLP, medledger_node_propose_round_tcp(node_b, addrs, 2, 2000, &committed, &height));
+    EXPECT_MESSAGE("addrs[1]");
+    EXPECT(INVALID, medledger_node_propose_round_tcp(node_b, addrs, SIZE_MAX, 2000, &committed,
+                                                     &height));
+    EXPECT(NULLP, medledger_node_propose_round(node_b, &no_call, 1, &committed, &height));
+    EXPECT(NULLP, medledger_node_propose_round(node_b, &peer_a, 1, NULL, &height));
+    /* Nothing pending on B: nothing to propose, no peer dialled. */
+    OK(medledger_node_propose_round_tcp(node_b, addrs, 1, 2000, &committed, &height));
+    CHECK(!committed && height == 4);
+    /* Following: checked, not dialled. */
+    OK(medledger_ledger_follow_tcp(e, "127.0.0.1:1", 2000));
+    EXPECT(INVALID, medledger_ledger_follow_tcp(e, "nowhere", 2000));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8, medledger_ledger_follow_tcp(e, "\xc3", 2000));
+    EXPECT(NULLP, medledger_ledger_follow_tcp(NULL, "127.0.0.1:1", 2000));
+    EXPECT(NULLP, medledger_ledger_follow_tcp(e, NULL, 2000));
+    EXPECT(INVALID, medledger_ledger_follow_tcp(e, "127.0.0.1:1", 0));
+    /* Buffers made by the caller. */
+    EXPECT(NULLP, medledger_buffer_new(NULL, 1, &out));
+    EXPECT(INVALID, medledger_buffer_new(&byte, SIZE_MAX, &out));
+    EXPECT(NULLP, medledger_buffer_new(&byte, 1, NULL));
+    CHECK(out == SENTINEL);
+    OK(medledger_buffer_new(NULL, 0, &out));
+    CHECK(medledger_buffer_len(out) == 0);
+    medledger_buffer_free(out);
+    CHECK(strcmp(medledger_status_name(MEDLEDGER_ERR_EQUIVOCATION), "MEDLEDGER_ERR_EQUIVOCATION") == 0);
+    CHECK(strcmp(medledger_status_name(UNREACHABLE), "MEDLEDGER_ERR_PEER_UNREACHABLE") == 0);
+
+    medledger_buffer_free(block1);
+    medledger_buffer_free(block2);
+    medledger_node_free(node_a);
+    medledger_node_free(node_b);
+    medledger_node_free(node_d);
+    medledger_ledger_free(b);
+    medledger_ledger_free(cl);
+    medledger_ledger_free(d);
+    medledger_ledger_free(e);
+    consortium_free(&c);
+    CHECK(nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS) == 0);
+    printf("consortium: %lu checks passed\n", checks_passed);
+    return 0;
+}
