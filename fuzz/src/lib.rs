@@ -14,7 +14,9 @@ use medledger::crypto::hash::Digest;
 use medledger::log::block::{Block, BlockHeader};
 use medledger::log::merkle::MerkleLog;
 use medledger::model::{RecordId, SignedTx, Tx, TxBody};
-use medledger::{Genesis, Keypair, Ledger, LedgerId, MemoryStore, NewRecord, Roles, Store};
+use medledger::{
+    Consent, Genesis, Keypair, Ledger, LedgerId, MemoryStore, NewRecord, Roles, Store,
+};
 
 /// Asserts that a decodable transaction re-encodes to exactly its input.
 pub fn assert_tx_canonical(data: &[u8]) -> Option<SignedTx> {
@@ -80,6 +82,14 @@ impl Base {
             (other, Roles::PATIENT, "patient app 2"),
         ] {
             ledger.register(admin, k.participant(roles, label)).unwrap();
+        }
+        // Both patients are treated at both hospitals (as in tests/common).
+        let now = ledger.now();
+        for p in [pat, other] {
+            for h in [ha, hb] {
+                let c = Consent::treatment(p.id(), h.id(), now - 1000, now + 365 * 86_400_000);
+                ledger.grant(p, &c).unwrap();
+            }
         }
         let commit = || ledger.commit_block(&[&v[0], &v[2]]).unwrap();
         commit();
