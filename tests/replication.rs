@@ -492,6 +492,19 @@ fn a_validator_set_change_sealed_by_the_old_quorum_governs_later_blocks() {
         .collect();
     let new_set = medledger::ValidatorSet::new(2, keep).unwrap();
     l0.set_validators(&c.k.admin, new_set.clone()).unwrap();
+    // Only A's operator approves: B, C and D refuse to seal the change.
+    c.nodes[0].approve_validator_set(new_set.hash()).unwrap();
+    let before = l0.head().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        l0.head().unwrap(),
+        before,
+        "sealed without a quorum's approval"
+    );
+    assert_eq!(l0.pending_count().unwrap(), 1);
+    // B and C approve: with A, a threshold of the current set.
+    c.nodes[1].approve_validator_set(new_set.hash()).unwrap();
+    c.nodes[2].approve_validator_set(new_set.hash()).unwrap();
     c.settle();
     for i in 0..2 {
         l0.append_record(&c.k.doc_a, c.record("lab", format!("after {i}").as_bytes()))

@@ -11,6 +11,9 @@
 //!                [--join LEDGER_ID]      DIR is empty: fetch the genesis of
 //!                                        LEDGER_ID from the upstream
 //!                [--round-ms N]          proposal / catch-up interval (default 20)
+//!                [--approve-validator-set HASH]  this operator approves a change to
+//!                                        the validator set with this hash
+//!                                        (repeatable; none approved by default)
 //! ```
 //! Prints `ready ADDR height H` once serving; progress and faults go to
 //! stderr. Stop it with a signal: committed blocks are durable.
@@ -21,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use medledger::consortium::{Node, Peer, PeerUpstream, Request, Response, TcpPeer, ask, tcp};
+use medledger::crypto::hash::Digest;
 use medledger::log::shipped::ShippedBlock;
 use medledger::{Error, Keypair, Ledger, LedgerId, Result};
 
@@ -37,6 +41,7 @@ struct Args {
     upstream: Option<SocketAddr>,
     join: Option<LedgerId>,
     round_ms: u64,
+    approved_sets: Vec<Digest>,
 }
 
 fn bad(what: &'static str, reason: impl Into<String>) -> Error {
@@ -75,6 +80,7 @@ fn parse_args() -> Result<Args> {
             }
             "--upstream" => a.upstream = Some(addr(&value()?)?),
             "--join" => a.join = Some(LedgerId::from_hex(&value()?)?),
+            "--approve-validator-set" => a.approved_sets.push(Digest::from_hex(&value()?)?),
             "--round-ms" => {
                 a.round_ms = value()?
                     .parse()
@@ -137,6 +143,9 @@ fn run() -> Result<()> {
     let mut node = Node::new(Arc::clone(&ledger), keys);
     if let Some(dir) = &a.dir {
         node = node.with_vote_log(&dir.join(VOTE_LOG))?;
+    }
+    for h in &a.approved_sets {
+        node.approve_validator_set(*h)?;
     }
     let node = Arc::new(node);
     let listener =

@@ -13,7 +13,7 @@ use crate::crypto::keypair::Keypair;
 use crate::ledger::{Endorsed, Imported, Ledger, Served, Upstream};
 use crate::log::block::{Block, BlockHeader, Seal};
 use crate::log::shipped::ShippedBlock;
-use crate::model::ParticipantId;
+use crate::model::{ParticipantId, SignedTx, TxBody};
 use crate::proof::Equivocation;
 use crate::{Error, Result};
 
@@ -83,6 +83,8 @@ pub struct Node {
     /// The last header this node's validators sealed, and the file that
     /// keeps it across restarts (if any).
     votes: Mutex<VoteLog>,
+    /// Hashes of the validator sets this node's operator approved.
+    approved_sets: Mutex<Vec<Digest>>,
 }
 
 /// The last (height, header hash) endorsed, persisted so that a restarted
@@ -205,7 +207,47 @@ impl Node {
             validators,
             evidence: Mutex::new(Vec::new()),
             votes: Mutex::new(VoteLog::default()),
+            approved_sets: Mutex::new(Vec::new()),
         }
+    }
+
+    /// This node's operator approves a change to the validator set whose
+    /// hash is `set_hash`: until then the
+    /// node neither proposes nor seals a block holding a `SetValidators`
+    /// transaction for it. A validator-set change therefore takes effect
+    /// only when a threshold of the current validators' operators approved
+    /// it (their seals on its block are the votes, verifiable from genesis).
+    /// `set_hash` is [`ValidatorSet::hash`] of the new set.
+    pub fn approve_validator_set(&self, set_hash: Digest) -> Result<()> {
+        let mut approved = self
+            .approved_sets
+            .lock()
+            .map_err(|_| Error::System("approval lock poisoned".into()))?;
+        let h = set_hash;
+        if !approved.contains(&h) {
+            approved.push(h);
+        }
+        Ok(())
+    }
+
+    /// Fails when `block` changes the validator set to one this node's
+    /// operator has not approved.
+    fn check_approvals(&self, block: &Block) -> Result<()> {
+        let approved = self
+            .approved_sets
+            .lock()
+            .map_err(|_| Error::System("approval lock poisoned".into()))?;
+        for tx in &block.txs {
+            if let TxBody::SetValidators(set) = SignedTx::decode(tx)?.tx.body {
+                let h = set.hash();
+                if !approved.contains(&h) {
+                    return Err(Error::Denied(format!(
+                        "validator set change {h} is not approved by this node's operator"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Keeps the last endorsement in the file `path` (created if missing),
@@ -338,6 +380,9 @@ impl Node {
                 _ => Err(e),
             };
         }
+        if !self.validators.is_empty() {
+            self.check_approvals(&Block::decode(&p.block)?.block)?;
+        }
         Ok(match self.ledger.endorse(p, &self.keys())? {
             Endorsed::Seals(seals) => {
                 votes.record(header.height, hash)?;
@@ -403,6 +448,8 @@ impl Node {
             return Ok(None);
         };
         let block = Block::decode(&proposal.block)?.block;
+        // Sent only once this node's operator approved any set change in it.
+        self.check_approvals(&block)?;
         self.votes_lock()?
             .record_proposal(&block.header, &proposal)?;
         let req = Request::Propose(proposal);

@@ -77,6 +77,24 @@ impl Digest {
         s
     }
 
+    /// Parses 64 hex digits (either case).
+    pub fn from_hex(s: &str) -> crate::Result<Self> {
+        let b = s.as_bytes();
+        if b.len() != 2 * DIGEST_LEN || !b.iter().all(u8::is_ascii_hexdigit) {
+            return Err(crate::Error::Invalid {
+                what: "digest",
+                reason: "not 64 hex digits".into(),
+            });
+        }
+        let mut out = [0u8; DIGEST_LEN];
+        for (o, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
+            let hi = char::from(pair.first().copied().unwrap_or(b'0')).to_digit(16);
+            let lo = char::from(pair.get(1).copied().unwrap_or(b'0')).to_digit(16);
+            *o = u8::try_from(hi.unwrap_or(0) * 16 + lo.unwrap_or(0)).unwrap_or(0);
+        }
+        Ok(Digest(out))
+    }
+
     /// Compares in constant time; use where the digest authenticates data.
     pub fn ct_eq(&self, other: &Digest) -> bool {
         use subtle::ConstantTimeEq;
@@ -141,6 +159,19 @@ pub fn tagged_hash(label: &str, parts: &[&[u8]]) -> Digest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_round_trips_and_refuses_anything_else() {
+        let d = Digest([0xa5; 32]);
+        assert_eq!(Digest::from_hex(&d.to_hex()).unwrap(), d);
+        assert_eq!(Digest::from_hex(&d.to_hex().to_uppercase()).unwrap(), d);
+        let mut short = d.to_hex();
+        short.pop();
+        assert!(Digest::from_hex(&short).is_err());
+        assert!(Digest::from_hex(&format!("+f{}", &d.to_hex()[2..])).is_err());
+        assert!(Digest::from_hex(&format!("zz{}", &d.to_hex()[2..])).is_err());
+        assert!(Digest::from_hex(&format!("é{}", &d.to_hex()[2..])).is_err());
+    }
 
     #[test]
     fn tagged_hash_depends_on_label_and_is_prefix_free() {

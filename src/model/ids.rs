@@ -25,18 +25,7 @@ macro_rules! id_type {
 
             /// Parses 64 hex digits (either case).
             pub fn from_hex(s: &str) -> crate::Result<Self> {
-                let b = s.as_bytes();
-                if b.len() != 64 || !b.iter().all(u8::is_ascii_hexdigit) {
-                    return Err(crate::Error::invalid("id", "not 64 hex digits"));
-                }
-                let mut out = [0u8; 32];
-                for (o, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
-                    let pair = core::str::from_utf8(pair)
-                        .map_err(|_| crate::Error::invalid("id", "not hex"))?;
-                    *o = u8::from_str_radix(pair, 16)
-                        .map_err(|_| crate::Error::invalid("id", "not hex"))?;
-                }
-                Ok($name(Digest(out)))
+                Digest::from_hex(s).map($name)
             }
         }
 
