@@ -258,13 +258,19 @@ impl Node {
     /// validators that endorsed it can still seal it
     /// ([`Ledger::restore_proposal`]).
     pub fn with_vote_log(self, path: &Path) -> Result<Node> {
+        self.set_vote_log(path)?;
+        Ok(self)
+    }
+
+    /// [`Node::with_vote_log`] on a node already built (before it serves).
+    pub fn set_vote_log(&self, path: &Path) -> Result<()> {
         let log = VoteLog::load(path)?;
         if let Some(p) = log.load_proposal()? {
             // A proposal that is no longer for the next height is stale.
             self.ledger.restore_proposal(&p)?;
         }
         *self.votes_lock()? = log;
-        Ok(self)
+        Ok(())
     }
 
     fn votes_lock(&self) -> Result<std::sync::MutexGuard<'_, VoteLog>> {

@@ -543,6 +543,37 @@ pub unsafe extern "C" fn medledger_node_free(node: *mut medledger_node) {
     })
 }
 
+/// Gives a validator node its vote log, the file at `path` (created if
+/// missing): the node records the last header it sealed there (and, as
+/// proposer, its last proposal, beside it) before its seals leave it, and
+/// after a restart refuses to seal a second header at that height; a
+/// proposal kept there is proposed again (docs/FORMAT.md §11.4). Call it
+/// once, before the node serves or proposes; `medledger-node` keeps it in
+/// its directory as `node-votes`.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_ARGUMENT`
+/// (path not UTF-8), `MEDLEDGER_ERR_SYSTEM` (vote log unreadable),
+/// a decoding error (vote log damaged), the ledger's errors when a kept
+/// proposal no longer verifies. Thread-safe.
+///
+/// # Safety
+///
+/// `node` NULL or live; `path` NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_node_set_vote_log(
+    node: *const medledger_node,
+    path: *const c_char,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let node = unsafe { try_ref(node, "node") }?;
+        // SAFETY: forwarded contract.
+        let path = unsafe { try_path(path, "path") }?;
+        node.inner.set_vote_log(path)?;
+        Ok(())
+    })
+}
+
 /// Answers one request of the wire protocol (docs/FORMAT.md §11.2) from a
 /// peer: bytes in, bytes out, so the caller carries them over any
 /// transport. On success `*out_response` receives the encoded response;

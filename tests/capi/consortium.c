@@ -402,6 +402,22 @@ int main(void) {
     EXPECT(INVALID, medledger_node_new(b, outsider, SIZE_MAX, &node_out));
     CHECK(node_out == NODE_SENTINEL);
     medledger_node_free(NULL);
+    /* Vote log: NULLs, bad paths, a damaged file refused (never a
+     * forgotten vote), then a fresh one accepted. */
+    EXPECT(NULLP, medledger_node_set_vote_log(NULL, "votes"));
+    EXPECT(NULLP, medledger_node_set_vote_log(node_b, NULL));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8, medledger_node_set_vote_log(node_b, "/tmp/\xff"));
+    char votes[128];
+    snprintf(votes, sizeof votes, "%s/votes-b", root);
+    FILE *damaged = fopen(votes, "wb");
+    CHECK(damaged != NULL);
+    if (damaged) {
+        fwrite("0123456789", 1, 10, damaged);
+        fclose(damaged);
+    }
+    CHECK(medledger_node_set_vote_log(node_b, votes) != MEDLEDGER_OK);
+    CHECK(remove(votes) == 0);
+    OK(medledger_node_set_vote_log(node_b, votes));
     /* Requests: garbage is answered with an error response, not a status. */
     OK(medledger_node_handle(node_b, &byte, 1, &out));
     CHECK(out != SENTINEL && medledger_buffer_len(out) > 0);

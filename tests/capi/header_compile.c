@@ -117,6 +117,8 @@ static medledger_status (*const node_new)(const medledger_ledger *,
                                           medledger_node **) = medledger_node_new;
 static medledger_status (*const node_handle)(const medledger_node *, const uint8_t *, size_t,
                                              medledger_buffer **) = medledger_node_handle;
+static medledger_status (*const node_set_vote_log)(const medledger_node *, const char *) =
+    medledger_node_set_vote_log;
 static medledger_status (*const node_sync)(const medledger_node *, const medledger_peer *,
                                            medledger_sync_report *) = medledger_node_sync;
 static medledger_status (*const propose_round_tcp)(const medledger_node *, const char *const *,
@@ -162,6 +164,7 @@ int main(void) {
     medledger_node *node = NULL;
     s |= node_new(NULL, NULL, 0, &node);
     s |= node_handle(NULL, id, 1, &buffer);
+    s |= node_set_vote_log(NULL, NULL);
     medledger_peer peer = {peer_call, NULL};
     medledger_sync_report synced = {0, 0, 0, false};
     s |= node_sync(NULL, &peer, &synced);

@@ -345,6 +345,7 @@ SIGNATURES = {
     "medledger_node_free": ([NodePtr], None),
     "medledger_node_handle": ([NodePtr, _bytes_in, c_size_t, POINTER(BufferPtr)], status_t),
     "medledger_node_status_json": ([NodePtr, POINTER(BufferPtr)], status_t),
+    "medledger_node_set_vote_log": ([NodePtr, c_char_p], status_t),
     "medledger_node_evidence": ([NodePtr, c_size_t, POINTER(BufferPtr)], status_t),
     "medledger_node_sync": (
         [NodePtr, POINTER(medledger_peer), POINTER(medledger_sync_report)],

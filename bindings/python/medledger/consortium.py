@@ -203,6 +203,15 @@ class Node(Handle):
                                          ctypes.byref(out)))
         super().__init__(out)
 
+    def set_vote_log(self, path) -> None:
+        """Keeps this validator node's last seal (and, as proposer, its last
+        proposal) in the file ``path``, durably before the seals leave it,
+        so that after a restart it never seals a second header at that
+        height; a kept proposal is proposed again. Call once, before the
+        node serves. A damaged vote log raises instead of being ignored."""
+        with self._borrow() as np:
+            check(lib.medledger_node_set_vote_log(np, _path(path)))
+
     def handle(self, request) -> bytes:
         """Answers one encoded request of the wire protocol with the
         encoded response (a failed request is an error *response*)."""

@@ -268,3 +268,24 @@ def test_sync_over_tcp_from_a_medledger_node_process(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_vote_log_keeps_the_seal_across_a_new_node(leader, tmp_path):
+    c = leader
+    votes = tmp_path / "votes"
+    with joined(tmp_path, "b", c.ledger) as b:
+        Node(b).sync(Node(c.ledger))
+        node_b = Node(b, [c.validators[2]])
+        node_b.set_vote_log(votes)
+        with Node(c.ledger, [c.validators[0]]) as proposer:
+            c.ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB)
+            assert proposer.propose_round([node_b]) == b.head_height
+        assert votes.stat().st_size == 40  # u64 height + 32-byte header hash
+        node_b.close()
+        # A damaged vote log is refused, never read as "no vote".
+        votes.write_bytes(b"0123456789")
+        with Node(b, [c.validators[2]]) as again:
+            with pytest.raises(MalformedInput):
+                again.set_vote_log(votes)
+        with pytest.raises(TypeError):
+            Node(b).set_vote_log(42)
