@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use medledger::consortium::{Node, Peer, PeerUpstream, TcpPeer, tcp};
-use medledger::crypto::sign::{BatchItem, check_public_key, verify_batch};
+use medledger::crypto::sign::{BatchItem, check_public_key, verify_batch_on};
 use medledger::{Consent, Genesis, Keypair, Ledger, NewRecord, Roles};
 
 const TXS: usize = 1000;
@@ -68,7 +68,7 @@ fn batch_verify_limit_ms() -> f64 {
     let mut v: Vec<f64> = (0..7)
         .map(|_| {
             let t = Instant::now();
-            verify_batch(&items).unwrap();
+            verify_batch_on(&items, 1).unwrap();
             t.elapsed().as_secs_f64() * 1e3
         })
         .collect();
