@@ -17,10 +17,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use medledger::consortium::{Node, PeerUpstream, Request, Response, Status, TcpPeer, ask};
+use medledger::consortium::{Follower, Node, Request, Response, Status, TcpPeer, ask};
 use medledger::log::block::Block;
 use medledger::log::shipped::ShippedBlock;
 use medledger::{Consent, Genesis, Keypair, Ledger, LedgerId, NewRecord, Purpose, Roles};
@@ -134,37 +133,21 @@ fn converge(addrs: &[SocketAddr]) -> DemoResult<Status> {
 /// A hospital's EHR embedding medledger: a follower of its hospital's node.
 struct Ehr {
     node: Arc<Node>,
-    stop: Arc<AtomicBool>,
+    _follower: Follower,
 }
 
 impl Ehr {
     fn new(dir: &Path, of: SocketAddr, id: LedgerId) -> DemoResult<Ehr> {
-        let Response::Blocks(g) = ask(&peer(of), &Request::GetBlocks { from: 0, max: 1 })? else {
-            return Err("no genesis block".into());
-        };
-        let genesis: &ShippedBlock = g.first().ok_or("no genesis block")?;
-        let ledger = Ledger::join_dir(dir, genesis, id)?;
-        ledger.set_upstream(Arc::new(PeerUpstream(Arc::new(peer(of)))))?;
-        let node = Arc::new(Node::new(Arc::new(ledger), Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (n, s) = (Arc::clone(&node), Arc::clone(&stop));
-        std::thread::spawn(move || {
-            while !s.load(Ordering::SeqCst) {
-                let _ = n.sync_from(&peer(of));
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        });
-        Ok(Ehr { node, stop })
+        let (node, follower) =
+            Follower::join(dir, Arc::new(peer(of)), id, Duration::from_millis(10))?;
+        Ok(Ehr {
+            node,
+            _follower: follower,
+        })
     }
 
     fn ledger(&self) -> &Ledger {
         self.node.ledger()
-    }
-}
-
-impl Drop for Ehr {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
     }
 }
 

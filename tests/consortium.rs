@@ -13,12 +13,11 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::net::{Keys, forge_block, genesis, index_of, keys, tempdir};
 use common::treating;
-use medledger::consortium::{Node, Peer, PeerUpstream, Request, Response, Status, TcpPeer, ask};
+use medledger::consortium::{Follower, Node, Request, Response, Status, TcpPeer, ask};
 use medledger::log::block::Block;
 use medledger::log::shipped::ShippedBlock;
 use medledger::model::{Tx, TxBody, TxKind};
@@ -107,30 +106,17 @@ fn converge(addrs: &[SocketAddr]) -> Status {
 /// institution's node, catching up from it in a thread.
 struct App {
     node: Arc<Node>,
-    stop: Arc<AtomicBool>,
+    _follower: Follower,
 }
 
 impl App {
     fn new(dir: &Path, of: SocketAddr, id: LedgerId) -> App {
-        let Response::Blocks(g) = ask(&peer(of), &Request::GetBlocks { from: 0, max: 1 }).unwrap()
-        else {
-            panic!("no genesis")
-        };
-        let ledger = Ledger::join_dir(dir, &g[0], id).unwrap();
-        let upstream: Arc<dyn Peer> = Arc::new(peer(of));
-        ledger
-            .set_upstream(Arc::new(PeerUpstream(upstream)))
-            .unwrap();
-        let node = Arc::new(Node::new(Arc::new(ledger), Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (n, s) = (Arc::clone(&node), Arc::clone(&stop));
-        std::thread::spawn(move || {
-            while !s.load(Ordering::SeqCst) {
-                let _ = n.sync_from(&peer(of));
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        });
-        App { node, stop }
+        let (node, follower) =
+            Follower::join(dir, Arc::new(peer(of)), id, Duration::from_millis(10)).unwrap();
+        App {
+            node,
+            _follower: follower,
+        }
     }
 
     fn ledger(&self) -> &Ledger {
@@ -141,12 +127,6 @@ impl App {
         wait_for("the app to catch up", || {
             self.ledger().head().unwrap().hash() == status(with).head_hash
         });
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
     }
 }
 

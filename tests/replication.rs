@@ -592,3 +592,53 @@ fn a_restarted_proposer_proposes_the_same_block_its_validators_endorsed() {
     assert_eq!(followers[1].ledger().head().unwrap(), header);
     assert!(node0.ledger().participant(&k.doc_a.id()).is_ok());
 }
+
+/// A peer that serves, instead of the next blocks, another block for a
+/// height the follower holds, signed by validator D.
+struct Forking(Block);
+
+impl Peer for Forking {
+    fn call(&self, _request: &[u8]) -> medledger::Result<Vec<u8>> {
+        Ok(Response::Blocks(vec![ShippedBlock::new(&self.0, Vec::new())]).encode())
+    }
+}
+
+#[test]
+fn a_follower_stops_at_a_peer_serving_a_fork_and_keeps_the_evidence() {
+    let c = cluster("follower-fork");
+    c.down(2);
+    let l2 = c.ledger(2);
+    let head = l2.head().unwrap();
+    let mut other = Block::decode(&l2.shipped_block(head.height).unwrap().block)
+        .unwrap()
+        .block;
+    let d = &c.k.validators[3];
+    let di = index_of(l2, d);
+    assert!(other.seals.iter().any(|s| s.validator == di));
+    other.header.timestamp += 1;
+    other.seals = vec![other.header.seal(di, d.signing_key())];
+    let heard = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let h = Arc::clone(&heard);
+    let f = medledger::consortium::Follower::spawn(
+        Arc::clone(&c.nodes[2]),
+        Arc::new(Forking(other)),
+        Duration::from_millis(1),
+        move |e| h.lock().unwrap().push(e.to_string()),
+    );
+    for _ in 0..2000 {
+        if f.forked() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(f.forked());
+    assert_eq!(l2.head().unwrap(), head, "the fork was not followed");
+    assert_eq!(c.nodes[2].status().unwrap().equivocators, vec![d.id()]);
+    assert!(
+        heard
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.contains("conflicting"))
+    );
+}

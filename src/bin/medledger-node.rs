@@ -23,9 +23,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use medledger::consortium::{Node, Peer, PeerUpstream, Request, Response, TcpPeer, ask, tcp};
+use medledger::consortium::{Follower, Node, Peer, PeerUpstream, TcpPeer, fetch_genesis, tcp};
 use medledger::crypto::hash::Digest;
-use medledger::log::shipped::ShippedBlock;
 use medledger::{Error, Keypair, Ledger, LedgerId, Result};
 
 const PEER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -99,14 +98,7 @@ fn open_ledger(a: &Args, upstream: Option<&TcpPeer>) -> Result<Ledger> {
         .ok_or_else(|| bad("arguments", "--dir is required"))?;
     let holds_ledger = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
     match (a.join, upstream) {
-        (Some(id), Some(up)) if !holds_ledger => {
-            let genesis = match ask(up, &Request::GetBlocks { from: 0, max: 1 })? {
-                Response::Blocks(mut b) if !b.is_empty() => b.swap_remove(0),
-                r => return Err(Error::System(format!("no genesis from upstream: {r:?}"))),
-            };
-            let genesis: ShippedBlock = genesis;
-            Ledger::join_dir(dir, &genesis, id)
-        }
+        (Some(id), Some(up)) if !holds_ledger => Ledger::join_dir(dir, &fetch_genesis(up)?, id),
         (Some(_), None) => Err(bad("--join", "needs --upstream")),
         _ => {
             let (ledger, report) = Ledger::open_dir(dir)?;
@@ -169,26 +161,13 @@ fn run() -> Result<()> {
             }
         });
     }
-    if let Some(up) = upstream {
-        let node = Arc::clone(&node);
-        std::thread::spawn(move || {
-            loop {
-                match node.sync_from(&up) {
-                    Ok(r) if r.conflict => {
-                        eprintln!(
-                            "upstream {} serves a conflicting block: evidence kept, no longer \
-                             following it",
-                            up.addr()
-                        );
-                        return;
-                    }
-                    Ok(_) => {}
-                    Err(e) => eprintln!("catch-up from {}: {e}", up.addr()),
-                }
-                std::thread::sleep(round);
-            }
-        });
-    }
+    // Kept for the life of the process: catching up from the upstream.
+    let _follower = upstream.map(|up| {
+        let addr = up.addr();
+        Follower::spawn(Arc::clone(&node), Arc::new(up), round, move |e| {
+            eprintln!("catch-up from {addr}: {e}")
+        })
+    });
     let bound = listener
         .local_addr()
         .map_err(|e| Error::System(format!("local address: {e}")))?;

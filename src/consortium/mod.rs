@@ -10,10 +10,12 @@
 //! consensus: if the proposer stops, no block is made until it returns.
 //! Larger consortia run an existing BFT engine (see docs/THREAT-MODEL.md).
 
+pub mod follower;
 pub mod node;
 pub mod tcp;
 pub mod wire;
 
+pub use follower::{Follower, fetch_genesis};
 pub use node::{Node, Peer, PeerUpstream, SyncReport, ask};
 pub use tcp::TcpPeer;
 pub use wire::{Request, Response, Status};

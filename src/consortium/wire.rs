@@ -4,8 +4,7 @@
 
 use crate::codec::{Reader, Writer};
 use crate::crypto::hash::Digest;
-use crate::crypto::sign::Signature;
-use crate::log::block::{BlockHeader, Seal};
+use crate::log::block::{BlockHeader, Seal, SealFields};
 use crate::log::shipped::ShippedBlock;
 use crate::model::tx::MAX_TX_LEN;
 use crate::model::validators::MAX_VALIDATORS;
@@ -192,31 +191,15 @@ pub enum Response {
     Consistency(Vec<Digest>),
 }
 
-fn seals_into(w: &mut Writer, seals: &[Seal]) {
-    w.u16(u16::try_from(seals.len()).unwrap_or(u16::MAX));
-    for s in seals {
-        w.u16(s.validator).raw(&s.signature.0);
-    }
-}
-
 fn seals_from(r: &mut Reader<'_>) -> Result<Vec<Seal>> {
-    let at = r.offset();
-    let n = usize::from(r.u16("wire.seal_count")?);
-    if n > MAX_VALIDATORS {
-        return Err(Error::Decode {
-            what: "wire.seal_count",
-            offset: at,
-            reason: "more seals than validators allowed",
-        });
-    }
-    let mut seals = Vec::with_capacity(n);
-    for _ in 0..n {
-        seals.push(Seal {
-            validator: r.u16("wire.seal.validator")?,
-            signature: Signature(r.fixed("wire.seal.signature")?),
-        });
-    }
-    Ok(seals)
+    Seal::read_all(
+        r,
+        &SealFields {
+            count: "wire.seal_count",
+            validator: "wire.seal.validator",
+            signature: "wire.seal.signature",
+        },
+    )
 }
 
 fn start(kind: u8) -> Writer {
@@ -261,7 +244,7 @@ impl Request {
             Request::Commit { header, seals } => {
                 let mut w = start(4);
                 w.raw(&header.encode());
-                seals_into(&mut w, seals);
+                Seal::write_all(&mut w, seals);
                 w.into_bytes()
             }
             Request::GetBlocks { from, max } => {
@@ -373,7 +356,7 @@ impl Response {
             }
             Response::Endorsed(seals) => {
                 let mut w = start(0x83);
-                seals_into(&mut w, seals);
+                Seal::write_all(&mut w, seals);
                 w.into_bytes()
             }
             Response::Imported {

@@ -118,6 +118,22 @@ struct PreparedTx {
     signer: [u8; 32],
 }
 
+impl PreparedTx {
+    /// Fails unless `signer` is still the author's registered key.
+    fn check_signer(&self, state: &ChainState) -> Result<()> {
+        let registered = state
+            .signer_key(&self.stx.tx.author)
+            .map(|k| k.verifying_key().to_bytes());
+        if registered != Some(self.signer) {
+            return Err(Error::Rejected(format!(
+                "tx.author: {} is not registered with the signing key",
+                self.stx.tx.author
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// An accepted transaction waiting for its block, with the ciphertexts of
 /// its records (written with the block).
 struct PendingTx {
@@ -622,16 +638,7 @@ impl Ledger {
     /// time is already fixed is restored).
     fn accept_local(&self, p: PreparedTx, check_time: bool) -> Result<u64> {
         let mut inner = self.write()?;
-        let registered = inner
-            .state
-            .signer_key(&p.stx.tx.author)
-            .map(|k| k.verifying_key().to_bytes());
-        if registered != Some(p.signer) {
-            return Err(Error::Rejected(format!(
-                "tx.author: {} is not registered with the signing key",
-                p.stx.tx.author
-            )));
-        }
+        p.check_signer(&inner.state)?;
         // The sequencer's clock bounds transaction time, so the block this
         // transaction lands in can always be given a timestamp the
         // verifier accepts (docs/FORMAT.md §5.2).

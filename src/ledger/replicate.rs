@@ -171,16 +171,7 @@ impl Ledger {
     pub(super) fn forward(&self, up: &dyn Upstream, p: PreparedTx) -> Result<u64> {
         {
             let inner = self.read()?;
-            let registered = inner
-                .state
-                .signer_key(&p.stx.tx.author)
-                .map(|k| k.verifying_key().to_bytes());
-            if registered != Some(p.signer) {
-                return Err(Error::Rejected(format!(
-                    "tx.author: {} is not registered with the signing key",
-                    p.stx.tx.author
-                )));
-            }
+            p.check_signer(&inner.state)?;
             inner.state.check(&p.stx).map_err(rejected)?;
         }
         let payloads: Vec<Vec<u8>> = p.payloads.into_iter().map(|(_, c)| c).collect();

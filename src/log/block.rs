@@ -117,6 +117,48 @@ pub struct Seal {
     pub signature: Signature,
 }
 
+/// Field names for errors when decoding a list of seals.
+pub struct SealFields {
+    /// The `u16` count.
+    pub count: &'static str,
+    /// A seal's validator index.
+    pub validator: &'static str,
+    /// A seal's signature.
+    pub signature: &'static str,
+}
+
+impl Seal {
+    /// Writes `u16 count ‖ (u16 validator ‖ [64] signature)*`.
+    pub fn write_all(w: &mut Writer, seals: &[Seal]) {
+        w.u16(u16::try_from(seals.len()).unwrap_or(u16::MAX));
+        for s in seals {
+            w.u16(s.validator).raw(&s.signature.0);
+        }
+    }
+
+    /// Reads what [`Seal::write_all`] writes; more than
+    /// [`MAX_VALIDATORS`] seals is a decoding error.
+    pub fn read_all(r: &mut Reader<'_>, names: &SealFields) -> Result<Vec<Seal>> {
+        let at = r.offset();
+        let n = usize::from(r.u16(names.count)?);
+        if n > MAX_VALIDATORS {
+            return Err(crate::Error::Decode {
+                what: names.count,
+                offset: at,
+                reason: "more seals than validators allowed",
+            });
+        }
+        let mut seals = Vec::with_capacity(n);
+        for _ in 0..n {
+            seals.push(Seal {
+                validator: r.u16(names.validator)?,
+                signature: Signature(r.fixed(names.signature)?),
+            });
+        }
+        Ok(seals)
+    }
+}
+
 /// A sealed block as stored: header, seals (strictly ascending validator
 /// index) and the encoded transactions.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -144,10 +186,7 @@ impl Block {
         let body: usize = self.txs.iter().map(|t| t.len() + 4).sum();
         let mut w = Writer::with_capacity(HEADER_LEN + 6 + self.seals.len() * SEAL_LEN + body);
         w.raw(&self.header.encode());
-        w.u16(u16::try_from(self.seals.len()).unwrap_or(u16::MAX));
-        for s in &self.seals {
-            w.u16(s.validator).raw(&s.signature.0);
-        }
+        Seal::write_all(&mut w, &self.seals);
         w.count(self.txs.len());
         for t in &self.txs {
             w.bytes(t);
@@ -167,22 +206,14 @@ impl Block {
         }
         let mut r = Reader::new(bytes);
         let header = BlockHeader::decode(&mut r)?;
-        let at = r.offset();
-        let n_seals = usize::from(r.u16("block.seal_count")?);
-        if n_seals > MAX_VALIDATORS {
-            return Err(crate::Error::Decode {
-                what: "block.seal_count",
-                offset: at,
-                reason: "more seals than validators allowed",
-            });
-        }
-        let mut seals = Vec::with_capacity(n_seals);
-        for _ in 0..n_seals {
-            seals.push(Seal {
-                validator: r.u16("block.seals.validator")?,
-                signature: Signature(r.fixed("block.seals.signature")?),
-            });
-        }
+        let seals = Seal::read_all(
+            &mut r,
+            &SealFields {
+                count: "block.seal_count",
+                validator: "block.seals.validator",
+                signature: "block.seals.signature",
+            },
+        )?;
         let n = r.count(MAX_BLOCK_TXS, 4, "block.tx_count")?;
         let mut txs = Vec::with_capacity(n);
         let mut tx_offsets = Vec::with_capacity(n);

@@ -10,9 +10,8 @@
 //! ```
 
 use crate::codec::{Reader, Writer};
-use crate::crypto::sign::{Signature, check_public_key};
-use crate::log::block::{BlockHeader, Seal};
-use crate::model::validators::MAX_VALIDATORS;
+use crate::crypto::sign::check_public_key;
+use crate::log::block::{BlockHeader, Seal, SealFields};
 use crate::model::{FORMAT_VERSION, ParticipantId, ValidatorSet, check_version};
 use crate::{Error, Result};
 
@@ -114,10 +113,7 @@ impl Equivocation {
         self.validators.encode(&mut w);
         for (h, seals) in [&self.first, &self.second] {
             w.raw(&h.encode());
-            w.u16(u16::try_from(seals.len()).unwrap_or(u16::MAX));
-            for s in seals {
-                w.u16(s.validator).raw(&s.signature.0);
-            }
+            Seal::write_all(&mut w, seals);
         }
         w.into_bytes()
     }
@@ -129,22 +125,14 @@ impl Equivocation {
         let validators = ValidatorSet::decode(&mut r)?;
         let mut signed = || -> Result<(BlockHeader, Vec<Seal>)> {
             let h = BlockHeader::decode(&mut r)?;
-            let at = r.offset();
-            let n = usize::from(r.u16("equivocation.seal_count")?);
-            if n > MAX_VALIDATORS {
-                return Err(Error::Decode {
-                    what: "equivocation.seal_count",
-                    offset: at,
-                    reason: "more seals than validators allowed",
-                });
-            }
-            let mut seals = Vec::with_capacity(n);
-            for _ in 0..n {
-                seals.push(Seal {
-                    validator: r.u16("equivocation.seal.validator")?,
-                    signature: Signature(r.fixed("equivocation.seal.signature")?),
-                });
-            }
+            let seals = Seal::read_all(
+                &mut r,
+                &SealFields {
+                    count: "equivocation.seal_count",
+                    validator: "equivocation.seal.validator",
+                    signature: "equivocation.seal.signature",
+                },
+            )?;
             Ok((h, seals))
         };
         let first = signed()?;
