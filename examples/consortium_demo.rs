@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use medledger::consortium::{Follower, Node, Request, Response, Status, TcpPeer, ask};
 use medledger::log::block::Block;
 use medledger::log::shipped::ShippedBlock;
-use medledger::{Consent, Genesis, Keypair, Ledger, LedgerId, NewRecord, Purpose, Roles};
+use medledger::{
+    Consent, Genesis, Keypair, Ledger, LedgerId, NewRecord, ParticipantId, Purpose, Roles,
+};
 
 type DemoResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -70,6 +72,7 @@ fn spawn(
     i: usize,
     addrs: &[SocketAddr],
     id: LedgerId,
+    proposer: ParticipantId,
 ) -> DemoResult<NodeProc> {
     let mut cmd = Command::new(bin);
     cmd.arg("--listen")
@@ -88,7 +91,9 @@ fn spawn(
         cmd.arg("--upstream")
             .arg(addrs[0].to_string())
             .arg("--join")
-            .arg(id.to_hex());
+            .arg(id.to_hex())
+            .arg("--proposer")
+            .arg(proposer.to_hex());
     }
     let mut child = cmd.spawn()?;
     let mut line = String::new();
@@ -186,7 +191,7 @@ fn run(bin: &Path, root: &Path) -> DemoResult {
         .collect::<Result<_, _>>()?;
     let mut nodes = Vec::new();
     for i in 0..4 {
-        nodes.push(Some(spawn(bin, root, i, &addrs, id)?));
+        nodes.push(Some(spawn(bin, root, i, &addrs, id, validators[0].id())?));
     }
     println!("ledger {id}: St. Mary's proposes; the others follow it and co-sign");
 
@@ -279,7 +284,7 @@ fn run(bin: &Path, root: &Path) -> DemoResult {
         "St. Mary's, City General and Northview at block {}; Lakeside is behind",
         moved.height
     );
-    nodes[2] = Some(spawn(bin, root, 2, &addrs, id)?);
+    nodes[2] = Some(spawn(bin, root, 2, &addrs, id, validators[0].id())?);
     let all = converge(&addrs)?;
     println!(
         "Lakeside restarted and caught up to block {} (every block verified before it was stored)",

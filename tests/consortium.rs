@@ -166,6 +166,8 @@ impl Net {
                 self.addrs[0].to_string(),
                 "--join".into(),
                 self.id.to_hex(),
+                "--proposer".into(),
+                keys().validators[0].id().to_hex(),
             ]);
         }
         a

@@ -57,10 +57,9 @@ fn cluster(name: &str) -> Cluster {
         let l = Ledger::join_dir(&tempdir(&format!("{name}-{i}")), &g, id).unwrap();
         l.set_upstream(Arc::new(PeerUpstream(peer(&nodes[0]))))
             .unwrap();
-        nodes.push(Arc::new(Node::new(
-            Arc::new(l),
-            vec![Arc::clone(&k.validators[i])],
-        )));
+        let n = Node::new(Arc::new(l), vec![Arc::clone(&k.validators[i])]);
+        n.accept_proposals_from(vec![k.validators[0].id()]).unwrap();
+        nodes.push(Arc::new(n));
     }
     for (i, n) in nodes.iter().enumerate() {
         // Erasure receipts are signed by a node's validator key; with one
@@ -641,4 +640,45 @@ fn a_follower_stops_at_a_peer_serving_a_fork_and_keeps_the_evidence() {
             .iter()
             .any(|m| m.contains("conflicting"))
     );
+}
+
+#[test]
+fn a_validator_endorses_only_the_proposer_s_proposals() {
+    let c = cluster("stray");
+    c.down(1);
+    // D proposes a block of its own to B: a valid one (D's seal, the
+    // admin's correctly signed transaction), but D is not the proposer.
+    let stray = {
+        let d = c.ledger(1);
+        let tx = Tx {
+            kind: TxKind::RegisterParticipant,
+            author: c.k.admin.id(),
+            seq: 4, // the admin registered three participants before
+            timestamp: d.head().unwrap().timestamp,
+            body: TxBody::Register(
+                medledger::Keypair::generate().participant(Roles::PROVIDER, "stray"),
+            ),
+        }
+        .sign(&d.id(), c.k.admin.signing_key())
+        .unwrap();
+        let dv = &c.k.validators[3];
+        forge_block(d, vec![tx], &[(index_of(d, dv), dv.as_ref())])
+    };
+    let err = ask(
+        c.nodes[1].as_ref(),
+        &Request::Propose(ShippedBlock::new(&stray, Vec::new())),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not sealed by this node's proposer"),
+        "{err}"
+    );
+    // B still seals the proposer's block for that height.
+    c.up[1].store(true, Ordering::SeqCst);
+    c.ledger(0)
+        .append_record(&c.k.doc_a, c.record("lab", b"after the stray proposal"))
+        .unwrap();
+    c.settle();
+    assert_eq!(c.ledger(1).head().unwrap(), c.ledger(0).head().unwrap());
 }

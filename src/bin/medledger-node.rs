@@ -11,6 +11,8 @@
 //!                [--join LEDGER_ID]      DIR is empty: fetch the genesis of
 //!                                        LEDGER_ID from the upstream
 //!                [--round-ms N]          proposal / catch-up interval (default 20)
+//!                [--proposer ID]         endorse only proposals sealed by this
+//!                                        validator (participant id; repeatable)
 //!                [--approve-validator-set HASH]  this operator approves a change to
 //!                                        the validator set with this hash
 //!                                        (repeatable; none approved by default)
@@ -25,7 +27,7 @@ use std::time::Duration;
 
 use medledger::consortium::{Follower, Node, Peer, PeerUpstream, TcpPeer, fetch_genesis, tcp};
 use medledger::crypto::hash::Digest;
-use medledger::{Error, Keypair, Ledger, LedgerId, Result};
+use medledger::{Error, Keypair, Ledger, LedgerId, ParticipantId, Result};
 
 const PEER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The node's last endorsement, beside the ledger files.
@@ -41,6 +43,7 @@ struct Args {
     join: Option<LedgerId>,
     round_ms: u64,
     approved_sets: Vec<Digest>,
+    proposers: Vec<ParticipantId>,
 }
 
 fn bad(what: &'static str, reason: impl Into<String>) -> Error {
@@ -80,6 +83,7 @@ fn parse_args() -> Result<Args> {
             "--upstream" => a.upstream = Some(addr(&value()?)?),
             "--join" => a.join = Some(LedgerId::from_hex(&value()?)?),
             "--approve-validator-set" => a.approved_sets.push(Digest::from_hex(&value()?)?),
+            "--proposer" => a.proposers.push(ParticipantId::from_hex(&value()?)?),
             "--round-ms" => {
                 a.round_ms = value()?
                     .parse()
@@ -139,6 +143,7 @@ fn run() -> Result<()> {
     for h in &a.approved_sets {
         node.approve_validator_set(*h)?;
     }
+    node.accept_proposals_from(a.proposers.clone())?;
     let node = Arc::new(node);
     let listener =
         TcpListener::bind(listen).map_err(|e| Error::System(format!("bind {listen}: {e}")))?;

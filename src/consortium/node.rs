@@ -85,6 +85,8 @@ pub struct Node {
     votes: Mutex<VoteLog>,
     /// Hashes of the validator sets this node's operator approved.
     approved_sets: Mutex<Vec<Digest>>,
+    /// Validators whose proposals this node endorses (empty: any).
+    proposers: Mutex<Vec<ParticipantId>>,
 }
 
 /// The last (height, header hash) endorsed, persisted so that a restarted
@@ -208,7 +210,45 @@ impl Node {
             evidence: Mutex::new(Vec::new()),
             votes: Mutex::new(VoteLog::default()),
             approved_sets: Mutex::new(Vec::new()),
+            proposers: Mutex::new(Vec::new()),
         }
+    }
+
+    /// This node endorses only proposals sealed by one of these validators
+    /// (the consortium's proposer). Without it any validator's proposal is
+    /// endorsed, and a stray proposal can take the height a validator
+    /// would otherwise seal for the proposer, stalling it.
+    pub fn accept_proposals_from(&self, proposers: Vec<ParticipantId>) -> Result<()> {
+        *self
+            .proposers
+            .lock()
+            .map_err(|_| Error::System("proposer lock poisoned".into()))? = proposers;
+        Ok(())
+    }
+
+    /// Fails unless `block` carries a valid seal of an accepted proposer
+    /// (when proposers are set).
+    fn check_proposer(&self, block: &Block) -> Result<()> {
+        let proposers = self
+            .proposers
+            .lock()
+            .map_err(|_| Error::System("proposer lock poisoned".into()))?
+            .clone();
+        if proposers.is_empty() {
+            return Ok(());
+        }
+        let set = self.ledger.validators()?;
+        for seal in &block.seals {
+            let by = set.members.get(usize::from(seal.validator)).map(|m| m.id);
+            if by.is_some_and(|id| proposers.contains(&id))
+                && self.ledger.seal_verifies(&block.header, seal)?
+            {
+                return Ok(());
+            }
+        }
+        Err(Error::Denied(
+            "proposal not sealed by this node's proposer".into(),
+        ))
     }
 
     /// This node's operator approves a change to the validator set whose
@@ -387,7 +427,9 @@ impl Node {
             };
         }
         if !self.validators.is_empty() {
-            self.check_approvals(&Block::decode(&p.block)?.block)?;
+            let block = Block::decode(&p.block)?.block;
+            self.check_proposer(&block)?;
+            self.check_approvals(&block)?;
         }
         Ok(match self.ledger.endorse(p, &self.keys())? {
             Endorsed::Seals(seals) => {
