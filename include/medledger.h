@@ -193,7 +193,7 @@
 #define MEDLEDGER_MAX_NOTE_LEN 65536
 
 /**
- * Most verifier keys one `medledger_checkpoint_open` call may take.
+ * Most keys one `medledger_checkpoint_open` call may take.
  */
 #define MEDLEDGER_MAX_NOTE_VERIFIERS 100
 
@@ -528,6 +528,29 @@ typedef struct medledger_new_record {
      */
     size_t payload_len;
 } medledger_new_record;
+
+/**
+ * A key a checkpoint note is checked against: a note signer (the log: a
+ * validator signing `medledger_ledger_checkpoint`) or a witness's
+ * cosignature key (C2SP tlog-cosignature, cosignature/v1), by its key
+ * name and Ed25519 public key. Borrowed for the duration of the call.
+ */
+typedef struct medledger_note_key {
+    /**
+     * NUL-terminated key name (no white space, no `+`), e.g. the origin
+     * the log signed under or a witness's name.
+     */
+    const char *name;
+    /**
+     * The 32-byte Ed25519 public signing key (from
+     * `medledger_keypair_public_keys`).
+     */
+    const uint8_t *public_key;
+    /**
+     * False for a note signer, true for a witness's cosignatures.
+     */
+    bool cosigner;
+} medledger_note_key;
 
 /**
  * Success.
@@ -2578,90 +2601,68 @@ medledger_status medledger_verify_inclusion(uint64_t leaf,
                                             size_t proof_len);
 
 /**
- * Writes to `*out_vkey` the signed-note verifier key (the Go
- * `golang.org/x/mod/sumdb/note` form `<name>+<key id hex>+<base64 key>`,
- * ASCII, not NUL-terminated) of the Ed25519 public key `public_key` (32
- * bytes, from `medledger_keypair_public_keys`) under the key name `name`:
- * with `cosigner` false the key of a note signer (a validator signing
- * `medledger_ledger_checkpoint`, `name` being the key name it signed
- * under), with `cosigner` true the key of a witness's cosignatures
- * (`medledger_checkpoint_cosign`). Release it with
- * `medledger_buffer_free`.
- *
- * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_UTF8`,
- * `MEDLEDGER_ERR_INVALID_ARGUMENT` (an empty name, or one holding white
- * space or `+`), `MEDLEDGER_ERR_WEAK_KEY`. Thread-safe.
- *
- * # Safety
- *
- * `name` NULL or NUL-terminated; `public_key` NULL or 32 readable bytes;
- * `out_vkey` NULL or writable.
- */
-medledger_status medledger_note_vkey(const char *name,
-                                     const uint8_t *public_key,
-                                     bool cosigner,
-                                     struct medledger_buffer **out_vkey);
-
-/**
  * A witness cosigns a checkpoint note (C2SP tlog-cosignature,
  * cosignature/v1): the note (`note_len` bytes of UTF-8, at most
  * `MEDLEDGER_MAX_NOTE_LEN`, e.g. from `medledger_ledger_checkpoint`) is
- * first verified against the log's verifier key `log_vkey`
- * (NUL-terminated, from `medledger_note_vkey`), then `witness` signs its
- * checkpoint under the key name `witness_name` at `timestamp` (seconds
- * since the Unix epoch, at most 2^63 - 1). On success `*out_note`
- * receives the note with the cosignature line appended (UTF-8, not
- * NUL-terminated); release it with `medledger_buffer_free`. A witness
- * should also check that the checkpoint is consistent with the last one it
- * cosigned (`medledger_ledger_consistency_proof`).
+ * first verified against the log's key `log_key` (a note signer:
+ * `cosigner` false), then `witness` signs its checkpoint under the key
+ * name `witness_name` at `timestamp` (seconds since the Unix epoch, at
+ * most 2^63 - 1). On success `*out_note` receives the note with the
+ * cosignature line appended (UTF-8, not NUL-terminated); release it with
+ * `medledger_buffer_free`. A witness should also check that the
+ * checkpoint is consistent with the last one it cosigned
+ * (`medledger_ledger_consistency_proof`, `medledger_verify_consistency`).
  *
- * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_UTF8`;
- * `MEDLEDGER_ERR_INVALID_ARGUMENT` (a note longer than the limit, a
- * malformed note or vkey, a bad witness name, a timestamp too large, a
- * note with no signature by `log_vkey`); `MEDLEDGER_ERR_WEAK_KEY`;
- * `MEDLEDGER_ERR_BAD_SIGNATURE` (the log's signature does not verify).
- * Thread-safe.
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (including inside `log_key`);
+ * `MEDLEDGER_ERR_INVALID_UTF8`; `MEDLEDGER_ERR_INVALID_ARGUMENT` (a note
+ * longer than the limit, a malformed note, a key name that is empty or
+ * holds white space or `+`, `log_key` a cosigner, a timestamp too large);
+ * `MEDLEDGER_ERR_WEAK_KEY`; `MEDLEDGER_ERR_BAD_SIGNATURE` (the note holds
+ * no signature by `log_key`, or it does not verify). Thread-safe.
  *
  * # Safety
  *
- * `note` NULL or `note_len` readable bytes; strings NULL or
- * NUL-terminated; `witness` NULL or live; `out_note` NULL or writable.
+ * `note` NULL or `note_len` readable bytes; `log_key` NULL or a valid
+ * key description; `witness` NULL or live; `witness_name` NULL or
+ * NUL-terminated; `out_note` NULL or writable.
  */
 medledger_status medledger_checkpoint_cosign(const uint8_t *note,
                                              size_t note_len,
-                                             const char *log_vkey,
+                                             const struct medledger_note_key *log_key,
                                              const struct medledger_keypair *witness,
                                              const char *witness_name,
                                              uint64_t timestamp,
                                              struct medledger_buffer **out_note);
 
 /**
- * Verifies a checkpoint note offline against known keys: `vkeys`, an
- * array of `vkeys_len` NUL-terminated verifier keys (1 to
- * `MEDLEDGER_MAX_NOTE_VERIFIERS`, from `medledger_note_vkey`: the log's
- * and witnesses'). Signature lines of unknown keys are ignored; a line of
- * a known key must verify, and at least one must. On success `*out_json`
- * receives a JSON object (UTF-8, not NUL-terminated) `{"origin", "size",
- * "root": hex, "signatures": [{"name", "key_id", "cosigner",
- * "timestamp": seconds or null}]}` listing the known keys that signed, in
- * line order (a client requiring a quorum of witnesses counts the
- * cosigners); release it with `medledger_buffer_free`.
+ * Verifies a checkpoint note offline against known keys: `keys`, an
+ * array of `keys_len` key descriptions (1 to
+ * `MEDLEDGER_MAX_NOTE_VERIFIERS`: the log's and witnesses'). Signature
+ * lines of unknown keys are ignored; a line of a known key must verify,
+ * and at least one must. On success `*out_json` receives a JSON object
+ * (UTF-8, not NUL-terminated) `{"origin", "size", "root": hex,
+ * "signatures": [{"name", "key_id", "cosigner", "timestamp": seconds or
+ * null}]}` listing the known keys that signed, in line order (a client
+ * requiring a quorum of witnesses counts the cosigners); release it with
+ * `medledger_buffer_free`.
  *
- * Errors: `MEDLEDGER_ERR_NULL_POINTER` (including an array element);
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (including inside `keys`);
  * `MEDLEDGER_ERR_INVALID_UTF8`; `MEDLEDGER_ERR_INVALID_ARGUMENT` (no key,
- * too many, a malformed vkey or note, no signature by a known key);
- * `MEDLEDGER_ERR_WEAK_KEY`; `MEDLEDGER_ERR_BAD_SIGNATURE` (a known key's
- * signature does not verify). Thread-safe.
+ * too many, checked before reading; a bad key name; a malformed or too
+ * long note); `MEDLEDGER_ERR_WEAK_KEY`; `MEDLEDGER_ERR_BAD_SIGNATURE` (no
+ * signature by a known key, or a known key's signature does not verify).
+ * Thread-safe.
  *
  * # Safety
  *
- * `note` NULL or `note_len` readable bytes; `vkeys` NULL or `vkeys_len`
- * pointers, each NULL or NUL-terminated; `out_json` NULL or writable.
+ * `note` NULL or `note_len` readable bytes; `keys` NULL or `keys_len`
+ * key descriptions whose pointers are NULL or valid; `out_json` NULL or
+ * writable.
  */
 medledger_status medledger_checkpoint_open(const uint8_t *note,
                                            size_t note_len,
-                                           const char *const *vkeys,
-                                           size_t vkeys_len,
+                                           const struct medledger_note_key *keys,
+                                           size_t keys_len,
                                            struct medledger_buffer **out_json);
 
 /**

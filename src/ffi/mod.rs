@@ -41,6 +41,7 @@ pub use keypair::medledger_keypair;
 pub use ledger::{
     medledger_founder, medledger_ledger, medledger_new_record, medledger_open_report,
 };
+pub use proofs::medledger_note_key;
 pub use report::medledger_report;
 pub use status::medledger_status;
 
@@ -135,7 +136,7 @@ pub const MEDLEDGER_WALL_CLOCK: u64 = 0;
 pub const MEDLEDGER_MAX_PROOF_LEN: usize = 4096;
 /// Longest accepted checkpoint note in bytes (64 KiB).
 pub const MEDLEDGER_MAX_NOTE_LEN: usize = 65_536;
-/// Most verifier keys one `medledger_checkpoint_open` call may take.
+/// Most keys one `medledger_checkpoint_open` call may take.
 pub const MEDLEDGER_MAX_NOTE_VERIFIERS: usize = 100;
 /// Length in bytes of one erasure receipt as `medledger_ledger_erase`
 /// returns it (layout documented there).

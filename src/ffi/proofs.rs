@@ -508,76 +508,68 @@ unsafe fn note_from_c<'a>(note: *const u8, note_len: usize) -> FfiResult<&'a str
     })
 }
 
-/// Writes to `*out_vkey` the signed-note verifier key (the Go
-/// `golang.org/x/mod/sumdb/note` form `<name>+<key id hex>+<base64 key>`,
-/// ASCII, not NUL-terminated) of the Ed25519 public key `public_key` (32
-/// bytes, from `medledger_keypair_public_keys`) under the key name `name`:
-/// with `cosigner` false the key of a note signer (a validator signing
-/// `medledger_ledger_checkpoint`, `name` being the key name it signed
-/// under), with `cosigner` true the key of a witness's cosignatures
-/// (`medledger_checkpoint_cosign`). Release it with
-/// `medledger_buffer_free`.
-///
-/// Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_UTF8`,
-/// `MEDLEDGER_ERR_INVALID_ARGUMENT` (an empty name, or one holding white
-/// space or `+`), `MEDLEDGER_ERR_WEAK_KEY`. Thread-safe.
+/// A key a checkpoint note is checked against: a note signer (the log: a
+/// validator signing `medledger_ledger_checkpoint`) or a witness's
+/// cosignature key (C2SP tlog-cosignature, cosignature/v1), by its key
+/// name and Ed25519 public key. Borrowed for the duration of the call.
+#[repr(C)]
+pub struct medledger_note_key {
+    /// NUL-terminated key name (no white space, no `+`), e.g. the origin
+    /// the log signed under or a witness's name.
+    pub name: *const c_char,
+    /// The 32-byte Ed25519 public signing key (from
+    /// `medledger_keypair_public_keys`).
+    pub public_key: *const u8,
+    /// False for a note signer, true for a witness's cosignatures.
+    pub cosigner: bool,
+}
+
+/// A note verifier from C.
 ///
 /// # Safety
 ///
-/// `name` NULL or NUL-terminated; `public_key` NULL or 32 readable bytes;
-/// `out_vkey` NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn medledger_note_vkey(
-    name: *const c_char,
-    public_key: *const u8,
-    cosigner: bool,
-    out_vkey: *mut *mut medledger_buffer,
-) -> medledger_status {
-    guard(|| {
-        // SAFETY: forwarded contract.
-        let name = unsafe { try_str(name, MEDLEDGER_MAX_TEXT_LEN, "name") }?;
-        // SAFETY: as above.
-        let key = unsafe { try_32(public_key, "public_key") }?;
-        let out = out_ptr(out_vkey, "out_vkey")?;
-        let verifier = if cosigner {
-            NoteVerifier::cosigner(name, &key)?
-        } else {
-            NoteVerifier::new(name, &key)?
-        };
-        // SAFETY: `out` is writable per the contract.
-        unsafe { write_buffer(out, Zeroizing::new(verifier.vkey().into_bytes())) };
-        Ok(())
+/// `key`'s pointers are NULL or valid (a NUL-terminated name, 32 bytes).
+unsafe fn note_verifier_from_c(key: &medledger_note_key, arg: &str) -> FfiResult<NoteVerifier> {
+    // SAFETY: forwarded contract.
+    let name = unsafe { try_str(key.name, MEDLEDGER_MAX_TEXT_LEN, &format!("{arg}.name")) }?;
+    // SAFETY: as above.
+    let public = unsafe { try_32(key.public_key, &format!("{arg}.public_key")) }?;
+    Ok(if key.cosigner {
+        NoteVerifier::cosigner(name, &public)?
+    } else {
+        NoteVerifier::new(name, &public)?
     })
 }
 
 /// A witness cosigns a checkpoint note (C2SP tlog-cosignature,
 /// cosignature/v1): the note (`note_len` bytes of UTF-8, at most
 /// `MEDLEDGER_MAX_NOTE_LEN`, e.g. from `medledger_ledger_checkpoint`) is
-/// first verified against the log's verifier key `log_vkey`
-/// (NUL-terminated, from `medledger_note_vkey`), then `witness` signs its
-/// checkpoint under the key name `witness_name` at `timestamp` (seconds
-/// since the Unix epoch, at most 2^63 - 1). On success `*out_note`
-/// receives the note with the cosignature line appended (UTF-8, not
-/// NUL-terminated); release it with `medledger_buffer_free`. A witness
-/// should also check that the checkpoint is consistent with the last one it
-/// cosigned (`medledger_ledger_consistency_proof`).
+/// first verified against the log's key `log_key` (a note signer:
+/// `cosigner` false), then `witness` signs its checkpoint under the key
+/// name `witness_name` at `timestamp` (seconds since the Unix epoch, at
+/// most 2^63 - 1). On success `*out_note` receives the note with the
+/// cosignature line appended (UTF-8, not NUL-terminated); release it with
+/// `medledger_buffer_free`. A witness should also check that the
+/// checkpoint is consistent with the last one it cosigned
+/// (`medledger_ledger_consistency_proof`, `medledger_verify_consistency`).
 ///
-/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_UTF8`;
-/// `MEDLEDGER_ERR_INVALID_ARGUMENT` (a note longer than the limit, a
-/// malformed note or vkey, a bad witness name, a timestamp too large, a
-/// note with no signature by `log_vkey`); `MEDLEDGER_ERR_WEAK_KEY`;
-/// `MEDLEDGER_ERR_BAD_SIGNATURE` (the log's signature does not verify).
-/// Thread-safe.
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER` (including inside `log_key`);
+/// `MEDLEDGER_ERR_INVALID_UTF8`; `MEDLEDGER_ERR_INVALID_ARGUMENT` (a note
+/// longer than the limit, a malformed note, a key name that is empty or
+/// holds white space or `+`, `log_key` a cosigner, a timestamp too large);
+/// `MEDLEDGER_ERR_WEAK_KEY`; `MEDLEDGER_ERR_BAD_SIGNATURE` (the note holds
+/// no signature by `log_key`, or it does not verify). Thread-safe.
 ///
 /// # Safety
 ///
-/// `note` NULL or `note_len` readable bytes; strings NULL or
-/// NUL-terminated; `witness` NULL or live; `out_note` NULL or writable.
+/// `note` NULL or `note_len` readable bytes; `log_key` NULL or a valid
+/// key description; `witness` NULL or live; `witness_name` NULL or
+/// NUL-terminated; `out_note` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn medledger_checkpoint_cosign(
     note: *const u8,
     note_len: usize,
-    log_vkey: *const c_char,
+    log_key: *const medledger_note_key,
     witness: *const medledger_keypair,
     witness_name: *const c_char,
     timestamp: u64,
@@ -587,13 +579,21 @@ pub unsafe extern "C" fn medledger_checkpoint_cosign(
         // SAFETY: forwarded contract.
         let note = unsafe { note_from_c(note, note_len) }?;
         // SAFETY: as above.
-        let vkey = unsafe { try_str(log_vkey, MEDLEDGER_MAX_TEXT_LEN, "log_vkey") }?;
+        let log_key = unsafe { try_ref(log_key, "log_key") }?;
+        // SAFETY: as above.
+        let log = unsafe { note_verifier_from_c(log_key, "log_key") }?;
+        if log.is_cosigner() {
+            return Err(FfiError::invalid(
+                "log_key",
+                "a log signs its notes: not a cosigner key",
+            ));
+        }
         // SAFETY: as above.
         let witness = unsafe { try_ref(witness, "witness") }?;
         // SAFETY: as above.
         let name = unsafe { try_str(witness_name, MEDLEDGER_MAX_TEXT_LEN, "witness_name") }?;
         let out = out_ptr(out_note, "out_note")?;
-        let checkpoint = verify_note(note, &[NoteVerifier::from_vkey(vkey)?])?;
+        let checkpoint = verify_note(note, &[log])?;
         let line = checkpoint.cosign(name, witness.inner.signing_key(), timestamp)?;
         // SAFETY: `out` is writable per the contract.
         unsafe { write_buffer(out, Zeroizing::new(format!("{note}{line}").into_bytes())) };
@@ -601,53 +601,51 @@ pub unsafe extern "C" fn medledger_checkpoint_cosign(
     })
 }
 
-/// Verifies a checkpoint note offline against known keys: `vkeys`, an
-/// array of `vkeys_len` NUL-terminated verifier keys (1 to
-/// `MEDLEDGER_MAX_NOTE_VERIFIERS`, from `medledger_note_vkey`: the log's
-/// and witnesses'). Signature lines of unknown keys are ignored; a line of
-/// a known key must verify, and at least one must. On success `*out_json`
-/// receives a JSON object (UTF-8, not NUL-terminated) `{"origin", "size",
-/// "root": hex, "signatures": [{"name", "key_id", "cosigner",
-/// "timestamp": seconds or null}]}` listing the known keys that signed, in
-/// line order (a client requiring a quorum of witnesses counts the
-/// cosigners); release it with `medledger_buffer_free`.
+/// Verifies a checkpoint note offline against known keys: `keys`, an
+/// array of `keys_len` key descriptions (1 to
+/// `MEDLEDGER_MAX_NOTE_VERIFIERS`: the log's and witnesses'). Signature
+/// lines of unknown keys are ignored; a line of a known key must verify,
+/// and at least one must. On success `*out_json` receives a JSON object
+/// (UTF-8, not NUL-terminated) `{"origin", "size", "root": hex,
+/// "signatures": [{"name", "key_id", "cosigner", "timestamp": seconds or
+/// null}]}` listing the known keys that signed, in line order (a client
+/// requiring a quorum of witnesses counts the cosigners); release it with
+/// `medledger_buffer_free`.
 ///
-/// Errors: `MEDLEDGER_ERR_NULL_POINTER` (including an array element);
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER` (including inside `keys`);
 /// `MEDLEDGER_ERR_INVALID_UTF8`; `MEDLEDGER_ERR_INVALID_ARGUMENT` (no key,
-/// too many, a malformed vkey or note, no signature by a known key);
-/// `MEDLEDGER_ERR_WEAK_KEY`; `MEDLEDGER_ERR_BAD_SIGNATURE` (a known key's
-/// signature does not verify). Thread-safe.
+/// too many, checked before reading; a bad key name; a malformed or too
+/// long note); `MEDLEDGER_ERR_WEAK_KEY`; `MEDLEDGER_ERR_BAD_SIGNATURE` (no
+/// signature by a known key, or a known key's signature does not verify).
+/// Thread-safe.
 ///
 /// # Safety
 ///
-/// `note` NULL or `note_len` readable bytes; `vkeys` NULL or `vkeys_len`
-/// pointers, each NULL or NUL-terminated; `out_json` NULL or writable.
+/// `note` NULL or `note_len` readable bytes; `keys` NULL or `keys_len`
+/// key descriptions whose pointers are NULL or valid; `out_json` NULL or
+/// writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn medledger_checkpoint_open(
     note: *const u8,
     note_len: usize,
-    vkeys: *const *const c_char,
-    vkeys_len: usize,
+    keys: *const medledger_note_key,
+    keys_len: usize,
     out_json: *mut *mut medledger_buffer,
 ) -> medledger_status {
     guard(|| {
         // SAFETY: forwarded contract.
         let note = unsafe { note_from_c(note, note_len) }?;
         // SAFETY: as above; the count is checked before anything is read.
-        let ptrs = unsafe { try_slice(vkeys, vkeys_len, MEDLEDGER_MAX_NOTE_VERIFIERS, "vkeys") }?;
-        if ptrs.is_empty() {
-            return Err(FfiError::invalid("vkeys", "no key to verify with"));
+        let keys = unsafe { try_slice(keys, keys_len, MEDLEDGER_MAX_NOTE_VERIFIERS, "keys") }?;
+        if keys.is_empty() {
+            return Err(FfiError::invalid("keys", "no key to verify with"));
         }
-        let verifiers = ptrs
+        let verifiers = keys
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                let arg = format!("vkeys[{i}]");
-                // SAFETY: forwarded contract: each element is NULL or
-                // NUL-terminated.
-                let vkey = unsafe { try_str(*p, MEDLEDGER_MAX_TEXT_LEN, &arg) }?;
-                Ok(NoteVerifier::from_vkey(vkey)?)
-            })
+            // SAFETY: forwarded contract: each key's pointers are NULL or
+            // valid.
+            .map(|(i, k)| unsafe { note_verifier_from_c(k, &format!("keys[{i}]")) })
             .collect::<FfiResult<Vec<_>>>()?;
         let out = out_ptr(out_json, "out_json")?;
         let opened = open_note(note, &verifiers)?;
