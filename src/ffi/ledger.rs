@@ -645,8 +645,9 @@ pub struct medledger_new_record {
 ///
 /// Errors: `MEDLEDGER_ERR_NULL_POINTER` (including a pointer inside a
 /// record), `MEDLEDGER_ERR_INVALID_UTF8`, `MEDLEDGER_ERR_INVALID_ARGUMENT`
-/// (no records, more than `MEDLEDGER_MAX_BATCH_RECORDS`, a field or
-/// payload length out of range; the message names the record),
+/// (no records, more than `MEDLEDGER_MAX_BATCH_RECORDS`, a payload longer
+/// than the limit: these name the record, e.g. `records[2].payload`; a
+/// category or content type out of range),
 /// `MEDLEDGER_ERR_REJECTED`, `MEDLEDGER_ERR_NOT_FOUND` (as
 /// `medledger_ledger_append_record`). Thread-safe.
 ///
