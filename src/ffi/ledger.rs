@@ -1066,6 +1066,31 @@ pub unsafe extern "C" fn medledger_ledger_id(
     })
 }
 
+/// Shared by the queries about one committed record: checks the
+/// arguments, runs `query` and hands its bytes to C as a new buffer.
+///
+/// # Safety
+///
+/// `ledger` NULL or live; `record_id` NULL or 32 readable bytes; `out`
+/// NULL or writable.
+pub(crate) unsafe fn record_query(
+    ledger: *const medledger_ledger,
+    record_id: *const u8,
+    out: *mut *mut medledger_buffer,
+    out_name: &str,
+    query: impl FnOnce(&Ledger, &RecordId) -> crate::Result<Vec<u8>>,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let ledger = unsafe { try_ref(ledger, "ledger") }?;
+    // SAFETY: as above.
+    let id = RecordId(Digest(unsafe { try_32(record_id, "record_id") }?));
+    let out = out_ptr(out, out_name)?;
+    let bytes = query(&ledger.inner, &id)?;
+    // SAFETY: `out` is writable per the contract.
+    unsafe { write_buffer(out, Zeroizing::new(bytes)) };
+    Ok(())
+}
+
 /// The public facts of the committed record version `record_id` (32
 /// bytes), readable by anyone holding the ledger (no plaintext, no key):
 /// on success `*out_json` receives a JSON object (UTF-8, not
@@ -1088,16 +1113,11 @@ pub unsafe extern "C" fn medledger_ledger_record_info_json(
     record_id: *const u8,
     out_json: *mut *mut medledger_buffer,
 ) -> medledger_status {
-    guard(|| {
-        // SAFETY: forwarded contract.
-        let ledger = unsafe { try_ref(ledger, "ledger") }?;
-        // SAFETY: as above.
-        let id = RecordId(Digest(unsafe { try_32(record_id, "record_id") }?));
-        let out = out_ptr(out_json, "out_json")?;
-        let doc = super::json::record_info(&ledger.inner.record_info(&id)?);
-        // SAFETY: `out` is writable per the contract.
-        unsafe { write_buffer(out, Zeroizing::new(doc.into_bytes())) };
-        Ok(())
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        record_query(ledger, record_id, out_json, "out_json", |l, id| {
+            Ok(super::json::record_info(&l.record_info(id)?).into_bytes())
+        })
     })
 }
 
@@ -1120,17 +1140,11 @@ pub unsafe extern "C" fn medledger_ledger_versions(
     record_id: *const u8,
     out_ids: *mut *mut medledger_buffer,
 ) -> medledger_status {
-    guard(|| {
-        // SAFETY: forwarded contract.
-        let ledger = unsafe { try_ref(ledger, "ledger") }?;
-        // SAFETY: as above.
-        let id = RecordId(Digest(unsafe { try_32(record_id, "record_id") }?));
-        let out = out_ptr(out_ids, "out_ids")?;
-        let ids = ledger.inner.versions(&id)?;
-        let bytes = ids.iter().flat_map(|id| *id.as_bytes()).collect();
-        // SAFETY: `out` is writable per the contract.
-        unsafe { write_buffer(out, Zeroizing::new(bytes)) };
-        Ok(())
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        record_query(ledger, record_id, out_ids, "out_ids", |l, id| {
+            Ok(l.versions(id)?.iter().flat_map(|v| *v.as_bytes()).collect())
+        })
     })
 }
 

@@ -13,7 +13,7 @@ use super::boundary::{
 };
 use super::buffer::{medledger_buffer, write_buffer};
 use super::keypair::medledger_keypair;
-use super::ledger::medledger_ledger;
+use super::ledger::{medledger_ledger, record_query};
 use super::status::{MEDLEDGER_ERR_INVALID_UTF8, MEDLEDGER_ERR_MALFORMED, medledger_status};
 use super::{
     MEDLEDGER_MAX_EVIDENCE_LEN, MEDLEDGER_MAX_MESSAGE_LEN, MEDLEDGER_MAX_NOTE_LEN,
@@ -48,18 +48,11 @@ pub unsafe extern "C" fn medledger_ledger_evidence(
     include_ciphertext: bool,
     out_bundle: *mut *mut medledger_buffer,
 ) -> medledger_status {
-    guard(|| {
-        // SAFETY: forwarded contract.
-        let ledger = unsafe { try_ref(ledger, "ledger") }?;
-        // SAFETY: as above.
-        let id = RecordId(Digest(unsafe { try_32(record_id, "record_id") }?));
-        let out = out_ptr(out_bundle, "out_bundle")?;
-        let bundle = ledger
-            .inner
-            .evidence(EvidenceTarget::Record(id), include_ciphertext)?;
-        // SAFETY: `out` is writable per the contract.
-        unsafe { write_buffer(out, Zeroizing::new(bundle)) };
-        Ok(())
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        record_query(ledger, record_id, out_bundle, "out_bundle", |l, id| {
+            l.evidence(EvidenceTarget::Record(*id), include_ciphertext)
+        })
     })
 }
 
