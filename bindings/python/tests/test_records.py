@@ -20,7 +20,7 @@ from medledger import (
 )
 from medledger.consortium import export_block
 
-from conftest import FHIR
+from conftest import FHIR, flipped
 
 LAB = b'{"resourceType":"Observation","code":{"text":"HbA1c"}}'
 LAB2 = b'{"resourceType":"Observation","code":{"text":"LDL"}}'
@@ -117,11 +117,9 @@ def test_inclusion_proofs_verify_offline(consortium, batch):
     assert ledger.inclusion_proof(leaf, size) == proof
     root, tx = ledger.log_root(size), ledger.transaction(leaf)
     verify_inclusion(leaf, size, root, tx, proof)
-    for i in range(len(proof)):
-        bad = bytearray(proof)
-        bad[i] ^= 1
+    for bad in flipped(proof):
         with pytest.raises(BadProof):
-            verify_inclusion(leaf, size, root, tx, bytes(bad))
+            verify_inclusion(leaf, size, root, tx, bad)
     with pytest.raises(BadProof):
         verify_inclusion(leaf, size, root, tx[:-1], proof)
     with pytest.raises(BadProof):
