@@ -154,6 +154,11 @@
 #define MEDLEDGER_MAX_ERASE_RECORDS 1024
 
 /**
+ * Most records one `medledger_ledger_append_batch` call may append.
+ */
+#define MEDLEDGER_MAX_BATCH_RECORDS 10000
+
+/**
  * Most record ids one `medledger_ledger_read_records` call may read.
  */
 #define MEDLEDGER_MAX_READ_RECORDS 1024
@@ -181,6 +186,16 @@
  * bytes; a proof between two 64-bit log sizes has at most 65).
  */
 #define MEDLEDGER_MAX_PROOF_LEN 4096
+
+/**
+ * Longest accepted checkpoint note in bytes (64 KiB).
+ */
+#define MEDLEDGER_MAX_NOTE_LEN 65536
+
+/**
+ * Most keys one `medledger_checkpoint_open` call may take.
+ */
+#define MEDLEDGER_MAX_NOTE_VERIFIERS 100
 
 /**
  * Length in bytes of one erasure receipt as `medledger_ledger_erase`
@@ -485,6 +500,57 @@ typedef struct medledger_open_report {
      */
     uint64_t erasures_finished;
 } medledger_open_report;
+
+/**
+ * One record of `medledger_ledger_append_batch`: the arguments
+ * `medledger_ledger_append_record` takes for it, borrowed for the
+ * duration of the call.
+ */
+typedef struct medledger_new_record {
+    /**
+     * The patient's 32-byte participant id.
+     */
+    const uint8_t *patient_id;
+    /**
+     * NUL-terminated category code (e.g. `"lab"`, at most 32 bytes).
+     */
+    const char *category;
+    /**
+     * NUL-terminated content type (at most 64 bytes).
+     */
+    const char *content_type;
+    /**
+     * The plaintext payload (`payload_len` bytes).
+     */
+    const uint8_t *payload;
+    /**
+     * Length of `payload`, at most `MEDLEDGER_MAX_PAYLOAD_LEN`.
+     */
+    size_t payload_len;
+} medledger_new_record;
+
+/**
+ * A key a checkpoint note is checked against: a note signer (the log: a
+ * validator signing `medledger_ledger_checkpoint`) or a witness's
+ * cosignature key (C2SP tlog-cosignature, cosignature/v1), by its key
+ * name and Ed25519 public key. Borrowed for the duration of the call.
+ */
+typedef struct medledger_note_key {
+    /**
+     * NUL-terminated key name (no white space, no `+`), e.g. the origin
+     * the log signed under or a witness's name.
+     */
+    const char *name;
+    /**
+     * The 32-byte Ed25519 public signing key (from
+     * `medledger_keypair_public_keys`).
+     */
+    const uint8_t *public_key;
+    /**
+     * False for a note signer, true for a witness's cosignatures.
+     */
+    bool cosigner;
+} medledger_note_key;
 
 /**
  * Success.
@@ -934,6 +1000,76 @@ void medledger_node_free(struct medledger_node *node);
  */
 medledger_status medledger_node_set_vote_log(const struct medledger_node *node,
                                              const char *path);
+
+/**
+ * Writes to `out_hash` the 32-byte hash of the validator set of
+ * `threshold` and the members whose Ed25519 public signing keys (32 bytes
+ * each, from `medledger_keypair_public_keys`) are packed back to back in
+ * `member_keys` (`members_len` of them, 1 to 256, in any order): the hash
+ * block headers commit to, and the one each validator's operator passes
+ * to `medledger_node_approve_validator_set` before the change proposed
+ * with `medledger_ledger_set_validators` can be sealed. Computed offline,
+ * no ledger needed.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (no member or more than 256, checked before reading; a key listed
+ * twice; `threshold` not in 1..=members). Thread-safe.
+ *
+ * # Safety
+ *
+ * `member_keys` NULL or `members_len * 32` readable bytes; `out_hash`
+ * NULL or 32 writable bytes.
+ */
+medledger_status medledger_validator_set_hash(uint32_t threshold,
+                                              const uint8_t *member_keys,
+                                              size_t members_len,
+                                              uint8_t *out_hash);
+
+/**
+ * `admin` proposes a new validator set: `threshold` seals of the members
+ * given by their Ed25519 public signing keys (as
+ * `medledger_validator_set_hash` takes them; each must be registered with
+ * `MEDLEDGER_ROLE_VALIDATOR` under that key). The change is pending like
+ * any transaction and takes effect from the block after the one holding
+ * it, which the current validators seal. A node
+ * (`medledger_node_propose_round`, `medledger_node_handle`) neither
+ * proposes nor seals a block holding a change its operator has not
+ * approved (`medledger_node_approve_validator_set`), so a change needs the
+ * approval of a threshold of the current validators' operators;
+ * `medledger_ledger_commit_block` seals with the keys it is given.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (as `medledger_validator_set_hash`); `MEDLEDGER_ERR_REJECTED` (`admin`
+ * is not an admin, a member is not a registered validator with this key,
+ * ...); `MEDLEDGER_ERR_ACCESS_DENIED` (a read-only ledger). Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; `member_keys` NULL or `members_len * 32` readable
+ * bytes.
+ */
+medledger_status medledger_ledger_set_validators(const struct medledger_ledger *ledger,
+                                                 const struct medledger_keypair *admin,
+                                                 uint32_t threshold,
+                                                 const uint8_t *member_keys,
+                                                 size_t members_len);
+
+/**
+ * The operator of `node` approves the validator set whose hash is
+ * `set_hash` (32 bytes, from `medledger_validator_set_hash`): from now on
+ * the node proposes and seals blocks that change the validator set to it.
+ * Without the approval it refuses them (a proposal holding the change
+ * gets no seal from it). Approving the same hash twice is harmless.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_SYSTEM`.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `node` NULL or live; `set_hash` NULL or 32 readable bytes.
+ */
+medledger_status medledger_node_approve_validator_set(const struct medledger_node *node,
+                                                      const uint8_t *set_hash);
 
 /**
  * Answers one request of the wire protocol (docs/FORMAT.md §11.2) from a
@@ -1447,6 +1583,36 @@ medledger_status medledger_ledger_append_record(const struct medledger_ledger *l
                                                 uint8_t *out_record_id);
 
 /**
+ * `author` appends `records_len` records (at most
+ * `MEDLEDGER_MAX_BATCH_RECORDS`, at least 1) under one signature: one
+ * transaction, for bulk imports. Each record is described as
+ * `medledger_ledger_append_record` describes one, and the same rules
+ * apply to each (the batch is refused as a whole when one record is).
+ * Every argument is checked before anything is encrypted. On success the
+ * 32-byte ids of the records, in order, are written back to back to
+ * `out_record_ids` (`records_len * 32` bytes).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (including a pointer inside a
+ * record), `MEDLEDGER_ERR_INVALID_UTF8`, `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (no records, more than `MEDLEDGER_MAX_BATCH_RECORDS`, a payload longer
+ * than the limit: these name the record, e.g. `records[2].payload`; a
+ * category or content type out of range),
+ * `MEDLEDGER_ERR_REJECTED`, `MEDLEDGER_ERR_NOT_FOUND` (as
+ * `medledger_ledger_append_record`). Thread-safe.
+ *
+ * # Safety
+ *
+ * Handles NULL or live; `records` NULL or `records_len` records whose
+ * pointers are NULL or valid as in `medledger_ledger_append_record`;
+ * `out_record_ids` NULL or `records_len * 32` writable bytes.
+ */
+medledger_status medledger_ledger_append_batch(const struct medledger_ledger *ledger,
+                                               const struct medledger_keypair *author,
+                                               const struct medledger_new_record *records,
+                                               size_t records_len,
+                                               uint8_t *out_record_ids);
+
+/**
  * `author` appends a new version of the committed record `previous_id`
  * (32 bytes; it must be the latest version and written by `author`), with
  * a content type and payload as in `medledger_ledger_append_record`. The
@@ -1645,6 +1811,71 @@ medledger_status medledger_ledger_head_height(const struct medledger_ledger *led
  */
 medledger_status medledger_ledger_id(const struct medledger_ledger *ledger,
                                      uint8_t *out_id);
+
+/**
+ * The public facts of the committed record version `record_id` (32
+ * bytes), readable by anyone holding the ledger (no plaintext, no key):
+ * on success `*out_json` receives a JSON object (UTF-8, not
+ * NUL-terminated) `{"id", "patient", "author", "category",
+ * "content_type", "version", "amends": hex or null, "superseded_by": hex
+ * or null, "key_epoch", "ciphertext_len", "ciphertext_digest", "height",
+ * "leaf", "erased"}` (ids and the digest in hex); release it with
+ * `medledger_buffer_free`.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_NOT_FOUND` (no
+ * committed record with this id). Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `record_id` NULL or 32 readable bytes;
+ * `out_json` NULL or writable.
+ */
+medledger_status medledger_ledger_record_info_json(const struct medledger_ledger *ledger,
+                                                   const uint8_t *record_id,
+                                                   struct medledger_buffer **out_json);
+
+/**
+ * Every committed version of the record `record_id` (any of its versions,
+ * 32 bytes), oldest first: on success `*out_ids` receives a buffer of
+ * 32-byte record ids back to back (the first is the original record, the
+ * last the latest committed amendment); release it with
+ * `medledger_buffer_free`.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_NOT_FOUND` (no
+ * committed record with this id). Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `record_id` NULL or 32 readable bytes; `out_ids`
+ * NULL or writable.
+ */
+medledger_status medledger_ledger_versions(const struct medledger_ledger *ledger,
+                                           const uint8_t *record_id,
+                                           struct medledger_buffer **out_ids);
+
+/**
+ * Checks a record ciphertext served by a peer or a storage backend
+ * (`ciphertext_len` bytes, at most `MEDLEDGER_MAX_MESSAGE_LEN`) against
+ * the committed record `record_id` (32 bytes): `MEDLEDGER_OK` when its
+ * length and digest are those committed on the chain; nothing is
+ * decrypted.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (longer than `MEDLEDGER_MAX_MESSAGE_LEN`, checked before reading);
+ * `MEDLEDGER_ERR_NOT_FOUND` (no committed record with this id);
+ * `MEDLEDGER_ERR_TAMPERED` (the bytes are not the committed ciphertext,
+ * or the record was erased on the chain and should not be served at
+ * all). Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `record_id` NULL or 32 readable bytes;
+ * `ciphertext` NULL or `ciphertext_len` readable bytes.
+ */
+medledger_status medledger_ledger_check_served(const struct medledger_ledger *ledger,
+                                               const uint8_t *record_id,
+                                               const uint8_t *ciphertext,
+                                               size_t ciphertext_len);
 
 /**
  * Gives `ledger` validator keys to seal blocks with: `validators` is an
@@ -2276,6 +2507,164 @@ medledger_status medledger_verify_consistency(uint64_t size1,
                                               const uint8_t *root2,
                                               const uint8_t *proof,
                                               size_t proof_len);
+
+/**
+ * The RFC 9162 inclusion proof of the committed transaction at log index
+ * `leaf` in the log of `size` transactions, where `size` is the log size
+ * of a committed block (so its root, `medledger_ledger_log_root`, is
+ * signed by a sealed header) and `leaf < size`: on success `*out_proof`
+ * receives a buffer of the proof's hashes, 32 bytes each, back to back
+ * (at most 64 of them); release it with `medledger_buffer_free`. Check it
+ * with `medledger_verify_inclusion` against the transaction's bytes
+ * (`medledger_ledger_transaction`) and the root.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (a size of 0, beyond the committed log or not the log size of a
+ * committed block; `leaf >= size`). Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `out_proof` NULL or writable.
+ */
+medledger_status medledger_ledger_inclusion_proof(const struct medledger_ledger *ledger,
+                                                  uint64_t leaf,
+                                                  uint64_t size,
+                                                  struct medledger_buffer **out_proof);
+
+/**
+ * The inclusion proof of the transaction holding the committed record
+ * `record_id` (32 bytes) against the current head: on success its log
+ * index goes to `*out_leaf`, the head's log size to `*out_size` (its root
+ * is `medledger_ledger_log_root(ledger, size)`), and `*out_proof` receives
+ * the proof's hashes as `medledger_ledger_inclusion_proof` returns them.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_NOT_FOUND` (no
+ * committed record with this id). Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `record_id` NULL or 32 readable bytes; the out
+ * pointers NULL or writable.
+ */
+medledger_status medledger_ledger_record_inclusion(const struct medledger_ledger *ledger,
+                                                   const uint8_t *record_id,
+                                                   uint64_t *out_leaf,
+                                                   uint64_t *out_size,
+                                                   struct medledger_buffer **out_proof);
+
+/**
+ * The encoded signed transaction at log index `leaf` of the committed
+ * log (`0 < leaf < medledger_ledger_log_size`): the bytes an inclusion
+ * proof proves (their RFC 9162 leaf hash is the Merkle leaf). On success
+ * `*out_tx` receives them; release the buffer with
+ * `medledger_buffer_free`. The genesis transaction (leaf 0) is in block 0
+ * (`medledger_ledger_export_block`).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (leaf 0); `MEDLEDGER_ERR_NOT_FOUND` (beyond the committed log).
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `out_tx` NULL or writable.
+ */
+medledger_status medledger_ledger_transaction(const struct medledger_ledger *ledger,
+                                              uint64_t leaf,
+                                              struct medledger_buffer **out_tx);
+
+/**
+ * Checks offline (no ledger needed) that `tx` (`tx_len` bytes, an encoded
+ * signed transaction as `medledger_ledger_transaction` returns it) is the
+ * transaction at index `leaf` of the log of `size` transactions whose
+ * Merkle root is `root` (32 bytes: the `log_root` of a sealed header, a
+ * checkpoint's root, or `medledger_ledger_log_root`), with the inclusion
+ * proof `proof` (`proof_len` bytes: hashes of 32 bytes back to back).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (`proof` too, even when
+ * `proof_len` is 0); `MEDLEDGER_ERR_INVALID_ARGUMENT` (`tx` longer than
+ * `MEDLEDGER_MAX_MESSAGE_LEN` or `proof` longer than
+ * `MEDLEDGER_MAX_PROOF_LEN`, checked before reading);
+ * `MEDLEDGER_ERR_MALFORMED` (a proof length that is not a multiple of
+ * 32); `MEDLEDGER_ERR_BAD_PROOF` (the proof does not verify: other bytes,
+ * leaf, size, root or hashes; `leaf >= size`). Thread-safe.
+ *
+ * # Safety
+ *
+ * `root` NULL or 32 readable bytes; `tx` NULL or `tx_len` readable bytes;
+ * `proof` NULL or `proof_len` readable bytes.
+ */
+medledger_status medledger_verify_inclusion(uint64_t leaf,
+                                            uint64_t size,
+                                            const uint8_t *root,
+                                            const uint8_t *tx,
+                                            size_t tx_len,
+                                            const uint8_t *proof,
+                                            size_t proof_len);
+
+/**
+ * A witness cosigns a checkpoint note (C2SP tlog-cosignature,
+ * cosignature/v1): the note (`note_len` bytes of UTF-8, at most
+ * `MEDLEDGER_MAX_NOTE_LEN`, e.g. from `medledger_ledger_checkpoint`) is
+ * first verified against the log's key `log_key` (a note signer:
+ * `cosigner` false), then `witness` signs its checkpoint under the key
+ * name `witness_name` at `timestamp` (seconds since the Unix epoch, at
+ * most 2^63 - 1). On success `*out_note` receives the note with the
+ * cosignature line appended (UTF-8, not NUL-terminated); release it with
+ * `medledger_buffer_free`. A witness should also check that the
+ * checkpoint is consistent with the last one it cosigned
+ * (`medledger_ledger_consistency_proof`, `medledger_verify_consistency`).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (including inside `log_key`);
+ * `MEDLEDGER_ERR_INVALID_UTF8`; `MEDLEDGER_ERR_INVALID_ARGUMENT` (a note
+ * longer than the limit, a malformed note, a key name that is empty or
+ * holds white space or `+`, `log_key` a cosigner, a timestamp too large);
+ * `MEDLEDGER_ERR_WEAK_KEY`; `MEDLEDGER_ERR_BAD_SIGNATURE` (the note holds
+ * no signature by `log_key`, or it does not verify). Thread-safe.
+ *
+ * # Safety
+ *
+ * `note` NULL or `note_len` readable bytes; `log_key` NULL or a valid
+ * key description; `witness` NULL or live; `witness_name` NULL or
+ * NUL-terminated; `out_note` NULL or writable.
+ */
+medledger_status medledger_checkpoint_cosign(const uint8_t *note,
+                                             size_t note_len,
+                                             const struct medledger_note_key *log_key,
+                                             const struct medledger_keypair *witness,
+                                             const char *witness_name,
+                                             uint64_t timestamp,
+                                             struct medledger_buffer **out_note);
+
+/**
+ * Verifies a checkpoint note offline against known keys: `keys`, an
+ * array of `keys_len` key descriptions (1 to
+ * `MEDLEDGER_MAX_NOTE_VERIFIERS`: the log's and witnesses'). Signature
+ * lines of unknown keys are ignored; a line of a known key must verify,
+ * and at least one must. On success `*out_json` receives a JSON object
+ * (UTF-8, not NUL-terminated) `{"origin", "size", "root": hex,
+ * "signatures": [{"name", "key_id", "cosigner", "timestamp": seconds or
+ * null}]}` listing the known keys that signed, in line order (a client
+ * requiring a quorum of witnesses counts the cosigners); release it with
+ * `medledger_buffer_free`.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (including inside `keys`);
+ * `MEDLEDGER_ERR_INVALID_UTF8`; `MEDLEDGER_ERR_INVALID_ARGUMENT` (no key,
+ * too many, checked before reading; a bad key name; a malformed or too
+ * long note); `MEDLEDGER_ERR_WEAK_KEY`; `MEDLEDGER_ERR_BAD_SIGNATURE` (no
+ * signature by a known key, or a known key's signature does not verify).
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `note` NULL or `note_len` readable bytes; `keys` NULL or `keys_len`
+ * key descriptions whose pointers are NULL or valid; `out_json` NULL or
+ * writable.
+ */
+medledger_status medledger_checkpoint_open(const uint8_t *note,
+                                           size_t note_len,
+                                           const struct medledger_note_key *keys,
+                                           size_t keys_len,
+                                           struct medledger_buffer **out_json);
 
 /**
  * True when verification found no fault; false when it found one or

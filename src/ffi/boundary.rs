@@ -223,6 +223,34 @@ pub unsafe fn try_32(p: *const u8, arg: &str) -> FfiResult<[u8; 32]> {
     Ok(out)
 }
 
+/// `len` values of 32 bytes each (ids, keys), packed back to back
+/// (`len * 32` bytes). The count is checked against `max` before anything
+/// is read.
+///
+/// # Safety
+///
+/// `p` is NULL or points to `len * 32` readable bytes (when `len <= max`).
+pub unsafe fn try_32s(p: *const u8, len: usize, max: usize, arg: &str) -> FfiResult<Vec<[u8; 32]>> {
+    if !p.is_null() && len > max {
+        return Err(FfiError::invalid(
+            arg,
+            format_args!("{len} items exceed the limit of {max}"),
+        ));
+    }
+    let bytes_len = len.saturating_mul(32);
+    // SAFETY: forwarded contract; `len <= max` was checked (or `p` is
+    // NULL), so `bytes_len` is at most `max * 32`.
+    let bytes = unsafe { try_slice(p, bytes_len, max.saturating_mul(32), arg) }?;
+    Ok(bytes
+        .chunks_exact(32)
+        .map(|c| {
+            let mut v = [0u8; 32];
+            v.copy_from_slice(c);
+            v
+        })
+        .collect())
+}
+
 /// A NUL-terminated UTF-8 string of at most `max` bytes. The scan stops at
 /// the NUL or after `max + 1` bytes, whichever comes first, so an
 /// unterminated or huge string is refused without reading past the limit.

@@ -13,8 +13,8 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::boundary::{
-    FfiError, FfiResult, Handle, guard, out_ptr, try_32, try_handles, try_path, try_ref, try_slice,
-    try_str, write_out,
+    FfiError, FfiResult, Handle, guard, out_ptr, try_32, try_32s, try_handles, try_path, try_ref,
+    try_slice, try_str, write_32, write_out,
 };
 use super::buffer::{medledger_buffer, take_buffer, write_buffer};
 use super::keypair::medledger_keypair;
@@ -28,9 +28,9 @@ use crate::consortium::{Node, Peer, PeerUpstream, SyncReport, TcpPeer};
 use crate::crypto::hash::Digest;
 use crate::ledger::Imported;
 use crate::log::shipped::ShippedBlock;
-use crate::model::validators::MAX_VALIDATORS;
+use crate::model::validators::{MAX_VALIDATORS, Validator, ValidatorSet};
 use crate::proof::Equivocation;
-use crate::{Error, Ledger, LedgerId};
+use crate::{Error, Ledger, LedgerId, ParticipantId};
 
 /// `medledger_import_result.outcome`: the block was verified and appended.
 pub const MEDLEDGER_IMPORT_APPENDED: u32 = 1;
@@ -570,6 +570,135 @@ pub unsafe extern "C" fn medledger_node_set_vote_log(
         // SAFETY: forwarded contract.
         let path = unsafe { try_path(path, "path") }?;
         node.inner.set_vote_log(path)?;
+        Ok(())
+    })
+}
+
+/// The validator set of `threshold` and the members whose 32-byte Ed25519
+/// public signing keys are packed back to back in `member_keys`
+/// (`members_len` of them, at most 256); each member's participant id is
+/// derived from its key (as `medledger_keypair_id` does).
+///
+/// # Safety
+///
+/// `member_keys` NULL or `members_len * 32` readable bytes.
+unsafe fn validator_set_from_c(
+    threshold: u32,
+    member_keys: *const u8,
+    members_len: usize,
+) -> FfiResult<ValidatorSet> {
+    let threshold = u16::try_from(threshold)
+        .map_err(|_| FfiError::invalid("threshold", format_args!("{threshold} is too large")))?;
+    // SAFETY: forwarded contract; the count is checked before reading.
+    let keys = unsafe { try_32s(member_keys, members_len, MAX_VALIDATORS, "member_keys") }?;
+    let members = keys
+        .into_iter()
+        .map(|key| Validator {
+            id: ParticipantId::from_public_key(&key),
+            key,
+        })
+        .collect();
+    Ok(ValidatorSet::new(threshold, members)?)
+}
+
+/// Writes to `out_hash` the 32-byte hash of the validator set of
+/// `threshold` and the members whose Ed25519 public signing keys (32 bytes
+/// each, from `medledger_keypair_public_keys`) are packed back to back in
+/// `member_keys` (`members_len` of them, 1 to 256, in any order): the hash
+/// block headers commit to, and the one each validator's operator passes
+/// to `medledger_node_approve_validator_set` before the change proposed
+/// with `medledger_ledger_set_validators` can be sealed. Computed offline,
+/// no ledger needed.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+/// (no member or more than 256, checked before reading; a key listed
+/// twice; `threshold` not in 1..=members). Thread-safe.
+///
+/// # Safety
+///
+/// `member_keys` NULL or `members_len * 32` readable bytes; `out_hash`
+/// NULL or 32 writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_validator_set_hash(
+    threshold: u32,
+    member_keys: *const u8,
+    members_len: usize,
+    out_hash: *mut u8,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let set = unsafe { validator_set_from_c(threshold, member_keys, members_len) }?;
+        let out = out_ptr(out_hash, "out_hash")?;
+        // SAFETY: 32 writable bytes per the contract.
+        unsafe { write_32(out, &set.hash().0) };
+        Ok(())
+    })
+}
+
+/// `admin` proposes a new validator set: `threshold` seals of the members
+/// given by their Ed25519 public signing keys (as
+/// `medledger_validator_set_hash` takes them; each must be registered with
+/// `MEDLEDGER_ROLE_VALIDATOR` under that key). The change is pending like
+/// any transaction and takes effect from the block after the one holding
+/// it, which the current validators seal. A node
+/// (`medledger_node_propose_round`, `medledger_node_handle`) neither
+/// proposes nor seals a block holding a change its operator has not
+/// approved (`medledger_node_approve_validator_set`), so a change needs the
+/// approval of a threshold of the current validators' operators;
+/// `medledger_ledger_commit_block` seals with the keys it is given.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+/// (as `medledger_validator_set_hash`); `MEDLEDGER_ERR_REJECTED` (`admin`
+/// is not an admin, a member is not a registered validator with this key,
+/// ...); `MEDLEDGER_ERR_ACCESS_DENIED` (a read-only ledger). Thread-safe.
+///
+/// # Safety
+///
+/// Handles NULL or live; `member_keys` NULL or `members_len * 32` readable
+/// bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_set_validators(
+    ledger: *const medledger_ledger,
+    admin: *const medledger_keypair,
+    threshold: u32,
+    member_keys: *const u8,
+    members_len: usize,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let ledger = unsafe { try_ref(ledger, "ledger") }?;
+        // SAFETY: as above.
+        let admin = unsafe { try_ref(admin, "admin") }?;
+        // SAFETY: as above.
+        let set = unsafe { validator_set_from_c(threshold, member_keys, members_len) }?;
+        ledger.inner.set_validators(&admin.inner, set)?;
+        Ok(())
+    })
+}
+
+/// The operator of `node` approves the validator set whose hash is
+/// `set_hash` (32 bytes, from `medledger_validator_set_hash`): from now on
+/// the node proposes and seals blocks that change the validator set to it.
+/// Without the approval it refuses them (a proposal holding the change
+/// gets no seal from it). Approving the same hash twice is harmless.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_SYSTEM`.
+/// Thread-safe.
+///
+/// # Safety
+///
+/// `node` NULL or live; `set_hash` NULL or 32 readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_node_approve_validator_set(
+    node: *const medledger_node,
+    set_hash: *const u8,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let node = unsafe { try_ref(node, "node") }?;
+        // SAFETY: as above.
+        let hash = Digest(unsafe { try_32(set_hash, "set_hash") }?);
+        node.inner.approve_validator_set(hash)?;
         Ok(())
     })
 }

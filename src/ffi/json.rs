@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::RecordInfo;
 use crate::log::state::{AccessEntry, ConsentState};
 use crate::model::{Basis, Decision, DenyReason, Purpose};
 
@@ -90,6 +91,29 @@ fn consent(c: &ConsentState) -> Value {
 /// A JSON array of consents.
 pub(crate) fn consents(list: &[ConsentState]) -> String {
     Value::Array(list.iter().map(consent).collect()).to_string()
+}
+
+/// The public facts of a committed record version (no plaintext, no
+/// wrapped key).
+pub(crate) fn record_info(r: &RecordInfo) -> String {
+    let h = &r.header;
+    json!({
+        "id": h.id.to_hex(),
+        "patient": h.patient.to_hex(),
+        "author": r.author.to_hex(),
+        "category": h.category.as_str(),
+        "content_type": h.content_type,
+        "version": h.version,
+        "amends": h.amends.map(|id| id.to_hex()),
+        "superseded_by": r.superseded_by.map(|id| id.to_hex()),
+        "key_epoch": h.key_epoch,
+        "ciphertext_len": h.ciphertext_len,
+        "ciphertext_digest": h.ciphertext_digest.to_hex(),
+        "height": r.height,
+        "leaf": r.leaf,
+        "erased": r.erased,
+    })
+    .to_string()
 }
 
 #[cfg(test)]

@@ -18,8 +18,9 @@ use super::keypair::medledger_keypair;
 use super::report::medledger_report;
 use super::status::medledger_status;
 use super::{
-    MEDLEDGER_MAX_PAYLOAD_LEN, MEDLEDGER_MAX_READ_RECORDS, MEDLEDGER_MAX_TEXT_LEN,
-    MEDLEDGER_READ_RESULT_HEADER_LEN, MEDLEDGER_REGISTER_ESCROW_OPT_OUT, MEDLEDGER_WALL_CLOCK,
+    MEDLEDGER_MAX_BATCH_RECORDS, MEDLEDGER_MAX_MESSAGE_LEN, MEDLEDGER_MAX_PAYLOAD_LEN,
+    MEDLEDGER_MAX_READ_RECORDS, MEDLEDGER_MAX_TEXT_LEN, MEDLEDGER_READ_RESULT_HEADER_LEN,
+    MEDLEDGER_REGISTER_ESCROW_OPT_OUT, MEDLEDGER_WALL_CLOCK,
 };
 use crate::crypto::hash::Digest;
 use crate::model::tx::MAX_GENESIS_PARTICIPANTS;
@@ -616,6 +617,111 @@ pub unsafe extern "C" fn medledger_ledger_append_record(
     })
 }
 
+/// One record of `medledger_ledger_append_batch`: the arguments
+/// `medledger_ledger_append_record` takes for it, borrowed for the
+/// duration of the call.
+#[repr(C)]
+pub struct medledger_new_record {
+    /// The patient's 32-byte participant id.
+    pub patient_id: *const u8,
+    /// NUL-terminated category code (e.g. `"lab"`, at most 32 bytes).
+    pub category: *const c_char,
+    /// NUL-terminated content type (at most 64 bytes).
+    pub content_type: *const c_char,
+    /// The plaintext payload (`payload_len` bytes).
+    pub payload: *const u8,
+    /// Length of `payload`, at most `MEDLEDGER_MAX_PAYLOAD_LEN`.
+    pub payload_len: usize,
+}
+
+/// `author` appends `records_len` records (at most
+/// `MEDLEDGER_MAX_BATCH_RECORDS`, at least 1) under one signature: one
+/// transaction, for bulk imports. Each record is described as
+/// `medledger_ledger_append_record` describes one, and the same rules
+/// apply to each (the batch is refused as a whole when one record is).
+/// Every argument is checked before anything is encrypted. On success the
+/// 32-byte ids of the records, in order, are written back to back to
+/// `out_record_ids` (`records_len * 32` bytes).
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER` (including a pointer inside a
+/// record), `MEDLEDGER_ERR_INVALID_UTF8`, `MEDLEDGER_ERR_INVALID_ARGUMENT`
+/// (no records, more than `MEDLEDGER_MAX_BATCH_RECORDS`, a payload longer
+/// than the limit: these name the record, e.g. `records[2].payload`; a
+/// category or content type out of range),
+/// `MEDLEDGER_ERR_REJECTED`, `MEDLEDGER_ERR_NOT_FOUND` (as
+/// `medledger_ledger_append_record`). Thread-safe.
+///
+/// # Safety
+///
+/// Handles NULL or live; `records` NULL or `records_len` records whose
+/// pointers are NULL or valid as in `medledger_ledger_append_record`;
+/// `out_record_ids` NULL or `records_len * 32` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_append_batch(
+    ledger: *const medledger_ledger,
+    author: *const medledger_keypair,
+    records: *const medledger_new_record,
+    records_len: usize,
+    out_record_ids: *mut u8,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let ledger = unsafe { try_ref(ledger, "ledger") }?;
+        // SAFETY: as above.
+        let author = unsafe { try_ref(author, "author") }?;
+        // SAFETY: as above; the count is checked before anything is read.
+        let records =
+            unsafe { try_slice(records, records_len, MEDLEDGER_MAX_BATCH_RECORDS, "records") }?;
+        let mut batch = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            // SAFETY: forwarded contract: each field is NULL or valid.
+            let patient = unsafe { try_32(r.patient_id, &format!("records[{i}].patient_id")) }?;
+            // SAFETY: as above.
+            let category = unsafe {
+                try_str(
+                    r.category,
+                    MEDLEDGER_MAX_TEXT_LEN,
+                    &format!("records[{i}].category"),
+                )
+            }?;
+            // SAFETY: as above.
+            let content_type = unsafe {
+                try_str(
+                    r.content_type,
+                    MEDLEDGER_MAX_TEXT_LEN,
+                    &format!("records[{i}].content_type"),
+                )
+            }?;
+            // SAFETY: as above; the length is checked before the slice is
+            // made.
+            let payload = unsafe {
+                try_slice(
+                    r.payload,
+                    r.payload_len,
+                    MEDLEDGER_MAX_PAYLOAD_LEN,
+                    &format!("records[{i}].payload"),
+                )
+            }?;
+            batch.push(NewRecord {
+                patient: ParticipantId(Digest(patient)),
+                category,
+                content_type,
+                payload,
+            });
+        }
+        let out = out_ptr(out_record_ids, "out_record_ids")?;
+        let ids = ledger.inner.append_batch(&author.inner, &batch)?;
+        let bytes: Vec<u8> = ids.iter().flat_map(|id| *id.as_bytes()).collect();
+        if bytes.len() != records.len().saturating_mul(32) {
+            return Err(crate::Error::System("batch produced a wrong number of ids".into()).into());
+        }
+        // SAFETY: `records_len * 32` writable bytes per the contract, and
+        // `bytes` has exactly that length (checked).
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_ptr(), bytes.len()) };
+        Ok(())
+    })
+}
+
 /// `author` appends a new version of the committed record `previous_id`
 /// (32 bytes; it must be the latest version and written by `author`), with
 /// a content type and payload as in `medledger_ledger_append_record`. The
@@ -956,6 +1062,131 @@ pub unsafe extern "C" fn medledger_ledger_id(
         let out = out_ptr(out_id, "out_id")?;
         // SAFETY: 32 writable bytes per the contract.
         unsafe { write_32(out, ledger.inner.id().as_bytes()) };
+        Ok(())
+    })
+}
+
+/// Shared by the queries about one committed record: checks the
+/// arguments, runs `query` and hands its bytes to C as a new buffer.
+///
+/// # Safety
+///
+/// `ledger` NULL or live; `record_id` NULL or 32 readable bytes; `out`
+/// NULL or writable.
+pub(crate) unsafe fn record_query(
+    ledger: *const medledger_ledger,
+    record_id: *const u8,
+    out: *mut *mut medledger_buffer,
+    out_name: &str,
+    query: impl FnOnce(&Ledger, &RecordId) -> crate::Result<Vec<u8>>,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let ledger = unsafe { try_ref(ledger, "ledger") }?;
+    // SAFETY: as above.
+    let id = RecordId(Digest(unsafe { try_32(record_id, "record_id") }?));
+    let out = out_ptr(out, out_name)?;
+    let bytes = query(&ledger.inner, &id)?;
+    // SAFETY: `out` is writable per the contract.
+    unsafe { write_buffer(out, Zeroizing::new(bytes)) };
+    Ok(())
+}
+
+/// The public facts of the committed record version `record_id` (32
+/// bytes), readable by anyone holding the ledger (no plaintext, no key):
+/// on success `*out_json` receives a JSON object (UTF-8, not
+/// NUL-terminated) `{"id", "patient", "author", "category",
+/// "content_type", "version", "amends": hex or null, "superseded_by": hex
+/// or null, "key_epoch", "ciphertext_len", "ciphertext_digest", "height",
+/// "leaf", "erased"}` (ids and the digest in hex); release it with
+/// `medledger_buffer_free`.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_NOT_FOUND` (no
+/// committed record with this id). Thread-safe.
+///
+/// # Safety
+///
+/// `ledger` NULL or live; `record_id` NULL or 32 readable bytes;
+/// `out_json` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_record_info_json(
+    ledger: *const medledger_ledger,
+    record_id: *const u8,
+    out_json: *mut *mut medledger_buffer,
+) -> medledger_status {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        record_query(ledger, record_id, out_json, "out_json", |l, id| {
+            Ok(super::json::record_info(&l.record_info(id)?).into_bytes())
+        })
+    })
+}
+
+/// Every committed version of the record `record_id` (any of its versions,
+/// 32 bytes), oldest first: on success `*out_ids` receives a buffer of
+/// 32-byte record ids back to back (the first is the original record, the
+/// last the latest committed amendment); release it with
+/// `medledger_buffer_free`.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_NOT_FOUND` (no
+/// committed record with this id). Thread-safe.
+///
+/// # Safety
+///
+/// `ledger` NULL or live; `record_id` NULL or 32 readable bytes; `out_ids`
+/// NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_versions(
+    ledger: *const medledger_ledger,
+    record_id: *const u8,
+    out_ids: *mut *mut medledger_buffer,
+) -> medledger_status {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        record_query(ledger, record_id, out_ids, "out_ids", |l, id| {
+            Ok(l.versions(id)?.iter().flat_map(|v| *v.as_bytes()).collect())
+        })
+    })
+}
+
+/// Checks a record ciphertext served by a peer or a storage backend
+/// (`ciphertext_len` bytes, at most `MEDLEDGER_MAX_MESSAGE_LEN`) against
+/// the committed record `record_id` (32 bytes): `MEDLEDGER_OK` when its
+/// length and digest are those committed on the chain; nothing is
+/// decrypted.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+/// (longer than `MEDLEDGER_MAX_MESSAGE_LEN`, checked before reading);
+/// `MEDLEDGER_ERR_NOT_FOUND` (no committed record with this id);
+/// `MEDLEDGER_ERR_TAMPERED` (the bytes are not the committed ciphertext,
+/// or the record was erased on the chain and should not be served at
+/// all). Thread-safe.
+///
+/// # Safety
+///
+/// `ledger` NULL or live; `record_id` NULL or 32 readable bytes;
+/// `ciphertext` NULL or `ciphertext_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_check_served(
+    ledger: *const medledger_ledger,
+    record_id: *const u8,
+    ciphertext: *const u8,
+    ciphertext_len: usize,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let ledger = unsafe { try_ref(ledger, "ledger") }?;
+        // SAFETY: as above.
+        let id = RecordId(Digest(unsafe { try_32(record_id, "record_id") }?));
+        // SAFETY: as above; the length is checked before the slice is made.
+        let bytes = unsafe {
+            try_slice(
+                ciphertext,
+                ciphertext_len,
+                MEDLEDGER_MAX_MESSAGE_LEN,
+                "ciphertext",
+            )
+        }?;
+        ledger.inner.check_served(&id, bytes)?;
         Ok(())
     })
 }

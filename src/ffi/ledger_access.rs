@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use zeroize::Zeroizing;
 
 use super::boundary::{
-    FfiError, FfiResult, guard, out_ptr, try_32, try_handles, try_ref, try_slice, try_str,
+    FfiError, FfiResult, guard, out_ptr, try_32, try_32s, try_handles, try_ref, try_slice, try_str,
     write_32, write_out,
 };
 use super::buffer::{medledger_buffer, write_buffer};
@@ -148,24 +148,9 @@ pub(crate) unsafe fn ids_from_c(
     if optional && p.is_null() && len == 0 {
         return Ok(Vec::new());
     }
-    if !p.is_null() && len > max {
-        return Err(FfiError::invalid(
-            arg,
-            format_args!("{len} ids exceed the limit of {max}"),
-        ));
-    }
-    let bytes_len = len.saturating_mul(32);
-    // SAFETY: forwarded contract; `len <= max` was checked (or `p` is
-    // NULL), so `bytes_len` is at most `max * 32`.
-    let bytes = unsafe { try_slice(p, bytes_len, max.saturating_mul(32), arg) }?;
-    Ok(bytes
-        .chunks_exact(32)
-        .map(|c| {
-            let mut id = [0u8; 32];
-            id.copy_from_slice(c);
-            RecordId(Digest(id))
-        })
-        .collect())
+    // SAFETY: forwarded contract.
+    let ids = unsafe { try_32s(p, len, max, arg) }?;
+    Ok(ids.into_iter().map(|id| RecordId(Digest(id))).collect())
 }
 
 fn actions_from_c(actions: u32) -> FfiResult<Actions> {

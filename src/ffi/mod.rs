@@ -38,7 +38,10 @@ use std::ffi::c_char;
 pub use buffer::medledger_buffer;
 pub use consortium::{medledger_node, medledger_peer};
 pub use keypair::medledger_keypair;
-pub use ledger::{medledger_founder, medledger_ledger, medledger_open_report};
+pub use ledger::{
+    medledger_founder, medledger_ledger, medledger_new_record, medledger_open_report,
+};
+pub use proofs::medledger_note_key;
 pub use report::medledger_report;
 pub use status::medledger_status;
 
@@ -112,6 +115,8 @@ pub const MEDLEDGER_ACTION_AMEND: u32 = 4;
 pub const MEDLEDGER_MAX_CONSENT_RECORDS: usize = 1024;
 /// Most record ids one `medledger_ledger_erase` call may erase.
 pub const MEDLEDGER_MAX_ERASE_RECORDS: usize = 1024;
+/// Most records one `medledger_ledger_append_batch` call may append.
+pub const MEDLEDGER_MAX_BATCH_RECORDS: usize = 10_000;
 /// Most record ids one `medledger_ledger_read_records` call may read.
 pub const MEDLEDGER_MAX_READ_RECORDS: usize = 1024;
 /// Length in bytes of the fixed part of each entry `medledger_ledger_read_records`
@@ -129,6 +134,10 @@ pub const MEDLEDGER_WALL_CLOCK: u64 = 0;
 /// Longest accepted Merkle consistency proof in bytes (128 hashes of 32
 /// bytes; a proof between two 64-bit log sizes has at most 65).
 pub const MEDLEDGER_MAX_PROOF_LEN: usize = 4096;
+/// Longest accepted checkpoint note in bytes (64 KiB).
+pub const MEDLEDGER_MAX_NOTE_LEN: usize = 65_536;
+/// Most keys one `medledger_checkpoint_open` call may take.
+pub const MEDLEDGER_MAX_NOTE_VERIFIERS: usize = 100;
 /// Length in bytes of one erasure receipt as `medledger_ledger_erase`
 /// returns it (layout documented there).
 pub const MEDLEDGER_ERASURE_RECEIPT_LEN: usize = 216;
@@ -141,10 +150,13 @@ const _: () = {
     assert!(MEDLEDGER_ACTION_AMEND == crate::Actions::AMEND.0 as u32);
     assert!(MEDLEDGER_MAX_CONSENT_RECORDS == crate::model::consent::MAX_CONSENT_RECORDS);
     assert!(MEDLEDGER_MAX_ERASE_RECORDS == crate::model::consent::MAX_ERASE_RECORDS);
+    assert!(MEDLEDGER_MAX_BATCH_RECORDS <= crate::model::tx::MAX_RECORDS_PER_TX);
     // One access event per record, all in one transaction.
     assert!(MEDLEDGER_MAX_READ_RECORDS <= crate::model::consent::MAX_ACCESS_EVENTS);
     assert!(MEDLEDGER_READ_RESULT_HEADER_LEN == 4 + 8);
     assert!(MEDLEDGER_DEFAULT_MAX_BREAK_GLASS_MS == crate::model::tx::DEFAULT_MAX_BREAK_GLASS_MS);
+    assert!(MEDLEDGER_MAX_NOTE_LEN == crate::proof::checkpoint::MAX_NOTE_LEN);
+    assert!(MEDLEDGER_MAX_NOTE_VERIFIERS == crate::proof::checkpoint::MAX_SIGNATURES);
     assert!(MEDLEDGER_MAX_PROOF_LEN == 128 * crate::crypto::hash::DIGEST_LEN);
     // ledger, record, digest, 3 x u64, signer, signature.
     assert!(MEDLEDGER_ERASURE_RECEIPT_LEN == 3 * 32 + 3 * 8 + 32 + 64);

@@ -6,7 +6,9 @@
  * guardian appointed, given the keys and removed; a suspended reader;
  * break-glass with an attached custodian (and without one, and for a
  * patient who opted out of escrow); erasure with receipts checked and
- * tampered with; the consent list and the break-glass review list.
+ * tampered with; the consent list and the break-glass review list; a
+ * batch append, record facts and versions, served ciphertexts checked,
+ * inclusion proofs (every byte flipped) and a witness cosignature.
  */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 
@@ -22,14 +24,21 @@ static void hex(const uint8_t id[MEDLEDGER_ID_LEN], char out[2 * MEDLEDGER_ID_LE
     for (int i = 0; i < MEDLEDGER_ID_LEN; i++) snprintf(out + 2 * i, 3, "%02x", id[i]);
 }
 
-/* A JSON document from the library as a NUL-terminated copy. */
-static char *take_json(medledger_buffer *buf) {
+/* The text of a library buffer as a NUL-terminated copy; frees the buffer. */
+static char *take_text(medledger_buffer *buf) {
     size_t n = medledger_buffer_len(buf);
     char *s = malloc(n + 1);
     CHECK(s != NULL);
     memcpy(s, medledger_buffer_data(buf), n);
     s[n] = '\0';
     medledger_buffer_free(buf);
+    return s;
+}
+
+/* A JSON array from the library as a NUL-terminated copy. */
+static char *take_json(medledger_buffer *buf) {
+    char *s = take_text(buf);
+    size_t n = strlen(s);
     CHECK(n >= 2 && s[0] == '[' && s[n - 1] == ']');
     return s;
 }
@@ -438,6 +447,256 @@ static void evidence(const consortium *c, const uint8_t imaging[32]) {
            medledger_ledger_checkpoint(c->ledger, c->hospital_a, "medledger.example/test", &note));
 }
 
+/* The unsigned integer after `"key":` in a JSON text. */
+static uint64_t json_u64(const char *json, const char *key) {
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"%s\":", key);
+    const char *p = strstr(json, needle);
+    if (p == NULL) FAIL("%s has no %s", json, needle);
+    return strtoull(p + strlen(needle), NULL, 10);
+}
+
+static char *record_info(const consortium *c, const uint8_t id[32]) {
+    medledger_buffer *buf = NULL;
+    OK(medledger_ledger_record_info_json(c->ledger, id, &buf));
+    char *s = take_text(buf);
+    CHECK(s[0] == '{' && s[strlen(s) - 1] == '}');
+    return s;
+}
+
+/* `"key":"<hex of id>"` is in the JSON text. */
+static void expect_hex_field(const char *json, const char *key, const uint8_t id[32]) {
+    char h[65], needle[96];
+    hex(id, h);
+    snprintf(needle, sizeof needle, "\"%s\":\"%s\"", key, h);
+    if (strstr(json, needle) == NULL) FAIL("%s lacks %s", json, needle);
+    checks_passed++;
+}
+
+/* A batch of records under one signature: one transaction, readable, with
+ * its public facts; an amendment and the version chain; served
+ * ciphertexts checked against the chain; inclusion proofs checked
+ * offline. */
+static void batch_and_records(const consortium *c) {
+    static const char *IMG = "{\"resourceType\":\"ImagingStudy\",\"id\":\"batch\"}";
+    const char *payloads[3] = {LAB, LAB2, IMG};
+    const medledger_new_record recs[3] = {
+        {c->patient_id, "lab", "application/fhir+json", (const uint8_t *)LAB, strlen(LAB)},
+        {c->patient_id, "lab", "application/fhir+json", (const uint8_t *)LAB2, strlen(LAB2)},
+        {c->patient_id, "imaging", "application/fhir+json", (const uint8_t *)IMG, strlen(IMG)},
+    };
+    uint8_t ids[3 * 32];
+    OK(medledger_ledger_append_batch(c->ledger, c->hospital_a, recs, 3, ids));
+    CHECK(memcmp(ids, ids + 32, 32) != 0 && memcmp(ids + 32, ids + 64, 32) != 0);
+    /* Pending records have no committed facts yet. */
+    medledger_buffer *buf = NULL;
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_record_info_json(c->ledger, ids, &buf));
+    const uint64_t height = commit(c);
+    uint64_t size0 = 0;
+    OK(medledger_ledger_log_size(c->ledger, &size0));
+    uint8_t author[32];
+    OK(medledger_keypair_id(c->hospital_a, author));
+    uint64_t leaf = 0;
+    for (int i = 0; i < 3; i++) {
+        expect_plaintext(c, c->hospital_a, ids + 32 * i, payloads[i]);
+        char *info = record_info(c, ids + 32 * i);
+        expect_hex_field(info, "id", ids + 32 * i);
+        expect_hex_field(info, "patient", c->patient_id);
+        expect_hex_field(info, "author", author);
+        CHECK(strstr(info, i == 2 ? "\"category\":\"imaging\"" : "\"category\":\"lab\"") != NULL);
+        CHECK(strstr(info, "\"content_type\":\"application/fhir+json\"") != NULL);
+        CHECK(strstr(info, "\"amends\":null") != NULL && strstr(info, "\"erased\":false") != NULL);
+        CHECK(json_u64(info, "version") == 1 && json_u64(info, "height") == height);
+        /* One transaction holds the three. */
+        if (i == 0) leaf = json_u64(info, "leaf");
+        CHECK(json_u64(info, "leaf") == leaf && leaf < size0);
+        /* The ciphertext is the payload, a nonce and a tag. */
+        CHECK(json_u64(info, "ciphertext_len") > strlen(payloads[i]));
+        free(info);
+    }
+
+    /* An amendment: two versions, the same chain from either id. */
+    uint8_t v2[32];
+    static const char *LAB3 = "{\"resourceType\":\"Observation\",\"status\":\"amended\"}";
+    OK(medledger_ledger_amend_record(c->ledger, c->hospital_a, ids, "application/fhir+json",
+                                     (const uint8_t *)LAB3, strlen(LAB3), v2));
+    const uint64_t amend_height = commit(c);
+    for (int i = 0; i < 2; i++) {
+        OK(medledger_ledger_versions(c->ledger, i == 0 ? ids : v2, &buf));
+        CHECK(medledger_buffer_len(buf) == 64);
+        CHECK(memcmp(medledger_buffer_data(buf), ids, 32) == 0);
+        CHECK(memcmp(medledger_buffer_data(buf) + 32, v2, 32) == 0);
+        medledger_buffer_free(buf);
+    }
+    OK(medledger_ledger_versions(c->ledger, ids + 32, &buf));
+    CHECK(medledger_buffer_len(buf) == 32 && memcmp(medledger_buffer_data(buf), ids + 32, 32) == 0);
+    medledger_buffer_free(buf);
+    char *info = record_info(c, ids);
+    expect_hex_field(info, "superseded_by", v2);
+    free(info);
+    info = record_info(c, v2);
+    expect_hex_field(info, "amends", ids);
+    CHECK(json_u64(info, "version") == 2 && json_u64(info, "height") == amend_height);
+    const uint64_t ct_len = json_u64(info, "ciphertext_len");
+    const uint64_t v2_leaf = json_u64(info, "leaf");
+    free(info);
+
+    /* The amendment's block ships one ciphertext, its last bytes: a peer
+     * serving exactly those passes, anything else is tampered. */
+    medledger_buffer *shipped = NULL;
+    OK(medledger_ledger_export_block(c->ledger, amend_height, &shipped));
+    CHECK(medledger_buffer_len(shipped) > ct_len);
+    uint8_t *ct = malloc(ct_len);
+    CHECK(ct != NULL);
+    memcpy(ct, medledger_buffer_data(shipped) + medledger_buffer_len(shipped) - ct_len, ct_len);
+    medledger_buffer_free(shipped);
+    OK(medledger_ledger_check_served(c->ledger, v2, ct, ct_len));
+    EXPECT(MEDLEDGER_ERR_TAMPERED, medledger_ledger_check_served(c->ledger, v2, ct, ct_len - 1));
+    EXPECT(MEDLEDGER_ERR_TAMPERED, medledger_ledger_check_served(c->ledger, ids, ct, ct_len));
+    for (uint64_t i = 0; i < ct_len; i += 13) {
+        ct[i] ^= 0x04;
+        EXPECT(MEDLEDGER_ERR_TAMPERED, medledger_ledger_check_served(c->ledger, v2, ct, ct_len));
+        ct[i] ^= 0x04;
+    }
+    free(ct);
+
+    /* The record's inclusion proof against the head, checked offline with
+     * the transaction's bytes and the head's root. */
+    uint64_t pleaf = 0, psize = 0, head_size = 0;
+    medledger_buffer *proof = NULL, *tx = NULL, *again = NULL;
+    OK(medledger_ledger_record_inclusion(c->ledger, v2, &pleaf, &psize, &proof));
+    OK(medledger_ledger_log_size(c->ledger, &head_size));
+    CHECK(pleaf == v2_leaf && psize == head_size);
+    uint8_t root[32], root0[32];
+    OK(medledger_ledger_log_root(c->ledger, psize, root));
+    OK(medledger_ledger_transaction(c->ledger, pleaf, &tx));
+    const uint8_t *p = medledger_buffer_data(proof), *t = medledger_buffer_data(tx);
+    const size_t plen = medledger_buffer_len(proof), tlen = medledger_buffer_len(tx);
+    CHECK(plen > 0 && plen % 32 == 0 && plen <= 64 * 32 && tlen > 0);
+    OK(medledger_verify_inclusion(pleaf, psize, root, t, tlen, p, plen));
+    /* The same proof, asked for by leaf and size. */
+    OK(medledger_ledger_inclusion_proof(c->ledger, pleaf, psize, &again));
+    CHECK(medledger_buffer_len(again) == plen && memcmp(medledger_buffer_data(again), p, plen) == 0);
+    medledger_buffer_free(again);
+    /* Every byte of the proof and of the transaction, the position, the
+     * size and the root matter. */
+    uint8_t *copy = malloc(plen > tlen ? plen : tlen);
+    CHECK(copy != NULL);
+    memcpy(copy, p, plen);
+    for (size_t i = 0; i < plen; i++) {
+        copy[i] ^= 0x10;
+        EXPECT(MEDLEDGER_ERR_BAD_PROOF,
+               medledger_verify_inclusion(pleaf, psize, root, t, tlen, copy, plen));
+        copy[i] ^= 0x10;
+    }
+    memcpy(copy, t, tlen);
+    for (size_t i = 0; i < tlen; i += 7) {
+        copy[i] ^= 0x10;
+        EXPECT(MEDLEDGER_ERR_BAD_PROOF,
+               medledger_verify_inclusion(pleaf, psize, root, copy, tlen, p, plen));
+        copy[i] ^= 0x10;
+    }
+    free(copy);
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF,
+           medledger_verify_inclusion(pleaf - 1, psize, root, t, tlen, p, plen));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF,
+           medledger_verify_inclusion(pleaf, psize + 1, root, t, tlen, p, plen));
+    OK(medledger_ledger_log_root(c->ledger, size0, root0));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF,
+           medledger_verify_inclusion(pleaf, psize, root0, t, tlen, p, plen));
+    medledger_buffer_free(proof);
+    medledger_buffer_free(tx);
+    /* The batch's transaction in the older log of its own block. */
+    OK(medledger_ledger_inclusion_proof(c->ledger, leaf, size0, &proof));
+    OK(medledger_ledger_transaction(c->ledger, leaf, &tx));
+    OK(medledger_verify_inclusion(leaf, size0, root0, medledger_buffer_data(tx),
+                                  medledger_buffer_len(tx), medledger_buffer_data(proof),
+                                  medledger_buffer_len(proof)));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF,
+           medledger_verify_inclusion(leaf, size0, root, medledger_buffer_data(tx),
+                                      medledger_buffer_len(tx), medledger_buffer_data(proof),
+                                      medledger_buffer_len(proof)));
+    medledger_buffer_free(proof);
+    medledger_buffer_free(tx);
+}
+
+/* A witness cosigns the log's checkpoint after checking the log's
+ * signature; a client verifying against known keys sees who signed. */
+static void witness_cosignature(const consortium *c) {
+    static const char *LOG = "medledger.example/test";
+    static const char *WITNESS = "witness.example/w1";
+    const uint64_t when = 1767225600; /* seconds */
+    medledger_buffer *note = NULL, *buf = NULL;
+    OK(medledger_ledger_checkpoint(c->ledger, c->validators[0], LOG, &note));
+    uint8_t sign[32], enc[32], wsign[32];
+    OK(medledger_keypair_public_keys(c->validators[0], sign, enc));
+    medledger_keypair *witness = new_keypair();
+    OK(medledger_keypair_public_keys(witness, wsign, enc));
+    const medledger_note_key keys[2] = {{LOG, sign, false}, {WITNESS, wsign, true}};
+
+    const uint8_t *n = medledger_buffer_data(note);
+    const size_t nlen = medledger_buffer_len(note);
+    medledger_buffer *cosigned = NULL;
+    OK(medledger_checkpoint_cosign(n, nlen, &keys[0], witness, WITNESS, when, &cosigned));
+    const uint8_t *cn = medledger_buffer_data(cosigned);
+    const size_t cnlen = medledger_buffer_len(cosigned);
+    /* The note, then one more signature line. */
+    CHECK(cnlen > nlen && memcmp(cn, n, nlen) == 0 && cn[cnlen - 1] == '\n');
+    CHECK(contains(cn + nlen, cnlen - nlen, "\xe2\x80\x94 witness.example/w1 ", 23));
+
+    OK(medledger_checkpoint_open(cn, cnlen, keys, 2, &buf));
+    char *json = take_text(buf);
+    uint64_t size = 0;
+    uint8_t root[32];
+    char root_hex[65];
+    OK(medledger_ledger_log_size(c->ledger, &size));
+    OK(medledger_ledger_log_root(c->ledger, size, root));
+    hex(root, root_hex);
+    CHECK(json_u64(json, "size") == size && strstr(json, root_hex) != NULL);
+    CHECK(strstr(json, "\"origin\":\"medledger.example/") != NULL);
+    CHECK(count(json, "\"name\"") == 2 && count(json, "\"cosigner\":true") == 1);
+    /* The log's signature has no time, the witness's its own. */
+    CHECK(count(json, "\"timestamp\":null") == 1 && strstr(json, "\"timestamp\":1767225600}"));
+    free(json);
+    /* The witness's key alone finds its cosignature. */
+    OK(medledger_checkpoint_open(cn, cnlen, &keys[1], 1, &buf));
+    json = take_text(buf);
+    CHECK(count(json, "\"name\"") == 1 && strstr(json, WITNESS) != NULL);
+    free(json);
+    /* Not yet cosigned: no signature by a known key. */
+    buf = (medledger_buffer *)(uintptr_t)0x5a5a5a5a;
+    EXPECT(MEDLEDGER_ERR_BAD_SIGNATURE, medledger_checkpoint_open(n, nlen, &keys[1], 1, &buf));
+    EXPECT_MESSAGE("no signature by a known");
+    /* The witness key as a note signer does not check a cosignature. */
+    const medledger_note_key wrong_type = {WITNESS, wsign, false};
+    EXPECT(MEDLEDGER_ERR_BAD_SIGNATURE,
+           medledger_checkpoint_open(cn, cnlen, &wrong_type, 1, &buf));
+    /* A changed cosignature fails (its base64 stays well-formed). */
+    uint8_t *bad = malloc(cnlen);
+    CHECK(bad != NULL);
+    memcpy(bad, cn, cnlen);
+    bad[cnlen - 10] = bad[cnlen - 10] == 'A' ? 'B' : 'A';
+    EXPECT(MEDLEDGER_ERR_BAD_SIGNATURE, medledger_checkpoint_open(bad, cnlen, &keys[1], 1, &buf));
+    /* So does a changed checkpoint, for the log's key and the witness's. */
+    memcpy(bad, cn, cnlen);
+    bad[nlen / 3] ^= 0x01;
+    EXPECT(MEDLEDGER_ERR_BAD_SIGNATURE, medledger_checkpoint_open(bad, cnlen, keys, 1, &buf));
+    EXPECT(MEDLEDGER_ERR_BAD_SIGNATURE, medledger_checkpoint_open(bad, cnlen, &keys[1], 1, &buf));
+    free(bad);
+    CHECK(buf == (medledger_buffer *)(uintptr_t)0x5a5a5a5a);
+    /* A witness refuses a note the log did not sign. */
+    medledger_buffer *out = (medledger_buffer *)(uintptr_t)0x5a5a5a5a;
+    EXPECT(MEDLEDGER_ERR_BAD_SIGNATURE,
+           medledger_checkpoint_cosign(n, nlen, &wrong_type, witness, WITNESS, when, &out));
+    EXPECT(MEDLEDGER_ERR_INVALID_ARGUMENT,
+           medledger_checkpoint_cosign(n, nlen, &keys[1], witness, WITNESS, when, &out));
+    EXPECT_MESSAGE("cosigner");
+    CHECK(out == (medledger_buffer *)(uintptr_t)0x5a5a5a5a);
+    medledger_buffer_free(cosigned);
+    medledger_buffer_free(note);
+    medledger_keypair_free(witness);
+}
+
 /* One call reads several records: one access-event transaction, one
  * commit; each record decided on its own (permitted, denied with its
  * reason, unknown and not recorded). */
@@ -673,6 +932,8 @@ int main(void) {
     rotation(&c, imaging);
     evidence(&c, imaging);
     consistency(&c);
+    batch_and_records(&c);
+    witness_cosignature(&c);
 
     medledger_report *report = NULL;
     OK(medledger_ledger_verify(c.ledger, &report));

@@ -11,7 +11,8 @@
  * handle, and hostile calls: NULLs, huge lengths, bad addresses and
  * timeouts, invalid UTF-8, an unreachable TCP peer, failing callbacks, a
  * key outside the validator set, the wrong ledger id, garbage requests;
- * out-parameters untouched on failure.
+ * out-parameters untouched on failure. Last, a validator-set change that
+ * needs the operators' approval before nodes propose and seal it.
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp, nftw */
 
@@ -151,6 +152,106 @@ static void expect_guilty(const char *json, const medledger_keypair *validator) 
     hex(id, sizeof id, h);
     if (strstr(json, h) == NULL) FAIL("%s does not name validator %s", json, h);
     checks_passed++;
+}
+
+/* ---- validator-set changes ---------------------------------------------- */
+
+/* The 32-byte signing keys of `n` keypairs, back to back. */
+static void signing_keys(const medledger_keypair *const *kps, size_t n, uint8_t *out) {
+    uint8_t enc[MEDLEDGER_PUBLIC_KEY_LEN];
+    for (size_t i = 0; i < n; i++) OK(medledger_keypair_public_keys(kps[i], out + 32 * i, enc));
+}
+
+/* A consortium of three validators (threshold 2) retires validator 2: the
+ * proposer's node refuses to propose the change until its operator
+ * approves it, B's node refuses to seal it until B's operator does, and
+ * once committed the new set governs the next blocks. Then a change
+ * sealed with commit_block raises the threshold. */
+static void validator_set_change(const char *root) {
+    char dir[96];
+    snprintf(dir, sizeof dir, "%s/valset", root);
+    consortium v;
+    consortium_init(&v);
+    medledger_ledger *b = join(dir, v.ledger);
+    medledger_node *node_a = new_node(v.ledger, v.validators[0]);
+    medledger_node *node_b = new_node(b, v.validators[1]);
+    medledger_peer peer_a = {to_node, node_a}, peer_b = {to_node, node_b};
+    medledger_sync_report rep;
+    OK(medledger_node_sync(node_b, &peer_a, &rep));
+    CHECK(head(b) == 1);
+
+    /* The set's hash: the same for its keys in any order, another for
+     * another threshold or membership. */
+    const medledger_keypair *kept[2] = {v.validators[0], v.validators[1]};
+    const medledger_keypair *swapped[2] = {v.validators[1], v.validators[0]};
+    uint8_t keys[2 * 32], keys_swapped[2 * 32], all_keys[3 * 32];
+    signing_keys(kept, 2, keys);
+    signing_keys(swapped, 2, keys_swapped);
+    signing_keys((const medledger_keypair *const *)v.validators, 3, all_keys);
+    uint8_t hash[32], other[32];
+    OK(medledger_validator_set_hash(2, keys, 2, hash));
+    OK(medledger_validator_set_hash(2, keys_swapped, 2, other));
+    CHECK(memcmp(hash, other, 32) == 0);
+    OK(medledger_validator_set_hash(1, keys, 2, other));
+    CHECK(memcmp(hash, other, 32) != 0);
+    OK(medledger_validator_set_hash(2, all_keys, 3, other));
+    CHECK(memcmp(hash, other, 32) != 0);
+
+    OK(medledger_ledger_set_validators(v.ledger, v.admin, 2, keys_swapped, 2));
+    bool committed = true;
+    uint64_t height = 77;
+    /* Not approved by A's operator: A does not even propose it. */
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_node_propose_round(node_a, &peer_b, 1, &committed, &height));
+    EXPECT_MESSAGE("not approved");
+    CHECK(committed && height == 77 && head(v.ledger) == 1);
+    /* A approves, B does not: B withholds its seal, no quorum. */
+    OK(medledger_node_approve_validator_set(node_a, hash));
+    OK(medledger_node_approve_validator_set(node_a, hash)); /* twice is harmless */
+    EXPECT(MEDLEDGER_ERR_MISSING_QUORUM,
+           medledger_node_propose_round(node_a, &peer_b, 1, &committed, &height));
+    CHECK(head(v.ledger) == 1 && head(b) == 1);
+    /* Approving another set does not help. */
+    OK(medledger_node_approve_validator_set(node_b, other));
+    EXPECT(MEDLEDGER_ERR_MISSING_QUORUM,
+           medledger_node_propose_round(node_a, &peer_b, 1, &committed, &height));
+    /* With B's approval the change commits, sealed by the old set. */
+    OK(medledger_node_approve_validator_set(node_b, hash));
+    OK(medledger_node_propose_round(node_a, &peer_b, 1, &committed, &height));
+    CHECK(committed && height == 2 && head(v.ledger) == 2 && head(b) == 2);
+
+    /* From block 3 on, validator 2 is out: its seal no longer counts. */
+    uint8_t rid[MEDLEDGER_ID_LEN];
+    append(&v, v.hospital_a, v.patient_id, "lab", LAB, rid);
+    const medledger_keypair *with_retired[2] = {v.validators[0], v.validators[2]};
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_commit_block(v.ledger, with_retired, 2, &height));
+    OK(medledger_ledger_commit_block(v.ledger, kept, 2, &height));
+    CHECK(height == 3);
+
+    /* A change sealed directly with commit_block: back to three members,
+     * threshold 3, in force from the block after. */
+    OK(medledger_ledger_set_validators(v.ledger, v.admin, 3, all_keys, 3));
+    OK(medledger_ledger_commit_block(v.ledger, kept, 2, &height));
+    CHECK(height == 4);
+    append(&v, v.hospital_a, v.patient_id, "lab", LAB, rid);
+    EXPECT(MEDLEDGER_ERR_MISSING_QUORUM, medledger_ledger_commit_block(v.ledger, kept, 2, &height));
+    OK(medledger_ledger_commit_block(v.ledger, (const medledger_keypair *const *)v.validators, 3,
+                                     &height));
+    CHECK(height == 5);
+
+    /* B follows and verifies every change. */
+    OK(medledger_node_sync(node_b, &peer_a, &rep));
+    CHECK(rep.blocks == 3 && head(b) == 5);
+    medledger_report *report = NULL;
+    OK(medledger_ledger_verify(b, &report));
+    CHECK(medledger_report_ok(report));
+    medledger_report_free(report);
+
+    medledger_node_free(node_a);
+    medledger_node_free(node_b);
+    medledger_ledger_free(b);
+    consortium_free(&v);
 }
 
 /* ---- scenario ----------------------------------------------------------- */
@@ -499,6 +600,7 @@ int main(void) {
     medledger_ledger_free(d);
     medledger_ledger_free(e);
     consortium_free(&c);
+    validator_set_change(root);
     CHECK(nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS) == 0);
     printf("consortium: %lu checks passed\n", checks_passed);
     return 0;

@@ -50,6 +50,10 @@ STATIC_ASSERT(MEDLEDGER_IMPORT_APPENDED == 1 && MEDLEDGER_IMPORT_ALREADY_HAVE ==
 STATIC_ASSERT(sizeof(medledger_import_result) == 3 * sizeof(uint64_t), "u32 + 2 x u64");
 STATIC_ASSERT(sizeof(medledger_sync_report) == 4 * sizeof(uint64_t), "3 x u64 + bool");
 STATIC_ASSERT(MEDLEDGER_MAX_MESSAGE_LEN == 300u * 1024 * 1024, "the TCP frame limit");
+STATIC_ASSERT(MEDLEDGER_MAX_BATCH_RECORDS == 10000, "batch limit");
+STATIC_ASSERT(MEDLEDGER_MAX_NOTE_LEN == 65536 && MEDLEDGER_MAX_NOTE_VERIFIERS == 100,
+              "note limits");
+STATIC_ASSERT(sizeof(medledger_new_record) == 5 * sizeof(void *), "4 pointers + size_t");
 
 /* Signatures as documented: a mismatch is a compile error. */
 static medledger_status (*const create)(const char *, uint32_t, uint64_t,
@@ -124,6 +128,33 @@ static medledger_status (*const node_sync)(const medledger_node *, const medledg
 static medledger_status (*const propose_round_tcp)(const medledger_node *, const char *const *,
                                                    size_t, uint32_t, bool *, uint64_t *) =
     medledger_node_propose_round_tcp;
+static medledger_status (*const append_batch)(const medledger_ledger *,
+                                              const medledger_keypair *,
+                                              const medledger_new_record *, size_t, uint8_t *) =
+    medledger_ledger_append_batch;
+static medledger_status (*const set_validators)(const medledger_ledger *,
+                                                const medledger_keypair *, uint32_t,
+                                                const uint8_t *, size_t) =
+    medledger_ledger_set_validators;
+static medledger_status (*const validator_set_hash)(uint32_t, const uint8_t *, size_t,
+                                                    uint8_t *) = medledger_validator_set_hash;
+static medledger_status (*const approve)(const medledger_node *, const uint8_t *) =
+    medledger_node_approve_validator_set;
+static medledger_status (*const record_inclusion)(const medledger_ledger *, const uint8_t *,
+                                                  uint64_t *, uint64_t *, medledger_buffer **) =
+    medledger_ledger_record_inclusion;
+static medledger_status (*const verify_inclusion)(uint64_t, uint64_t, const uint8_t *,
+                                                  const uint8_t *, size_t, const uint8_t *,
+                                                  size_t) = medledger_verify_inclusion;
+static medledger_status (*const check_served)(const medledger_ledger *, const uint8_t *,
+                                              const uint8_t *, size_t) =
+    medledger_ledger_check_served;
+static medledger_status (*const cosign)(const uint8_t *, size_t, const medledger_note_key *,
+                                        const medledger_keypair *, const char *, uint64_t,
+                                        medledger_buffer **) = medledger_checkpoint_cosign;
+static medledger_status (*const open_note)(const uint8_t *, size_t, const medledger_note_key *,
+                                           size_t, medledger_buffer **) =
+    medledger_checkpoint_open;
 /* A peer callback relaying to a node in this process has the callback type. */
 static medledger_status relay(void *context, const uint8_t *request, size_t request_len,
                               medledger_buffer **out_response) {
@@ -172,6 +203,17 @@ int main(void) {
     uint64_t height = 0;
     s |= propose_round_tcp(NULL, NULL, 0, 1000, &committed, &height);
     s |= peer_call(NULL, id, 1, &buffer);
+    medledger_new_record rec = {id, "lab", "text/plain", id, 1};
+    s |= append_batch(NULL, NULL, &rec, 1, id);
+    s |= set_validators(NULL, NULL, 1, id, 1);
+    s |= validator_set_hash(1, NULL, 1, id);
+    s |= approve(NULL, id);
+    s |= record_inclusion(NULL, id, &height, &height, &buffer);
+    s |= verify_inclusion(0, 1, NULL, id, 1, id, 0);
+    s |= check_served(NULL, id, id, 1);
+    medledger_note_key key = {"log", id, false};
+    s |= cosign(NULL, 0, &key, NULL, "w", 0, &buffer);
+    s |= open_note(NULL, 0, &key, 1, &buffer);
     printf("medledger %s; status %s; tx index %lld\n", medledger_version(),
            medledger_status_name(s), (long long)tx_index(NULL));
     return s == MEDLEDGER_ERR_NULL_POINTER ? 0 : 1;

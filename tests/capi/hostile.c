@@ -744,6 +744,231 @@ static void batch_and_proof_calls(const consortium *c, const uint8_t lab[32]) {
     EXPECT_MESSAGE("ledger is NULL");
 }
 
+/* Batch appends, record facts, versions, served ciphertexts, inclusion
+ * proofs, validator sets and checkpoint notes. */
+static void gap_calls(const consortium *c, const uint8_t lab[32]) {
+    const medledger_ledger *L = c->ledger;
+    const medledger_keypair *A = c->hospital_a;
+    const uint8_t pl[] = "{}";
+    medledger_new_record recs[2] = {
+        {c->patient_id, "lab", "application/fhir+json", pl, 2},
+        {c->patient_id, "lab", "application/fhir+json", pl, 2},
+    };
+    uint8_t ids[2 * 32];
+    memset(ids, MARK, sizeof ids);
+    EXPECT(NULLP, medledger_ledger_append_batch(NULL, A, recs, 2, ids));
+    EXPECT(NULLP, medledger_ledger_append_batch(L, NULL, recs, 2, ids));
+    EXPECT_MESSAGE("author is NULL");
+    EXPECT(NULLP, medledger_ledger_append_batch(L, A, NULL, 2, ids));
+    EXPECT(NULLP, medledger_ledger_append_batch(L, A, NULL, 0, ids));
+    EXPECT_MESSAGE("records is NULL");
+    EXPECT(NULLP, medledger_ledger_append_batch(L, A, recs, 2, NULL));
+    EXPECT_MESSAGE("out_record_ids is NULL");
+    EXPECT(INVALID, medledger_ledger_append_batch(L, A, recs, 0, ids));
+    EXPECT_MESSAGE("nothing to append");
+    /* Counts far beyond the 2-element array are refused before reading. */
+    EXPECT(INVALID, medledger_ledger_append_batch(L, A, recs, SIZE_MAX, ids));
+    EXPECT(INVALID, medledger_ledger_append_batch(L, A, recs, MEDLEDGER_MAX_BATCH_RECORDS + 1, ids));
+    EXPECT_MESSAGE("limit");
+    recs[1].patient_id = NULL;
+    EXPECT(NULLP, medledger_ledger_append_batch(L, A, recs, 2, ids));
+    EXPECT_MESSAGE("records[1].patient_id is NULL");
+    recs[1].patient_id = c->patient_id;
+    recs[1].category = NULL;
+    EXPECT(NULLP, medledger_ledger_append_batch(L, A, recs, 2, ids));
+    EXPECT_MESSAGE("records[1].category is NULL");
+    recs[1].category = "LAB!";
+    EXPECT(INVALID, medledger_ledger_append_batch(L, A, recs, 2, ids));
+    recs[1].category = "lab";
+    recs[1].content_type = "\xff";
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8, medledger_ledger_append_batch(L, A, recs, 2, ids));
+    recs[1].content_type = "application/fhir+json";
+    recs[1].payload = NULL;
+    EXPECT(NULLP, medledger_ledger_append_batch(L, A, recs, 2, ids));
+    EXPECT_MESSAGE("records[1].payload is NULL");
+    recs[1].payload = pl;
+    recs[1].payload_len = SIZE_MAX;
+    EXPECT(INVALID, medledger_ledger_append_batch(L, A, recs, 2, ids));
+    recs[1].payload_len = 2;
+    /* One record for a patient that does not exist refuses the batch. */
+    uint8_t nobody[32];
+    memset(nobody, 0x42, sizeof nobody);
+    recs[1].patient_id = nobody;
+    medledger_status st = medledger_ledger_append_batch(L, A, recs, 2, ids);
+    CHECK(st == MEDLEDGER_ERR_NOT_FOUND || st == MEDLEDGER_ERR_REJECTED);
+    /* Hospital B has no consent to append lab records. */
+    recs[1].patient_id = c->patient_id;
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_append_batch(L, c->hospital_b, recs, 2, ids));
+    CHECK(all_marked(ids, sizeof ids));
+
+    medledger_buffer *buf = SENTINEL_PTR;
+    uint8_t unknown[32];
+    memset(unknown, 0x42, sizeof unknown);
+    EXPECT(NULLP, medledger_ledger_record_info_json(NULL, lab, &buf));
+    EXPECT(NULLP, medledger_ledger_record_info_json(L, NULL, &buf));
+    EXPECT_MESSAGE("record_id is NULL");
+    EXPECT(NULLP, medledger_ledger_record_info_json(L, lab, NULL));
+    EXPECT_MESSAGE("out_json is NULL");
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_record_info_json(L, unknown, &buf));
+    EXPECT(NULLP, medledger_ledger_versions(NULL, lab, &buf));
+    EXPECT(NULLP, medledger_ledger_versions(L, NULL, &buf));
+    EXPECT(NULLP, medledger_ledger_versions(L, lab, NULL));
+    EXPECT_MESSAGE("out_ids is NULL");
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_versions(L, unknown, &buf));
+    CHECK(buf == SENTINEL_PTR);
+
+    uint8_t ct[64];
+    memset(ct, 0, sizeof ct);
+    EXPECT(NULLP, medledger_ledger_check_served(NULL, lab, ct, sizeof ct));
+    EXPECT(NULLP, medledger_ledger_check_served(L, NULL, ct, sizeof ct));
+    EXPECT(NULLP, medledger_ledger_check_served(L, lab, NULL, 0));
+    EXPECT_MESSAGE("ciphertext is NULL");
+    EXPECT(INVALID, medledger_ledger_check_served(L, lab, ct, SIZE_MAX));
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_check_served(L, unknown, ct, sizeof ct));
+    EXPECT(MEDLEDGER_ERR_TAMPERED, medledger_ledger_check_served(L, lab, ct, sizeof ct));
+    EXPECT(MEDLEDGER_ERR_TAMPERED, medledger_ledger_check_served(L, lab, ct, 0));
+
+    uint64_t size = 0, leaf = 777, psize = 777;
+    OK(medledger_ledger_log_size(L, &size));
+    EXPECT(NULLP, medledger_ledger_inclusion_proof(NULL, 1, size, &buf));
+    EXPECT(NULLP, medledger_ledger_inclusion_proof(L, 1, size, NULL));
+    EXPECT_MESSAGE("out_proof is NULL");
+    EXPECT(INVALID, medledger_ledger_inclusion_proof(L, size, size, &buf));
+    EXPECT(INVALID, medledger_ledger_inclusion_proof(L, 0, 0, &buf));
+    EXPECT(INVALID, medledger_ledger_inclusion_proof(L, 0, size + 1, &buf));
+    EXPECT(INVALID, medledger_ledger_inclusion_proof(L, UINT64_MAX, UINT64_MAX, &buf));
+    EXPECT(NULLP, medledger_ledger_record_inclusion(NULL, lab, &leaf, &psize, &buf));
+    EXPECT(NULLP, medledger_ledger_record_inclusion(L, NULL, &leaf, &psize, &buf));
+    EXPECT(NULLP, medledger_ledger_record_inclusion(L, lab, NULL, &psize, &buf));
+    EXPECT_MESSAGE("out_leaf is NULL");
+    EXPECT(NULLP, medledger_ledger_record_inclusion(L, lab, &leaf, NULL, &buf));
+    EXPECT_MESSAGE("out_size is NULL");
+    EXPECT(NULLP, medledger_ledger_record_inclusion(L, lab, &leaf, &psize, NULL));
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND,
+           medledger_ledger_record_inclusion(L, unknown, &leaf, &psize, &buf));
+    CHECK(leaf == 777 && psize == 777);
+    EXPECT(NULLP, medledger_ledger_transaction(NULL, 1, &buf));
+    EXPECT(NULLP, medledger_ledger_transaction(L, 1, NULL));
+    EXPECT_MESSAGE("out_tx is NULL");
+    EXPECT(INVALID, medledger_ledger_transaction(L, 0, &buf));
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_transaction(L, size, &buf));
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_transaction(L, UINT64_MAX, &buf));
+    CHECK(buf == SENTINEL_PTR);
+
+    uint8_t root[32], proof[64], tx[16];
+    OK(medledger_ledger_log_root(L, size, root));
+    memset(proof, 0, sizeof proof);
+    memset(tx, 0, sizeof tx);
+    EXPECT(NULLP, medledger_verify_inclusion(1, size, NULL, tx, 16, proof, 32));
+    EXPECT_MESSAGE("root is NULL");
+    EXPECT(NULLP, medledger_verify_inclusion(1, size, root, NULL, 16, proof, 32));
+    EXPECT(NULLP, medledger_verify_inclusion(1, size, root, tx, 16, NULL, 0));
+    EXPECT_MESSAGE("proof is NULL");
+    EXPECT(INVALID, medledger_verify_inclusion(1, size, root, tx, SIZE_MAX, proof, 32));
+    EXPECT(INVALID, medledger_verify_inclusion(1, size, root, tx, 16, proof, SIZE_MAX));
+    EXPECT(MEDLEDGER_ERR_MALFORMED, medledger_verify_inclusion(1, size, root, tx, 16, proof, 31));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF, medledger_verify_inclusion(1, size, root, tx, 16, proof, 64));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF, medledger_verify_inclusion(size, size, root, tx, 16, proof, 0));
+    EXPECT(MEDLEDGER_ERR_BAD_PROOF,
+           medledger_verify_inclusion(UINT64_MAX, UINT64_MAX, root, tx, 0, proof, 64));
+
+    /* Validator sets: the keys of validators 0 and 1. */
+    uint8_t keys[3 * 32], enc[32], hash[32];
+    OK(medledger_keypair_public_keys(c->validators[0], keys, enc));
+    OK(medledger_keypair_public_keys(c->validators[1], keys + 32, enc));
+    memcpy(keys + 64, keys, 32); /* listed twice */
+    memset(hash, MARK, sizeof hash);
+    EXPECT(NULLP, medledger_validator_set_hash(1, NULL, 2, hash));
+    EXPECT_MESSAGE("member_keys is NULL");
+    EXPECT(NULLP, medledger_validator_set_hash(1, keys, 2, NULL));
+    EXPECT_MESSAGE("out_hash is NULL");
+    EXPECT(INVALID, medledger_validator_set_hash(1, keys, 0, hash));
+    EXPECT(INVALID, medledger_validator_set_hash(1, keys, SIZE_MAX, hash));
+    EXPECT(INVALID, medledger_validator_set_hash(1, keys, 257, hash));
+    EXPECT(INVALID, medledger_validator_set_hash(0, keys, 2, hash));
+    EXPECT(INVALID, medledger_validator_set_hash(3, keys, 2, hash));
+    EXPECT(INVALID, medledger_validator_set_hash(UINT32_MAX, keys, 2, hash));
+    EXPECT(INVALID, medledger_validator_set_hash(2, keys, 3, hash));
+    EXPECT_MESSAGE("unique");
+    CHECK(all_marked(hash, sizeof hash));
+    EXPECT(NULLP, medledger_ledger_set_validators(NULL, c->admin, 2, keys, 2));
+    EXPECT(NULLP, medledger_ledger_set_validators(L, NULL, 2, keys, 2));
+    EXPECT_MESSAGE("admin is NULL");
+    EXPECT(NULLP, medledger_ledger_set_validators(L, c->admin, 2, NULL, 2));
+    EXPECT(INVALID, medledger_ledger_set_validators(L, c->admin, 2, keys, SIZE_MAX));
+    EXPECT(INVALID, medledger_ledger_set_validators(L, c->admin, 0, keys, 2));
+    /* Only an admin changes the set; members must be registered validators. */
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_set_validators(L, A, 2, keys, 2));
+    uint8_t stranger_key[32];
+    medledger_keypair *stranger = new_keypair();
+    OK(medledger_keypair_public_keys(stranger, stranger_key, enc));
+    medledger_keypair_free(stranger);
+    memcpy(keys + 32, stranger_key, 32);
+    EXPECT(MEDLEDGER_ERR_REJECTED, medledger_ledger_set_validators(L, c->admin, 2, keys, 2));
+    medledger_node *node = NULL;
+    OK(medledger_node_new(L, NULL, 0, &node));
+    EXPECT(NULLP, medledger_node_approve_validator_set(NULL, keys));
+    EXPECT_MESSAGE("node is NULL");
+    EXPECT(NULLP, medledger_node_approve_validator_set(node, NULL));
+    EXPECT_MESSAGE("set_hash is NULL");
+    medledger_node_free(node);
+
+    /* Checkpoint notes. */
+    medledger_buffer *note = NULL;
+    OK(medledger_ledger_checkpoint(L, c->validators[0], "log", &note));
+    OK(medledger_keypair_public_keys(c->validators[0], keys, enc));
+    const uint8_t *n = medledger_buffer_data(note);
+    const size_t nlen = medledger_buffer_len(note);
+    const medledger_keypair *W = c->hospital_b;
+    medledger_note_key lk = {"log", keys, false};
+    EXPECT(NULLP, medledger_checkpoint_cosign(NULL, nlen, &lk, W, "w", 1, &buf));
+    EXPECT_MESSAGE("note is NULL");
+    EXPECT(NULLP, medledger_checkpoint_cosign(n, nlen, NULL, W, "w", 1, &buf));
+    EXPECT_MESSAGE("log_key is NULL");
+    EXPECT(NULLP, medledger_checkpoint_cosign(n, nlen, &lk, NULL, "w", 1, &buf));
+    EXPECT_MESSAGE("witness is NULL");
+    EXPECT(NULLP, medledger_checkpoint_cosign(n, nlen, &lk, W, NULL, 1, &buf));
+    EXPECT(NULLP, medledger_checkpoint_cosign(n, nlen, &lk, W, "w", 1, NULL));
+    EXPECT_MESSAGE("out_note is NULL");
+    EXPECT(INVALID, medledger_checkpoint_cosign(n, SIZE_MAX, &lk, W, "w", 1, &buf));
+    EXPECT(INVALID,
+           medledger_checkpoint_cosign(n, MEDLEDGER_MAX_NOTE_LEN + 1, &lk, W, "w", 1, &buf));
+    EXPECT(INVALID, medledger_checkpoint_cosign(n, nlen - 1, &lk, W, "w", 1, &buf));
+    EXPECT(INVALID, medledger_checkpoint_cosign(n, nlen, &lk, W, "w w", 1, &buf));
+    EXPECT(INVALID, medledger_checkpoint_cosign(n, nlen, &lk, W, "w", UINT64_MAX, &buf));
+    const uint8_t not_utf8[] = "log\n\xff\n";
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
+           medledger_checkpoint_cosign(not_utf8, sizeof not_utf8 - 1, &lk, W, "w", 1, &buf));
+    medledger_note_key bad_keys[4] = {
+        {NULL, keys, false}, {"log", NULL, false}, {"a+b", keys, false}, {"log", nobody, false}};
+    EXPECT(NULLP, medledger_checkpoint_cosign(n, nlen, &bad_keys[0], W, "w", 1, &buf));
+    EXPECT_MESSAGE("log_key.name is NULL");
+    EXPECT(NULLP, medledger_checkpoint_cosign(n, nlen, &bad_keys[1], W, "w", 1, &buf));
+    EXPECT_MESSAGE("log_key.public_key is NULL");
+    EXPECT(INVALID, medledger_checkpoint_cosign(n, nlen, &bad_keys[2], W, "w", 1, &buf));
+    const uint8_t zero_key[32] = {0};
+    bad_keys[3].public_key = zero_key;
+    EXPECT(MEDLEDGER_ERR_WEAK_KEY, medledger_checkpoint_cosign(n, nlen, &bad_keys[3], W, "w", 1,
+                                                               &buf));
+    medledger_note_key two[2] = {lk, {NULL, keys, true}};
+    EXPECT(NULLP, medledger_checkpoint_open(NULL, nlen, two, 1, &buf));
+    EXPECT(NULLP, medledger_checkpoint_open(n, nlen, NULL, 1, &buf));
+    EXPECT_MESSAGE("keys is NULL");
+    EXPECT(NULLP, medledger_checkpoint_open(n, nlen, two, 2, &buf));
+    EXPECT_MESSAGE("keys[1].name is NULL");
+    EXPECT(NULLP, medledger_checkpoint_open(n, nlen, two, 1, NULL));
+    EXPECT(INVALID, medledger_checkpoint_open(n, nlen, two, 0, &buf));
+    EXPECT(INVALID, medledger_checkpoint_open(n, nlen, two, SIZE_MAX, &buf));
+    EXPECT(INVALID, medledger_checkpoint_open(n, nlen, two, MEDLEDGER_MAX_NOTE_VERIFIERS + 1, &buf));
+    EXPECT(INVALID, medledger_checkpoint_open(n, SIZE_MAX, two, 1, &buf));
+    EXPECT(MEDLEDGER_ERR_INVALID_UTF8,
+           medledger_checkpoint_open(not_utf8, sizeof not_utf8 - 1, two, 1, &buf));
+    CHECK(buf == SENTINEL_PTR);
+    OK(medledger_checkpoint_open(n, nlen, two, 1, &buf));
+    medledger_buffer_free(buf);
+    medledger_buffer_free(note);
+}
+
 static void block_and_report_calls(const consortium *c) {
     const medledger_ledger *L = c->ledger;
     const medledger_keypair *two[2] = {c->validators[1], c->validators[2]};
@@ -837,6 +1062,7 @@ int main(void) {
     record_calls(&c, lab, imaging);
     access_calls(&c, lab);
     batch_and_proof_calls(&c, lab);
+    gap_calls(&c, lab);
     block_and_report_calls(&c);
     names_and_last_error();
 

@@ -134,6 +134,31 @@ class medledger_sync_report(ctypes.Structure):
     ]
 
 
+class medledger_new_record(ctypes.Structure):
+    """``struct medledger_new_record``: one record of a batch append. The
+    byte fields are ``c_char_p`` (pointers, lengths travel separately), so
+    ids and payloads holding NUL bytes are fine."""
+
+    _fields_ = [
+        ("patient_id", c_char_p),
+        ("category", c_char_p),
+        ("content_type", c_char_p),
+        ("payload", c_char_p),
+        ("payload_len", c_size_t),
+    ]
+
+
+class medledger_note_key(ctypes.Structure):
+    """``struct medledger_note_key``: a key a checkpoint note is checked
+    against (``public_key``: 32 bytes)."""
+
+    _fields_ = [
+        ("name", c_char_p),
+        ("public_key", c_char_p),
+        ("cosigner", ctypes.c_bool),
+    ]
+
+
 status_t = c_uint32
 
 #: ``medledger_peer_call``: the caller's transport to a peer.
@@ -244,6 +269,13 @@ SIGNATURES = {
         [LedgerPtr, KeypairPtr, _bytes_in, c_size_t, c_char_p, POINTER(BufferPtr)],
         status_t,
     ),
+    "medledger_ledger_append_batch": (
+        [LedgerPtr, KeypairPtr, POINTER(medledger_new_record), c_size_t, BytesPtr],
+        status_t,
+    ),
+    "medledger_ledger_record_info_json": ([LedgerPtr, BytesPtr, POINTER(BufferPtr)], status_t),
+    "medledger_ledger_versions": ([LedgerPtr, BytesPtr, POINTER(BufferPtr)], status_t),
+    "medledger_ledger_check_served": ([LedgerPtr, BytesPtr, _bytes_in, c_size_t], status_t),
     "medledger_ledger_commit_block": (
         [LedgerPtr, POINTER(KeypairPtr), c_size_t, POINTER(c_uint64)],
         status_t,
@@ -312,6 +344,35 @@ SIGNATURES = {
         [c_uint64, c_uint64, BytesPtr, BytesPtr, _bytes_in, c_size_t],
         status_t,
     ),
+    "medledger_ledger_inclusion_proof": (
+        [LedgerPtr, c_uint64, c_uint64, POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_ledger_record_inclusion": (
+        [LedgerPtr, BytesPtr, POINTER(c_uint64), POINTER(c_uint64), POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_ledger_transaction": ([LedgerPtr, c_uint64, POINTER(BufferPtr)], status_t),
+    "medledger_verify_inclusion": (
+        [c_uint64, c_uint64, BytesPtr, _bytes_in, c_size_t, _bytes_in, c_size_t],
+        status_t,
+    ),
+    "medledger_checkpoint_cosign": (
+        [
+            _bytes_in,
+            c_size_t,
+            POINTER(medledger_note_key),
+            KeypairPtr,
+            c_char_p,
+            c_uint64,
+            POINTER(BufferPtr),
+        ],
+        status_t,
+    ),
+    "medledger_checkpoint_open": (
+        [_bytes_in, c_size_t, POINTER(medledger_note_key), c_size_t, POINTER(BufferPtr)],
+        status_t,
+    ),
     "medledger_ledger_access_log_json": (
         [LedgerPtr, BytesPtr, BytesPtr, POINTER(BufferPtr)],
         status_t,
@@ -346,6 +407,12 @@ SIGNATURES = {
     "medledger_node_handle": ([NodePtr, _bytes_in, c_size_t, POINTER(BufferPtr)], status_t),
     "medledger_node_status_json": ([NodePtr, POINTER(BufferPtr)], status_t),
     "medledger_node_set_vote_log": ([NodePtr, c_char_p], status_t),
+    "medledger_node_approve_validator_set": ([NodePtr, BytesPtr], status_t),
+    "medledger_ledger_set_validators": (
+        [LedgerPtr, KeypairPtr, c_uint32, _bytes_in, c_size_t],
+        status_t,
+    ),
+    "medledger_validator_set_hash": ([c_uint32, _bytes_in, c_size_t, BytesPtr], status_t),
     "medledger_node_evidence": ([NodePtr, c_size_t, POINTER(BufferPtr)], status_t),
     "medledger_node_sync": (
         [NodePtr, POINTER(medledger_peer), POINTER(medledger_sync_report)],

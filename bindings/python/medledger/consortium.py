@@ -212,6 +212,15 @@ class Node(Handle):
         with self._borrow() as np:
             check(lib.medledger_node_set_vote_log(np, _path(path)))
 
+    def approve_validator_set(self, set_hash) -> None:
+        """This node's operator approves the validator set whose hash is
+        ``set_hash`` (:func:`~medledger.validator_set_hash`): from now on
+        the node proposes and seals blocks changing the set to it, which it
+        refuses otherwise."""
+        h = as_id(set_hash, "set_hash")
+        with self._borrow() as np:
+            check(lib.medledger_node_approve_validator_set(np, h))
+
     def handle(self, request) -> bytes:
         """Answers one encoded request of the wire protocol with the
         encoded response (a failed request is an error *response*)."""

@@ -177,6 +177,52 @@ class ErasureReceipt:
         return struct.pack(self._FORMAT, *dataclasses.astuple(self))
 
 
+class Inclusion(NamedTuple):
+    """The inclusion proof of a committed record's transaction
+    (:meth:`Ledger.record_inclusion`)."""
+
+    leaf: int
+    """Log index of the transaction."""
+    size: int
+    """Log size the proof is against (the head's)."""
+    proof: bytes
+    """The proof's hashes, 32 bytes each, back to back."""
+
+
+class NoteKey(NamedTuple):
+    """A key a checkpoint note is checked against: the log's (a validator
+    that signed :meth:`Ledger.checkpoint` under ``name``) or, with
+    ``cosigner=True``, a witness's cosignature key."""
+
+    name: str
+    public_key: bytes
+    """The 32-byte Ed25519 public signing key (``Keypair.public_keys.sign``)."""
+    cosigner: bool = False
+
+
+def _signing_keys(members, name: str) -> bytes:
+    """Validator-set members (Keypairs or 32-byte public signing keys) as
+    their keys packed back to back."""
+    if isinstance(members, (str, bytes, bytearray, memoryview)) or \
+            not hasattr(members, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of Keypairs or 32-byte keys")
+    return b"".join(
+        m.public_keys.sign if isinstance(m, Keypair) else bytes(as_id(m, f"{name}[{i}]"))
+        for i, m in enumerate(members))
+
+
+def _note_keys(keys: Sequence[NoteKey], name: str):
+    """NoteKeys as a C array (kept alive by the caller's reference)."""
+    arr = (_ffi.medledger_note_key * max(len(keys), 1))()
+    for i, k in enumerate(keys):
+        if not isinstance(k, NoteKey):
+            raise TypeError(f"{name}[{i}] must be a NoteKey, not {type(k).__name__}")
+        arr[i] = _ffi.medledger_note_key(as_text(k.name, f"{name}[{i}].name"),
+                                         bytes(as_id(k.public_key, f"{name}[{i}].public_key")),
+                                         bool(k.cosigner))
+    return arr
+
+
 class Founder(NamedTuple):
     """A founding participant of a new ledger (a plain 3- or 4-tuple works
     too). A founding patient may opt out of emergency key escrow
@@ -416,6 +462,67 @@ class Ledger(Handle):
             check(lib.medledger_ledger_append_record(ledger, a, patient, cat, ctype, data,
                                                      len(data), out))
         return bytes(out)
+
+    def append_batch(self, author: Keypair, records: Sequence) -> List[bytes]:
+        """``author`` appends many records under one signature (one
+        transaction; bulk import): ``records`` is a sequence of
+        ``(patient_id, category, content_type, payload)`` tuples, each as
+        :meth:`append_record` takes them. Returns their 32-byte ids, in
+        order. The batch is refused as a whole when one record is."""
+        if isinstance(records, (str, bytes)) or not hasattr(records, "__len__"):
+            raise TypeError("records must be a sequence of "
+                            "(patient_id, category, content_type, payload) tuples")
+        arr = (_ffi.medledger_new_record * max(len(records), 1))()
+        for i, rec in enumerate(records):
+            if not isinstance(rec, tuple) or len(rec) != 4:
+                raise TypeError(f"records[{i}] must be a (patient_id, category, "
+                                "content_type, payload) tuple")
+            patient, category, content_type, payload = rec
+            data = as_bytes(payload, f"records[{i}].payload")
+            arr[i] = _ffi.medledger_new_record(
+                bytes(as_id(patient, f"records[{i}].patient_id")),
+                as_text(category, f"records[{i}].category"),
+                as_text(content_type, f"records[{i}].content_type"),
+                data, len(data))
+        out = (ctypes.c_uint8 * (_ffi.ID_LEN * max(len(records), 1)))()
+        with self._borrow() as ledger, borrow(author, Keypair, "author") as a:
+            check(lib.medledger_ledger_append_batch(ledger, a, arr, len(records), out))
+        ids = bytes(out)
+        return [ids[i:i + _ffi.ID_LEN] for i in range(0, _ffi.ID_LEN * len(records), _ffi.ID_LEN)]
+
+    def record_info(self, record_id) -> dict:
+        """The public facts of a committed record version (no plaintext):
+        ``id``, ``patient``, ``author`` (hex), ``category``,
+        ``content_type``, ``version``, ``amends`` / ``superseded_by`` (hex
+        or None), ``key_epoch``, ``ciphertext_len``, ``ciphertext_digest``
+        (hex), ``height``, ``leaf``, ``erased``. Raises
+        :class:`~medledger.NotFound` for an unknown or uncommitted id."""
+        rid = as_id(record_id, "record_id")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_record_info_json(ledger, rid, ctypes.byref(out)))
+        return _take_json(out)
+
+    def versions(self, record_id) -> List[bytes]:
+        """The committed versions of a record (given any of them), oldest
+        first, as 32-byte ids."""
+        rid = as_id(record_id, "record_id")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_versions(ledger, rid, ctypes.byref(out)))
+        data = _ffi.take_buffer(out)
+        return [data[i:i + _ffi.ID_LEN] for i in range(0, len(data), _ffi.ID_LEN)]
+
+    def check_served(self, record_id, ciphertext) -> None:
+        """Checks a record ciphertext a peer or store served against the
+        digest committed on the chain; raises
+        :class:`~medledger.TamperedRecord` when it is not the committed one
+        (or the record was erased), :class:`~medledger.NotFound` for an
+        unknown id. Nothing is decrypted."""
+        rid = as_id(record_id, "record_id")
+        data = as_bytes(ciphertext, "ciphertext")
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_check_served(ledger, rid, data, len(data)))
 
     def amend_record(self, author: Keypair, previous_id, content_type: str, payload) -> bytes:
         """``author`` appends a new version of its record ``previous_id``;
@@ -705,6 +812,36 @@ class Ledger(Handle):
             check(lib.medledger_ledger_consistency_proof(ledger, s1, s2, ctypes.byref(out)))
         return _ffi.take_buffer(out)
 
+    def inclusion_proof(self, leaf: int, size: int) -> bytes:
+        """The RFC 9162 inclusion proof of the committed transaction at
+        ``leaf`` in the log of ``size`` transactions (a committed block's
+        log size, ``leaf < size``): 32-byte hashes back to back, checked by
+        :func:`verify_inclusion`."""
+        n, m = _u64(leaf, "leaf"), _u64(size, "size")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_inclusion_proof(ledger, n, m, ctypes.byref(out)))
+        return _ffi.take_buffer(out)
+
+    def record_inclusion(self, record_id) -> Inclusion:
+        """The inclusion proof of the transaction holding a committed
+        record, against the current head's log size."""
+        rid = as_id(record_id, "record_id")
+        leaf, size, out = ctypes.c_uint64(), ctypes.c_uint64(), _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_record_inclusion(ledger, rid, ctypes.byref(leaf),
+                                                        ctypes.byref(size), ctypes.byref(out)))
+        return Inclusion(leaf.value, size.value, _ffi.take_buffer(out))
+
+    def transaction(self, leaf: int) -> bytes:
+        """The encoded signed transaction at a committed log index (not
+        0, the genesis): the bytes an inclusion proof proves."""
+        n = _u64(leaf, "leaf")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_transaction(ledger, n, ctypes.byref(out)))
+        return _ffi.take_buffer(out)
+
     def access_log(self, requester, patient) -> List[dict]:
         """Every committed read attempt on ``patient``'s records ("who saw
         my record"), oldest first, as dicts with the keys ``reader``,
@@ -765,6 +902,19 @@ class Ledger(Handle):
             check(lib.medledger_ledger_verify_erasure_receipt(ledger, data, len(data)))
 
     # ---- blocks and verification -----------------------------------------------
+
+    def set_validators(self, admin: Keypair, threshold: int, members: Sequence) -> None:
+        """``admin`` changes the validator set to ``members`` (Keypairs or
+        32-byte public signing keys of registered validators) with
+        ``threshold`` seals per block, from the block after the one holding
+        the change. Nodes seal the change only once their operators
+        approved its :func:`validator_set_hash`
+        (:meth:`~medledger.consortium.Node.approve_validator_set`)."""
+        keys = _signing_keys(members, "members")
+        t = as_u32(threshold, "threshold")
+        with self._borrow() as ledger, borrow(admin, Keypair, "admin") as a:
+            check(lib.medledger_ledger_set_validators(ledger, a, t, keys,
+                                                      len(keys) // _ffi.PUBLIC_KEY_LEN))
 
     def commit_block(self, validators: Sequence[Keypair]) -> int:
         """Seals every pending transaction into a block with
@@ -827,3 +977,57 @@ def verify_consistency(size1: int, size2: int, root1, root2, proof) -> None:
     r1, r2 = as_id(root1, "root1"), as_id(root2, "root2")
     data = as_bytes(proof, "proof")
     check(lib.medledger_verify_consistency(s1, s2, r1, r2, data, len(data)))
+
+
+def verify_inclusion(leaf: int, size: int, root, tx, proof) -> None:
+    """Checks offline that ``tx`` (from :meth:`Ledger.transaction`) is the
+    transaction at ``leaf`` of the log of ``size`` transactions whose root
+    is ``root``, with a proof from :meth:`Ledger.inclusion_proof` or
+    :meth:`Ledger.record_inclusion`. Raises :class:`~medledger.BadProof`
+    when it does not verify."""
+    n, m = _u64(leaf, "leaf"), _u64(size, "size")
+    r = as_id(root, "root")
+    t, p = as_bytes(tx, "tx"), as_bytes(proof, "proof")
+    check(lib.medledger_verify_inclusion(n, m, r, t, len(t), p, len(p)))
+
+
+def validator_set_hash(threshold: int, members: Sequence) -> bytes:
+    """The 32-byte hash of the validator set of ``threshold`` and
+    ``members`` (Keypairs or 32-byte public signing keys, any order): what
+    each validator's operator approves before a change to it is sealed."""
+    keys = _signing_keys(members, "members")
+    t = as_u32(threshold, "threshold")
+    out = (ctypes.c_uint8 * _ffi.ID_LEN)()
+    check(lib.medledger_validator_set_hash(t, keys, len(keys) // _ffi.PUBLIC_KEY_LEN, out))
+    return bytes(out)
+
+
+def cosign_checkpoint(note: str, log_key: NoteKey, witness: Keypair, witness_name: str,
+                      timestamp: int) -> str:
+    """A witness checks ``note`` (from :meth:`Ledger.checkpoint`) against
+    the log's key and returns it with its cosignature (C2SP
+    tlog-cosignature) at ``timestamp`` (seconds since the Unix epoch)
+    appended. Raises :class:`~medledger.BadSignature` when the log did not
+    sign it."""
+    data = as_text(note, "note")
+    keys = _note_keys([log_key], "log_key")
+    name = as_text(witness_name, "witness_name")
+    t = _u64(timestamp, "timestamp")
+    out = _ffi.BufferPtr()
+    with borrow(witness, Keypair, "witness") as w:
+        check(lib.medledger_checkpoint_cosign(data, len(data), keys, w, name, t,
+                                              ctypes.byref(out)))
+    return _ffi.take_buffer(out).decode("utf-8")
+
+
+def open_checkpoint(note: str, keys: Sequence[NoteKey]) -> dict:
+    """Verifies a checkpoint note against known keys (the log's and
+    witnesses') and returns ``{"origin", "size", "root" (hex),
+    "signatures": [{"name", "key_id", "cosigner", "timestamp"}]}``, the
+    known keys that signed. Raises :class:`~medledger.BadSignature` when
+    none did or a known key's signature does not verify."""
+    data = as_text(note, "note")
+    arr = _note_keys(keys, "keys")
+    out = _ffi.BufferPtr()
+    check(lib.medledger_checkpoint_open(data, len(data), arr, len(keys), ctypes.byref(out)))
+    return _take_json(out)

@@ -11,6 +11,14 @@ from medledger import Action, Keypair, Ledger, Role
 FHIR = "application/fhir+json"
 
 
+def flipped(data: bytes):
+    """Copies of `data`, each with one more byte changed, every byte once."""
+    for i in range(len(data)):
+        bad = bytearray(data)
+        bad[i] ^= 1
+        yield bytes(bad)
+
+
 class Consortium:
     def __init__(self):
         self.admin = Keypair.generate()

@@ -29,7 +29,7 @@ from medledger import (
     verify_evidence,
 )
 
-from conftest import FHIR
+from conftest import FHIR, flipped
 
 LAB = b'{"resourceType":"Observation","code":{"text":"HbA1c"}}'
 LAB2 = b'{"resourceType":"Observation","code":{"text":"LDL"}}'
@@ -195,10 +195,10 @@ def test_evidence_and_checkpoint(consortium, lab):
     proved = verify_evidence(bundle, ledger.id)
     assert lab.hex() in proved["records"]
     assert proved["seals"] >= 2 and proved["ciphertext_of"] == lab.hex()
-    flipped = bytearray(bundle)
-    flipped[len(flipped) // 2] ^= 1
+    damaged = bytearray(bundle)
+    damaged[len(damaged) // 2] ^= 1
     with pytest.raises((BadProof, MalformedInput)):
-        verify_evidence(bytes(flipped))
+        verify_evidence(bytes(damaged))
     with pytest.raises(BadProof):  # another ledger
         verify_evidence(bundle, bytes(32))
     with pytest.raises(TypeError):
@@ -413,11 +413,9 @@ def test_consistency_proofs(consortium, lab):
     proof = ledger.consistency_proof(size1, size2)
     assert proof and len(proof) % 32 == 0
     verify_consistency(size1, size2, root1, root2, proof)
-    for i in range(len(proof)):
-        bad = bytearray(proof)
-        bad[i] ^= 1
+    for bad in flipped(proof):
         with pytest.raises(BadProof):
-            verify_consistency(size1, size2, root1, root2, bytes(bad))
+            verify_consistency(size1, size2, root1, root2, bad)
     with pytest.raises(BadProof):
         verify_consistency(size1, size2, root2, root1, proof)
     with pytest.raises(BadProof):

@@ -2,8 +2,9 @@
 through Node.handle (a Node as a peer, or a callable carrying the bytes),
 exported blocks are imported one by one (tampered ones refused), a block
 is proposed and co-signed, a forked block yields equivocation evidence
-that verifies offline, hostile inputs fail cleanly; and a Python ledger
-catches up over TCP from a `medledger-node` process."""
+that verifies offline, hostile inputs fail cleanly; a validator-set change
+is sealed only once the operators approve it; and a Python ledger catches
+up over TCP from a `medledger-node` process."""
 
 import os
 import pathlib
@@ -11,6 +12,7 @@ import subprocess
 
 import pytest
 
+import medledger
 from medledger import (
     AccessDenied,
     Action,
@@ -289,3 +291,72 @@ def test_a_vote_log_keeps_the_seal_across_a_new_node(leader, tmp_path):
                 again.set_vote_log(votes)
         with pytest.raises(TypeError):
             Node(b).set_vote_log(42)
+
+
+def test_a_validator_set_change_needs_the_operators_approval(leader, tmp_path):
+    c = leader
+    kept = c.validators[:2]
+    h = medledger.validator_set_hash(2, kept)
+    assert len(h) == 32
+    # The keys in any order, as Keypairs or public keys: one set.
+    assert medledger.validator_set_hash(2, [v.public_keys.sign for v in reversed(kept)]) == h
+    assert medledger.validator_set_hash(1, kept) != h
+    assert medledger.validator_set_hash(2, c.validators) != h
+    with joined(tmp_path, "b", c.ledger) as b, Node(b, [c.validators[1]]) as node_b, \
+            Node(c.ledger, [c.validators[0]]) as node_a:
+        node_b.sync(node_a)
+        c.ledger.set_validators(c.admin, 2, kept)
+        # The proposer's operator has not approved: no proposal.
+        with pytest.raises(AccessDenied, match="not approved"):
+            node_a.propose_round([node_b])
+        node_a.approve_validator_set(h)
+        # B's operator has not approved: no seal, no quorum.
+        with pytest.raises(MissingQuorum):
+            node_a.propose_round([node_b])
+        node_b.approve_validator_set(medledger.validator_set_hash(1, kept))
+        with pytest.raises(MissingQuorum):
+            node_a.propose_round([node_b])
+        assert c.ledger.head_height == 2 == b.head_height
+        node_b.approve_validator_set(h)
+        assert node_a.propose_round([node_b]) == 3 == b.head_height
+        # From the next block on, the retired validator's seal is refused.
+        c.ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB)
+        with pytest.raises(AccessDenied):
+            c.ledger.commit_block([c.validators[0], c.validators[2]])
+        assert c.ledger.commit_block(kept) == 4
+        # A change sealed with commit_block: threshold 3 of three.
+        c.ledger.set_validators(c.admin, 3, c.validators)
+        assert c.ledger.commit_block(kept) == 5
+        c.ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB)
+        with pytest.raises(MissingQuorum):
+            c.ledger.commit_block(kept)
+        assert c.ledger.commit_block(c.validators) == 6
+        assert node_b.sync(node_a).blocks == 3
+        with b.verify() as report:
+            assert report.ok
+
+
+def test_validator_set_arguments_are_checked(leader):
+    c = leader
+    with pytest.raises(InputError):
+        medledger.validator_set_hash(0, c.validators)
+    with pytest.raises(InputError):
+        medledger.validator_set_hash(4, c.validators)
+    with pytest.raises(InputError):
+        medledger.validator_set_hash(1, [])
+    with pytest.raises(InputError, match="unique"):
+        medledger.validator_set_hash(1, [c.validators[0], c.validators[0]])
+    with pytest.raises(ValueError):
+        medledger.validator_set_hash(1, [b"short"])
+    with pytest.raises(TypeError):
+        medledger.validator_set_hash(1, b"\0" * 32)
+    with pytest.raises(ValueError):
+        medledger.validator_set_hash(-1, c.validators)
+    # Not an admin; a member that is no registered validator.
+    with pytest.raises(Rejected):
+        c.ledger.set_validators(c.hospital_a, 2, c.validators[:2])
+    with pytest.raises(Rejected):
+        c.ledger.set_validators(c.admin, 1, [c.validators[0], c.hospital_a])
+    with Node(c.ledger) as node:
+        with pytest.raises(ValueError):
+            node.approve_validator_set(b"\0" * 31)
