@@ -1072,6 +1072,25 @@ medledger_status medledger_node_approve_validator_set(const struct medledger_nod
                                                       const uint8_t *set_hash);
 
 /**
+ * `node` endorses only proposals sealed by one of the validators whose
+ * participant ids are given (`proposer_ids`: `n` ids of 32 bytes, back to
+ * back; at most 256): the consortium's proposer. With none (`NULL`, 0)
+ * any validator's proposal is endorsed, and a stray proposal can take a
+ * height the proposer is filling (FORMAT.md §11.1). `medledger-node
+ * --proposer` sets the same.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (more than 256). Thread-safe.
+ *
+ * # Safety
+ *
+ * `node` NULL or live; `proposer_ids` NULL or `n * 32` readable bytes.
+ */
+medledger_status medledger_node_accept_proposals_from(const struct medledger_node *node,
+                                                      const uint8_t *proposer_ids,
+                                                      size_t n);
+
+/**
  * Answers one request of the wire protocol (docs/FORMAT.md §11.2) from a
  * peer: bytes in, bytes out, so the caller carries them over any
  * transport. On success `*out_response` receives the encoded response;

@@ -703,6 +703,40 @@ pub unsafe extern "C" fn medledger_node_approve_validator_set(
     })
 }
 
+/// `node` endorses only proposals sealed by one of the validators whose
+/// participant ids are given (`proposer_ids`: `n` ids of 32 bytes, back to
+/// back; at most 256): the consortium's proposer. With none (`NULL`, 0)
+/// any validator's proposal is endorsed, and a stray proposal can take a
+/// height the proposer is filling (FORMAT.md §11.1). `medledger-node
+/// --proposer` sets the same.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_INVALID_ARGUMENT`
+/// (more than 256). Thread-safe.
+///
+/// # Safety
+///
+/// `node` NULL or live; `proposer_ids` NULL or `n * 32` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_node_accept_proposals_from(
+    node: *const medledger_node,
+    proposer_ids: *const u8,
+    n: usize,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let node = unsafe { try_ref(node, "node") }?;
+        let ids = if proposer_ids.is_null() && n == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: as above.
+            unsafe { try_32s(proposer_ids, n, MAX_VALIDATORS, "proposer_ids") }?
+        };
+        node.inner
+            .accept_proposals_from(ids.into_iter().map(|b| ParticipantId(Digest(b))).collect())?;
+        Ok(())
+    })
+}
+
 /// Answers one request of the wire protocol (docs/FORMAT.md §11.2) from a
 /// peer: bytes in, bytes out, so the caller carries them over any
 /// transport. On success `*out_response` receives the encoded response;

@@ -244,9 +244,10 @@ impl NoteVerifier {
     /// id must match the type, name and key.
     pub fn from_vkey(vkey: &str) -> Result<NoteVerifier> {
         let bad = |reason: &str| Error::invalid("vkey", reason.to_owned());
-        let mut parts = vkey.split('+');
-        let (Some(name), Some(id_hex), Some(key64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        // As Go's note.NewVerifier: the name and key id end at the first
+        // two '+'; the base64 key may contain '+' itself.
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(key64)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(bad("expected <name>+<key id>+<key>"));
         };

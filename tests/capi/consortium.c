@@ -215,8 +215,18 @@ static void validator_set_change(const char *root) {
     OK(medledger_node_approve_validator_set(node_b, other));
     EXPECT(MEDLEDGER_ERR_MISSING_QUORUM,
            medledger_node_propose_round(node_a, &peer_b, 1, &committed, &height));
-    /* With B's approval the change commits, sealed by the old set. */
+    /* With B's approval the change commits, sealed by the old set; but
+     * first B is told its proposer is validator 2, so it refuses A's
+     * proposal; then validator 0 (A), and it seals. */
     OK(medledger_node_approve_validator_set(node_b, hash));
+    uint8_t proposer_ids[2 * MEDLEDGER_ID_LEN];
+    OK(medledger_keypair_id(v.validators[2], proposer_ids));
+    OK(medledger_node_accept_proposals_from(node_b, proposer_ids, 1));
+    EXPECT(MEDLEDGER_ERR_MISSING_QUORUM,
+           medledger_node_propose_round(node_a, &peer_b, 1, &committed, &height));
+    CHECK(head(v.ledger) == 1 && head(b) == 1);
+    OK(medledger_keypair_id(v.validators[0], proposer_ids + MEDLEDGER_ID_LEN));
+    OK(medledger_node_accept_proposals_from(node_b, proposer_ids, 2));
     OK(medledger_node_propose_round(node_a, &peer_b, 1, &committed, &height));
     CHECK(committed && height == 2 && head(v.ledger) == 2 && head(b) == 2);
 

@@ -140,6 +140,8 @@ static medledger_status (*const validator_set_hash)(uint32_t, const uint8_t *, s
                                                     uint8_t *) = medledger_validator_set_hash;
 static medledger_status (*const approve)(const medledger_node *, const uint8_t *) =
     medledger_node_approve_validator_set;
+static medledger_status (*const accept_from)(const medledger_node *, const uint8_t *, size_t) =
+    medledger_node_accept_proposals_from;
 static medledger_status (*const record_inclusion)(const medledger_ledger *, const uint8_t *,
                                                   uint64_t *, uint64_t *, medledger_buffer **) =
     medledger_ledger_record_inclusion;
@@ -208,6 +210,7 @@ int main(void) {
     s |= set_validators(NULL, NULL, 1, id, 1);
     s |= validator_set_hash(1, NULL, 1, id);
     s |= approve(NULL, id);
+    s |= accept_from(NULL, id, 1);
     s |= record_inclusion(NULL, id, &height, &height, &buffer);
     s |= verify_inclusion(0, 1, NULL, id, 1, id, 0);
     s |= check_served(NULL, id, id, 1);

@@ -911,6 +911,11 @@ static void gap_calls(const consortium *c, const uint8_t lab[32]) {
     EXPECT_MESSAGE("node is NULL");
     EXPECT(NULLP, medledger_node_approve_validator_set(node, NULL));
     EXPECT_MESSAGE("set_hash is NULL");
+    EXPECT(NULLP, medledger_node_accept_proposals_from(NULL, keys, 1));
+    EXPECT(NULLP, medledger_node_accept_proposals_from(node, NULL, 1));
+    EXPECT(INVALID, medledger_node_accept_proposals_from(node, keys, SIZE_MAX));
+    EXPECT(INVALID, medledger_node_accept_proposals_from(node, keys, 257));
+    OK(medledger_node_accept_proposals_from(node, NULL, 0)); /* any proposer again */
     medledger_node_free(node);
 
     /* Checkpoint notes. */

@@ -408,6 +408,7 @@ SIGNATURES = {
     "medledger_node_status_json": ([NodePtr, POINTER(BufferPtr)], status_t),
     "medledger_node_set_vote_log": ([NodePtr, c_char_p], status_t),
     "medledger_node_approve_validator_set": ([NodePtr, BytesPtr], status_t),
+    "medledger_node_accept_proposals_from": ([NodePtr, BytesPtr, c_size_t], status_t),
     "medledger_ledger_set_validators": (
         [LedgerPtr, KeypairPtr, c_uint32, _bytes_in, c_size_t],
         status_t,

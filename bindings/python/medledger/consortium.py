@@ -33,7 +33,7 @@ from ._ffi import lib
 from ._handle import Handle, as_bytes, as_id, as_text, as_u32, borrow, borrow_all, check
 from .errors import Status, error_for_status
 from .keypair import Keypair
-from .ledger import Ledger, _path, _take_json, _u64
+from .ledger import Ledger, _ids, _path, _take_json, _u64
 
 #: The timeout of the TCP functions when none is given (10 s).
 DEFAULT_TIMEOUT_MS = 10_000
@@ -220,6 +220,17 @@ class Node(Handle):
         h = as_id(set_hash, "set_hash")
         with self._borrow() as np:
             check(lib.medledger_node_approve_validator_set(np, h))
+
+    def accept_proposals_from(self, proposer_ids: Sequence[bytes]) -> None:
+        """Endorse only proposals sealed by one of these validators (their
+        32-byte participant ids): the consortium's proposer. With none, any
+        validator's proposal is endorsed, and a stray one can take a height
+        the proposer is filling."""
+        ids = _ids(proposer_ids, "proposer_ids")
+        buf = (ctypes.c_uint8 * max(len(ids), 1)).from_buffer_copy(ids or b"\0")
+        with self._borrow() as np:
+            check(lib.medledger_node_accept_proposals_from(
+                np, buf if ids else None, len(ids) // _ffi.ID_LEN))
 
     def handle(self, request) -> bytes:
         """Answers one encoded request of the wire protocol with the

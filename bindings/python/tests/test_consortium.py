@@ -360,3 +360,22 @@ def test_validator_set_arguments_are_checked(leader):
     with Node(c.ledger) as node:
         with pytest.raises(ValueError):
             node.approve_validator_set(b"\0" * 31)
+
+
+def test_a_validator_endorses_only_its_proposer(leader, tmp_path):
+    c = leader
+    with joined(tmp_path, "b", c.ledger) as b, Node(b, [c.validators[2]]) as node_b:
+        Node(b).sync(Node(c.ledger))
+        with Node(c.ledger, [c.validators[0]]) as proposer:
+            c.ledger.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB)
+            # B's proposer is another validator: A's proposal gets no seal.
+            node_b.accept_proposals_from([c.validators[1].id])
+            with pytest.raises(MissingQuorum):
+                proposer.propose_round([node_b])
+            node_b.accept_proposals_from([c.validators[0].id])
+            assert proposer.propose_round([node_b]) == b.head_height
+            node_b.accept_proposals_from([])
+            with pytest.raises(TypeError):
+                node_b.accept_proposals_from(b"not a list of ids")
+            with pytest.raises(ValueError):
+                node_b.accept_proposals_from([b"short"])
