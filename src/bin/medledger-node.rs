@@ -156,11 +156,23 @@ fn run() -> Result<()> {
             .collect();
         let node = Arc::clone(&node);
         std::thread::spawn(move || {
+            // A failing round is retried every interval; its error is
+            // printed when it changes, not every time.
+            let mut last = String::new();
             loop {
                 match node.propose_round(&peers) {
-                    Ok(Some(_)) => continue,
+                    Ok(Some(_)) => {
+                        last.clear();
+                        continue;
+                    }
                     Ok(None) => {}
-                    Err(e) => eprintln!("round: {e}"),
+                    Err(e) => {
+                        let msg = e.to_string();
+                        if msg != last {
+                            eprintln!("round: {msg}");
+                            last = msg;
+                        }
+                    }
                 }
                 std::thread::sleep(round);
             }
