@@ -326,6 +326,7 @@ fn replay_inner(
                             height,
                             report,
                             &mut erased,
+                            None,
                         )?;
                         let payloads = if applied.fault.is_some() {
                             applied.settle(opts.batch_signatures, report)?
@@ -695,7 +696,8 @@ impl Applied {
 /// rules, log root; the transaction signatures are returned to be checked
 /// (not the seals: [`check_seals`]). On a fault `state` and `log` may hold
 /// part of the block: the caller discards them. `erased` gains the records
-/// the block erases, with its height.
+/// the block erases, with its height. `leaves` are the transactions' leaf
+/// hashes when the caller has them (else they are computed here).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn apply_block(
     state: &mut ChainState,
@@ -706,6 +708,7 @@ pub(crate) fn apply_block(
     height: u64,
     report: &mut Report,
     erased: &mut HashMap<RecordId, u64>,
+    leaves: Option<&[Digest]>,
 ) -> Result<Applied, Fault> {
     let h = &b.header;
     if h.ledger_id != state.ledger_id {
@@ -839,7 +842,10 @@ pub(crate) fn apply_block(
                 leaf,
             },
         );
-        log.push_leaf_data(bytes);
+        match leaves.and_then(|l| l.get(i)) {
+            Some(leaf) => log.push(*leaf),
+            None => log.push_leaf_data(bytes),
+        };
         report.transactions += 1;
     }
     let fault = rule_fault.or_else(|| {

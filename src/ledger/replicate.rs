@@ -127,16 +127,17 @@ fn match_payloads(block: &Block, shipped: &[Vec<u8>], all: bool) -> Result<(Matc
 }
 
 /// Fails unless the transactions of `b` extend `log` to the root the
-/// header commits to; `log` is left as it was.
-fn precheck_root(log: &mut MerkleLog, b: &Block) -> Result<()> {
+/// header commits to; `log` is left as it was. Returns the leaf hashes.
+fn precheck_root(log: &mut MerkleLog, b: &Block) -> Result<Vec<Digest>> {
     let size = log.size();
-    for tx in &b.txs {
-        log.push(Sha3Hasher::hash_leaf(tx));
+    let leaves: Vec<Digest> = b.txs.iter().map(|tx| Sha3Hasher::hash_leaf(tx)).collect();
+    for leaf in &leaves {
+        log.push(*leaf);
     }
     let ok = log.size() == b.header.log_size && log.root() == b.header.log_root;
     log.truncate(size)?;
     if ok {
-        Ok(())
+        Ok(leaves)
     } else {
         Err(Error::Tampered(format!(
             "the transactions of block {} do not hash to its log root",
@@ -533,7 +534,7 @@ impl Ledger {
         let fault = {
             let mut guard = self.write()?;
             let inner: &mut Inner = &mut guard;
-            precheck_root(&mut inner.log, b)?;
+            let leaves = precheck_root(&mut inner.log, b)?;
             let mut report = Report::default();
             apply_block(
                 &mut inner.state,
@@ -544,6 +545,7 @@ impl Ledger {
                 b.header.height,
                 &mut report,
                 &mut erased,
+                Some(&leaves),
             )
             .and_then(|a| a.settle(true, &mut report))
             .err()
