@@ -155,6 +155,69 @@ static void grant_read_revoke(const consortium *c, const uint8_t lab[32]) {
     free(consents);
 }
 
+/* The access log and consents as FHIR R5 searchset Bundles: one
+ * AuditEvent per logged attempt (denials and permits), one Consent per
+ * consent, the revoked one inactive; an empty log is an empty bundle. */
+static void fhir_export(const consortium *c) {
+    char *log = access_log(c, c->patient_id);
+    const size_t attempts = count(log, "\"decision\":");
+    const size_t denials = count(log, "\"decision\":\"deny\"");
+    CHECK(attempts == 4 && denials == 3); /* no consent, permit, wrong purpose, revoked */
+    free(log);
+    medledger_buffer *buf = NULL;
+    OK(medledger_ledger_access_log_fhir(c->ledger, c->patient_id, c->patient_id, &buf));
+    char *bundle = take_text(buf);
+    char want[64];
+    CHECK(strncmp(bundle, "{", 1) == 0);
+    CHECK(count(bundle, "\"resourceType\":\"Bundle\"") == 1);
+    CHECK(strstr(bundle, "\"type\":\"searchset\"") != NULL);
+    snprintf(want, sizeof want, "\"total\":%zu", attempts);
+    CHECK(strstr(bundle, want) != NULL);
+    CHECK(count(bundle, "\"resourceType\":\"AuditEvent\"") == attempts);
+    CHECK(count(bundle, "\"fullUrl\":\"urn:uuid:") == attempts);
+    CHECK(count(bundle, "\"mode\":\"match\"") == attempts);
+    /* Denials are minor failures (outcome code 4), permits successes (0). */
+    CHECK(count(bundle, "\"code\":\"4\",\"display\":\"Minor failure\"") == denials);
+    CHECK(count(bundle, "\"code\":\"0\",\"display\":\"Success\"") == attempts - denials);
+    CHECK(strstr(bundle, "\"code\":\"HRESCH\"") != NULL);
+    char patient_hex[2 * MEDLEDGER_ID_LEN + 1];
+    hex(c->patient_id, patient_hex);
+    CHECK(strstr(bundle, patient_hex) != NULL);
+    free(bundle);
+
+    char *consents_json = NULL;
+    OK(medledger_ledger_consents_json(c->ledger, c->patient_id, c->patient_id, &buf));
+    consents_json = take_json(buf);
+    const size_t consents = count(consents_json, "\"revoked_at\":");
+    const size_t revoked = consents - count(consents_json, "\"revoked_at\":null");
+    CHECK(consents == 3 && revoked == 1);
+    free(consents_json);
+    OK(medledger_ledger_consents_fhir(c->ledger, c->patient_id, c->patient_id, &buf));
+    bundle = take_text(buf);
+    CHECK(count(bundle, "\"resourceType\":\"Consent\"") == consents);
+    snprintf(want, sizeof want, "\"total\":%zu", consents);
+    CHECK(strstr(bundle, want) != NULL);
+    CHECK(count(bundle, "\"status\":\"inactive\"") == revoked);
+    CHECK(count(bundle, "\"status\":\"active\"") == consents - revoked);
+    free(bundle);
+
+    /* Same requesters as the JSON: hospital B may not; an auditor may.
+     * An empty log is a bundle with no entry. */
+    uint8_t b_id[32];
+    OK(medledger_keypair_id(c->hospital_b, b_id));
+    buf = (medledger_buffer *)(uintptr_t)0x5a5a5a5a;
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_access_log_fhir(c->ledger, b_id, c->patient_id, &buf));
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_consents_fhir(c->ledger, b_id, c->patient_id, &buf));
+    CHECK(buf == (medledger_buffer *)(uintptr_t)0x5a5a5a5a);
+    OK(medledger_ledger_access_log_fhir(c->ledger, c->other_patient_id, c->other_patient_id,
+                                        &buf));
+    bundle = take_text(buf);
+    CHECK(strstr(bundle, "\"total\":0") != NULL && strstr(bundle, "\"entry\"") == NULL);
+    free(bundle);
+}
+
 /* Periods: a consent not valid yet, an expired one; record-level consent. */
 static void periods_and_records(const consortium *c, const uint8_t lab2[32]) {
     uint8_t b_id[32], id[32];
@@ -923,6 +986,7 @@ int main(void) {
     commit(&c);
 
     grant_read_revoke(&c, lab);
+    fhir_export(&c);
     batch_read(&c, lab, imaging);
     periods_and_records(&c, lab2);
     guardians(&c, lab);
