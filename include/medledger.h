@@ -903,11 +903,12 @@ medledger_status medledger_ledger_commit(const struct medledger_ledger *ledger,
  *  "escrow_opt_out": bool}
  * ```
  *
- * Keys are the current ones (after `medledger_ledger_rotate_keys`).
+ * Keys are the current ones (after `medledger_ledger_rotate_keys`). Like
+ * every rule check, this sees accepted transactions at once: a
+ * participant registered by a pending transaction is found.
  *
  * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_NOT_FOUND` (not
- * registered, or registered by a transaction not committed yet).
- * Thread-safe.
+ * registered). Thread-safe.
  *
  * # Safety
  *
