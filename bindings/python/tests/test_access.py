@@ -570,24 +570,46 @@ def _fhir_validator():
     return python if probe.returncode == 0 else None
 
 
+# Runs in the venv: validates each bundle given on the command line (the
+# Bundle model parses every resource in it) with tests/fhir/validate.py's
+# checks, and first makes sure a broken AuditEvent fails them.
+_VALIDATE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from validate import Problems, self_test, validate
+problems = Problems()
+docs = [json.load(open(path)) for path in sys.argv[2:]]
+self_test(problems, docs[0]["entry"][0]["resource"])
+for path, doc in zip(sys.argv[2:], docs):
+    validate(problems, path, doc)
+print("\\n".join(problems))
+sys.exit(1 if problems else 0)
+"""
+
+
 def test_fhir_bundles_validate_as_fhir_r5(consortium, lab, tmp_path):
-    """The binding's bundles pass tests/fhir/validate.py, as the Rust
-    export does in scripts/test-fhir.sh (skipped without its venv)."""
+    """The binding's bundles pass the FHIR R5 checks of
+    tests/fhir/validate.py that scripts/test-fhir.sh runs on the Rust
+    export (skipped without that script's venv)."""
     python = _fhir_validator()
     if python is None:
         pytest.skip("no fhir.resources venv (run scripts/test-fhir.sh to make one)")
     c, ledger = consortium, consortium.ledger
     _fhir_scenario(c, lab)
-    bundles = {"audit": ledger.access_log_fhir(c.patient, c.patient),
-               "consents": ledger.consents_fhir(c.patient, c.patient)}
-    for name, bundle in bundles.items():
-        (tmp_path / f"{name}.json").write_text(json.dumps(bundle))
-        for e in bundle["entry"]:
-            r = e["resource"]
-            (tmp_path / f"{r['resourceType']}-{r['id']}.json").write_text(json.dumps(r))
-    script = pathlib.Path(__file__).resolve().parents[3] / "tests" / "fhir" / "validate.py"
-    run = subprocess.run(
-        [str(python), str(script), str(tmp_path), "--audit-events", "4", "--denied", "2",
-         "--break-glass", "0", "--consents", "3", "--inactive-consents", "1"],
-        capture_output=True, text=True, check=False)
+    paths = []
+    for name, bundle in [("audit", ledger.access_log_fhir(c.patient, c.patient)),
+                         ("consents", ledger.consents_fhir(c.patient, c.patient))]:
+        assert len(bundle["entry"]) >= 3
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(bundle))
+    fhir_dir = pathlib.Path(__file__).resolve().parents[3] / "tests" / "fhir"
+    run = subprocess.run([str(python), "-c", _VALIDATE, str(fhir_dir), *map(str, paths)],
+                         capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
+    # The checks bite: an AuditEvent without its required source fails.
+    bad = json.loads(paths[0].read_text())
+    del bad["entry"][1]["resource"]["source"]  # entry 0 is the self-test's sample
+    paths[0].write_text(json.dumps(bad))
+    run = subprocess.run([str(python), "-c", _VALIDATE, str(fhir_dir), str(paths[0])],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 1 and "source" in run.stdout
