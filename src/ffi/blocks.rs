@@ -114,13 +114,21 @@ unsafe fn payloads_from_c(
         .collect()
 }
 
-/// Hands `text` to C as a new buffer.
+/// The body of a JSON query about the ledger: checks the arguments, runs
+/// `query` and hands its text to C as a new buffer `*out_json`.
 ///
 /// # Safety
 ///
-/// `out` is NULL or writable.
-unsafe fn json_out(out_json: *mut *mut medledger_buffer, text: String) -> FfiResult<()> {
+/// `ledger` NULL or live; `out_json` NULL or writable.
+unsafe fn ledger_json(
+    ledger: *const medledger_ledger,
+    out_json: *mut *mut medledger_buffer,
+    query: impl FnOnce(&crate::Ledger) -> crate::Result<String>,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let ledger = unsafe { try_ref(ledger, "ledger") }?;
     let out = out_ptr(out_json, "out_json")?;
+    let text = query(&ledger.inner)?;
     // SAFETY: `out` is writable per the contract.
     unsafe { write_buffer(out, Zeroizing::new(text.into_bytes())) };
     Ok(())
@@ -337,12 +345,13 @@ pub unsafe extern "C" fn medledger_ledger_participant_json(
 ) -> medledger_status {
     guard(|| {
         // SAFETY: forwarded contract.
-        let ledger = unsafe { try_ref(ledger, "ledger") }?;
-        // SAFETY: as above.
         let id = ParticipantId(Digest(unsafe { try_32(participant_id, "participant_id") }?));
-        let text = json::participant(&ledger.inner.participant(&id)?);
         // SAFETY: as above.
-        unsafe { json_out(out_json, text) }
+        unsafe {
+            ledger_json(ledger, out_json, |l| {
+                Ok(json::participant(&l.participant(&id)?))
+            })
+        }
     })
 }
 
@@ -369,13 +378,8 @@ pub unsafe extern "C" fn medledger_ledger_validators_json(
     ledger: *const medledger_ledger,
     out_json: *mut *mut medledger_buffer,
 ) -> medledger_status {
-    guard(|| {
-        // SAFETY: forwarded contract.
-        let ledger = unsafe { try_ref(ledger, "ledger") }?;
-        let text = json::validators(&ledger.inner.validators()?);
-        // SAFETY: as above.
-        unsafe { json_out(out_json, text) }
-    })
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { ledger_json(ledger, out_json, |l| Ok(json::validators(&l.validators()?))) })
 }
 
 /// The header of the last committed block as a JSON object written to a
@@ -398,11 +402,6 @@ pub unsafe extern "C" fn medledger_ledger_head_json(
     ledger: *const medledger_ledger,
     out_json: *mut *mut medledger_buffer,
 ) -> medledger_status {
-    guard(|| {
-        // SAFETY: forwarded contract.
-        let ledger = unsafe { try_ref(ledger, "ledger") }?;
-        let text = json::header(&ledger.inner.head()?);
-        // SAFETY: as above.
-        unsafe { json_out(out_json, text) }
-    })
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { ledger_json(ledger, out_json, |l| Ok(json::header(&l.head()?))) })
 }

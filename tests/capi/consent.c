@@ -20,21 +20,6 @@
 static const char *LAB = "{\"resourceType\":\"Observation\",\"code\":{\"text\":\"HbA1c\"}}";
 static const char *LAB2 = "{\"resourceType\":\"Observation\",\"code\":{\"text\":\"LDL\"}}";
 
-static void hex(const uint8_t id[MEDLEDGER_ID_LEN], char out[2 * MEDLEDGER_ID_LEN + 1]) {
-    for (int i = 0; i < MEDLEDGER_ID_LEN; i++) snprintf(out + 2 * i, 3, "%02x", id[i]);
-}
-
-/* The text of a library buffer as a NUL-terminated copy; frees the buffer. */
-static char *take_text(medledger_buffer *buf) {
-    size_t n = medledger_buffer_len(buf);
-    char *s = malloc(n + 1);
-    CHECK(s != NULL);
-    memcpy(s, medledger_buffer_data(buf), n);
-    s[n] = '\0';
-    medledger_buffer_free(buf);
-    return s;
-}
-
 /* A JSON array from the library as a NUL-terminated copy. */
 static char *take_json(medledger_buffer *buf) {
     char *s = take_text(buf);
@@ -78,8 +63,8 @@ static void grant_read_revoke(const consortium *c, const uint8_t lab[32]) {
     uint8_t b_id[32], consent[32];
     char b_hex[65], consent_hex[65], lab_hex[65];
     OK(medledger_keypair_id(c->hospital_b, b_id));
-    hex(b_id, b_hex);
-    hex(lab, lab_hex);
+    id_hex(b_id, b_hex);
+    id_hex(lab, lab_hex);
 
     /* B treats the patient for imaging only: lab is refused. */
     expect_denied(c, c->hospital_b, lab, "TREAT", MEDLEDGER_ERR_NO_CONSENT);
@@ -90,7 +75,7 @@ static void grant_read_revoke(const consortium *c, const uint8_t lab[32]) {
     memset(consent, 0, sizeof consent);
     OK(medledger_ledger_grant(c->ledger, c->patient, c->patient_id, b_id, MEDLEDGER_ACTION_READ,
                               "TREAT", "lab", NULL, 0, now - 1000, now + YEAR_MS, consent));
-    hex(consent, consent_hex);
+    id_hex(consent, consent_hex);
     commit(c);
     expect_plaintext(c, c->hospital_b, lab, LAB);
     expect_denied(c, c->hospital_b, lab, "HRESCH", MEDLEDGER_ERR_WRONG_PURPOSE);
@@ -181,7 +166,7 @@ static void fhir_export(const consortium *c) {
     CHECK(count(bundle, "\"code\":\"0\",\"display\":\"Success\"") == attempts - denials);
     CHECK(strstr(bundle, "\"code\":\"HRESCH\"") != NULL);
     char patient_hex[2 * MEDLEDGER_ID_LEN + 1];
-    hex(c->patient_id, patient_hex);
+    id_hex(c->patient_id, patient_hex);
     CHECK(strstr(bundle, patient_hex) != NULL);
     free(bundle);
 
@@ -352,7 +337,7 @@ static void break_glass(const consortium *c) {
     OK(medledger_ledger_break_glass_reviews_json(c->ledger, admin_id, &buf));
     char *reviews = take_json(buf);
     char bg_hex[65], want[128];
-    hex(bg, bg_hex);
+    id_hex(bg, bg_hex);
     snprintf(want, sizeof want, "\"break_glass\":\"%s\"", bg_hex);
     CHECK(count(reviews, want) == 1);
     CHECK(count(reviews, "\"basis\":\"break_glass\"") == 2);
@@ -480,7 +465,7 @@ static void evidence(const consortium *c, const uint8_t imaging[32]) {
     OK(medledger_ledger_id(c->ledger, ledger_id));
     OK(medledger_evidence_verify(medledger_buffer_data(bundle), len, ledger_id, &report));
     char hex_id[65];
-    hex(imaging, hex_id);
+    id_hex(imaging, hex_id);
     CHECK(contains(medledger_buffer_data(report), medledger_buffer_len(report), hex_id, 64));
     medledger_buffer_free(report);
     /* Every byte matters: a flipped bit anywhere is refused. */
@@ -510,30 +495,12 @@ static void evidence(const consortium *c, const uint8_t imaging[32]) {
            medledger_ledger_checkpoint(c->ledger, c->hospital_a, "medledger.example/test", &note));
 }
 
-/* The unsigned integer after `"key":` in a JSON text. */
-static uint64_t json_u64(const char *json, const char *key) {
-    char needle[64];
-    snprintf(needle, sizeof needle, "\"%s\":", key);
-    const char *p = strstr(json, needle);
-    if (p == NULL) FAIL("%s has no %s", json, needle);
-    return strtoull(p + strlen(needle), NULL, 10);
-}
-
 static char *record_info(const consortium *c, const uint8_t id[32]) {
     medledger_buffer *buf = NULL;
     OK(medledger_ledger_record_info_json(c->ledger, id, &buf));
     char *s = take_text(buf);
     CHECK(s[0] == '{' && s[strlen(s) - 1] == '}');
     return s;
-}
-
-/* `"key":"<hex of id>"` is in the JSON text. */
-static void expect_hex_field(const char *json, const char *key, const uint8_t id[32]) {
-    char h[65], needle[96];
-    hex(id, h);
-    snprintf(needle, sizeof needle, "\"%s\":\"%s\"", key, h);
-    if (strstr(json, needle) == NULL) FAIL("%s lacks %s", json, needle);
-    checks_passed++;
 }
 
 /* A batch of records under one signature: one transaction, readable, with
@@ -714,7 +681,7 @@ static void witness_cosignature(const consortium *c) {
     char root_hex[65];
     OK(medledger_ledger_log_size(c->ledger, &size));
     OK(medledger_ledger_log_root(c->ledger, size, root));
-    hex(root, root_hex);
+    id_hex(root, root_hex);
     CHECK(json_u64(json, "size") == size && strstr(json, root_hex) != NULL);
     CHECK(strstr(json, "\"origin\":\"medledger.example/") != NULL);
     CHECK(count(json, "\"name\"") == 2 && count(json, "\"cosigner\":true") == 1);

@@ -266,32 +266,6 @@ static void validator_set_change(const char *root) {
 
 /* ---- blocks by hand ------------------------------------------------------ */
 
-/* `json` holds "key":"<hex of the 32 bytes>". */
-static void expect_hex_field(const char *json, const char *key, const uint8_t *bytes) {
-    char h[2 * MEDLEDGER_ID_LEN + 1], want[128];
-    hex(bytes, MEDLEDGER_ID_LEN, h);
-    snprintf(want, sizeof want, "\"%s\":\"%s\"", key, h);
-    if (strstr(json, want) == NULL) FAIL("%s lacks %s", json, want);
-    checks_passed++;
-}
-
-/* The number after "key": in `json`. */
-static uint64_t json_u64(const char *json, const char *key) {
-    char want[64];
-    snprintf(want, sizeof want, "\"%s\":", key);
-    const char *at = strstr(json, want);
-    if (at == NULL) FAIL("%s lacks %s", json, want);
-    return strtoull(at + strlen(want), NULL, 10);
-}
-
-/* The JSON of a query's buffer (freed), as a NUL-terminated copy. */
-static char *take_json(medledger_buffer *b) {
-    CHECK(b != NULL && b != SENTINEL);
-    char *s = json_text(b);
-    medledger_buffer_free(b);
-    return s;
-}
-
 static uint64_t le64(const uint8_t *p) {
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
@@ -323,7 +297,7 @@ static void blocks_by_hand(const char *root) {
 
     /* The validator set: threshold, hash, members in index order. */
     OK(medledger_ledger_validators_json(b, &out));
-    char *set = take_json(out);
+    char *set = take_text(out);
     uint8_t keys[3 * 32], set_hash[32];
     signing_keys((const medledger_keypair *const *)c.validators, 3, keys);
     OK(medledger_validator_set_hash(2, keys, 3, set_hash));
@@ -351,7 +325,7 @@ static void blocks_by_hand(const char *root) {
     OK(medledger_keypair_id(c.hospital_a, a_id));
     OK(medledger_keypair_public_keys(c.hospital_a, a_sign, a_enc));
     OK(medledger_ledger_participant_json(b, a_id, &out));
-    char *a_who = take_json(out);
+    char *a_who = take_text(out);
     expect_hex_field(a_who, "id", a_id);
     expect_hex_field(a_who, "sign_key", a_sign);
     expect_hex_field(a_who, "enc_key", a_enc);
@@ -380,7 +354,7 @@ static void blocks_by_hand(const char *root) {
     OK(medledger_ledger_transaction(a, first, &reg_tx));
     OK(medledger_ledger_transaction(a, first + 1, &rec_tx));
     OK(medledger_ledger_record_info_json(a, rid, &out));
-    char *info = take_json(out);
+    char *info = take_text(out);
     const size_t ct_len = (size_t)json_u64(info, "ciphertext_len");
     free(info);
     medledger_buffer *block2 = export_block(a, 2); /* its one ciphertext ends it */
@@ -420,7 +394,7 @@ static void blocks_by_hand(const char *root) {
     /* The ledger's state takes accepted transactions in at once: the
      * participant registered by the pending one is there. */
     OK(medledger_ledger_participant_json(b, lab_id, &out));
-    char *who = take_json(out);
+    char *who = take_text(out);
     CHECK(strstr(who, "\"label\":\"lab system\"") != NULL);
     CHECK(json_u64(who, "roles") == MEDLEDGER_ROLE_PROVIDER);
     expect_hex_field(who, "sign_key", lab_sign);
@@ -429,7 +403,7 @@ static void blocks_by_hand(const char *root) {
     /* The proposal extends B's head over both transactions and reaches
      * A's log root. */
     OK(medledger_ledger_head_json(b, &out));
-    char *head1 = take_json(out);
+    char *head1 = take_text(out);
     CHECK(json_u64(head1, "height") == 1);
     medledger_buffer *proposal = NULL;
     OK(medledger_ledger_propose(b, &proposal));
@@ -502,7 +476,7 @@ static void blocks_by_hand(const char *root) {
     /* Committed: the proposal is stale now. */
     EXPECT(INVALID, medledger_ledger_commit(b, header, sizeof header, seals, 2));
     OK(medledger_ledger_head_json(b, &out));
-    char *head2 = take_json(out);
+    char *head2 = take_text(out);
     CHECK(json_u64(head2, "height") == 2 && json_u64(head2, "tx_count") == 2);
     CHECK(json_u64(head2, "log_size") == first + 2 && json_u64(head2, "first_leaf") == first);
     CHECK(json_u64(head2, "timestamp") == le64(header + HDR_TIMESTAMP));
