@@ -198,6 +198,24 @@
 #define MEDLEDGER_MAX_NOTE_VERIFIERS 100
 
 /**
+ * Length in bytes of an encoded block header
+ * (`medledger_ledger_propose`).
+ */
+#define MEDLEDGER_HEADER_LEN 166
+
+/**
+ * Length in bytes of one seal (`medledger_seal_header`): validator index
+ * (`u16`, little-endian) and Ed25519 signature.
+ */
+#define MEDLEDGER_SEAL_LEN 66
+
+/**
+ * Most ciphertexts one `medledger_ledger_submit` call may pass (the most
+ * records one transaction may hold).
+ */
+#define MEDLEDGER_MAX_SUBMIT_PAYLOADS 100000
+
+/**
  * Length in bytes of one erasure receipt as `medledger_ledger_erase`
  * returns it (layout documented there).
  */
@@ -755,6 +773,194 @@ const char *medledger_version(void);
  * to keep it. Do not free it. Each thread has its own message.
  */
 const char *medledger_last_error(void);
+
+/**
+ * Submits a transaction built and signed elsewhere (another process, a
+ * device holding the author's key): `tx` is the encoded signed
+ * transaction (`tx_len` bytes, as `medledger_ledger_transaction` returns
+ * one), and `payloads` / `payload_lens` are `payloads_len` record
+ * ciphertexts (pointers and lengths, at most
+ * `MEDLEDGER_MAX_SUBMIT_PAYLOADS`, each at most
+ * `MEDLEDGER_MAX_MESSAGE_LEN` bytes), matched to the transaction's
+ * records by digest; a transaction without records takes none (any
+ * non-NULL pointers, length 0). The transaction is checked like one this
+ * ledger built (decoding, strict signature under the author's registered
+ * key, every rule) and becomes pending; on success `*out_leaf` receives
+ * the log index it will occupy. It takes effect when a block holding it
+ * is committed.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER` (including an element of
+ * `payloads`); `MEDLEDGER_ERR_INVALID_ARGUMENT` (a length over its
+ * limit, checked before reading); `MEDLEDGER_ERR_MALFORMED` (bytes that
+ * do not decode), `MEDLEDGER_ERR_UNSUPPORTED_VERSION` /
+ * `_UNSUPPORTED_KIND`; `MEDLEDGER_ERR_BAD_SIGNATURE`;
+ * `MEDLEDGER_ERR_REJECTED` (a rule refuses it: a transaction already in
+ * the log (a replay), an unknown author, a ciphertext missing or of the
+ * wrong length, ...); `MEDLEDGER_ERR_ACCESS_DENIED` (read-only ledger).
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `tx` NULL or `tx_len` readable bytes; `payloads`
+ * and `payload_lens` NULL or `payloads_len` readable items, each payload
+ * pointer NULL or its length of readable bytes; `out_leaf` NULL or
+ * writable.
+ */
+medledger_status medledger_ledger_submit(const struct medledger_ledger *ledger,
+                                         const uint8_t *tx,
+                                         size_t tx_len,
+                                         const uint8_t *const *payloads,
+                                         const size_t *payload_lens,
+                                         size_t payloads_len,
+                                         uint64_t *out_leaf);
+
+/**
+ * Proposes the next block: the header over every pending transaction
+ * (possibly none), encoded (`MEDLEDGER_HEADER_LEN` bytes, layout in
+ * docs/FORMAT.md), written to a new buffer `*out_header`. Validators
+ * seal it (`medledger_seal_header`) and `medledger_ledger_commit` commits
+ * it with their seals. Transactions submitted after the proposal stay
+ * pending for the next block; a commit in between makes the proposal
+ * stale (`medledger_ledger_commit` refuses it).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_SYSTEM`.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `out_header` NULL or writable.
+ */
+medledger_status medledger_ledger_propose(const struct medledger_ledger *ledger,
+                                          struct medledger_buffer **out_header);
+
+/**
+ * Seals an encoded block header (`header_len` must be
+ * `MEDLEDGER_HEADER_LEN`; from `medledger_ledger_propose`, possibly at
+ * another node) as the validator at `validator_index` of the validator
+ * set in force (its position in the `members` of
+ * `medledger_ledger_validators_json`), signing with `keypair`: writes the
+ * `MEDLEDGER_SEAL_LEN`-byte seal (index `u16` little-endian, then the
+ * Ed25519 signature) to `out_seal`. Offline: no ledger, nothing checked
+ * against a set; a seal by the wrong key or index fails at commit.
+ *
+ * A validator must never seal two different headers at one height (that
+ * is equivocation, docs/FORMAT.md §11.4): a node keeps a vote log for
+ * that (`medledger_node_set_vote_log`); a caller sealing by hand must
+ * keep its own.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (`header_len`, checked before reading; `validator_index` above 65535);
+ * `MEDLEDGER_ERR_UNSUPPORTED_VERSION` (a header of another format
+ * version). Thread-safe.
+ *
+ * # Safety
+ *
+ * `header` NULL or `header_len` readable bytes; `keypair` NULL or live;
+ * `out_seal` NULL or `MEDLEDGER_SEAL_LEN` writable bytes.
+ */
+medledger_status medledger_seal_header(const uint8_t *header,
+                                       size_t header_len,
+                                       const struct medledger_keypair *keypair,
+                                       uint32_t validator_index,
+                                       uint8_t *out_seal);
+
+/**
+ * Commits the proposed block `header` (`header_len` must be
+ * `MEDLEDGER_HEADER_LEN`, from `medledger_ledger_propose` on this ledger)
+ * with `seals_len` seals packed back to back in `seals`
+ * (`seals_len * MEDLEDGER_SEAL_LEN` bytes, from `medledger_seal_header`;
+ * at most 256, in any order). The seals must reach the threshold of the
+ * validator set in force, each by a distinct member over this header.
+ * Returns once the block is durable.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_INVALID_ARGUMENT`
+ * (`header_len` or `seals_len`, checked before reading; a header that
+ * does not extend this ledger's head: stale, modified, another
+ * ledger's; a seal that does not verify over this header with the key of
+ * its index, an index outside the set or given twice);
+ * `MEDLEDGER_ERR_UNSUPPORTED_VERSION`; `MEDLEDGER_ERR_MISSING_QUORUM`
+ * (valid seals, fewer than the threshold); `MEDLEDGER_ERR_ACCESS_DENIED`
+ * (read-only ledger). Nothing is committed on failure. Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `header` NULL or `header_len` readable bytes;
+ * `seals` NULL or `seals_len * MEDLEDGER_SEAL_LEN` readable bytes.
+ */
+medledger_status medledger_ledger_commit(const struct medledger_ledger *ledger,
+                                         const uint8_t *header,
+                                         size_t header_len,
+                                         const uint8_t *seals,
+                                         size_t seals_len);
+
+/**
+ * The registered participant `participant_id` as a JSON object written
+ * to a new buffer `*out_json` (UTF-8, not NUL-terminated):
+ *
+ * ```text
+ * {"id": hex, "roles": MEDLEDGER_ROLE_* bits, "label": "...",
+ *  "sign_key": hex Ed25519 public key, "enc_key": hex X25519 public key,
+ *  "escrow_opt_out": bool}
+ * ```
+ *
+ * Keys are the current ones (after `medledger_ledger_rotate_keys`). Like
+ * every rule check, this sees accepted transactions at once: a
+ * participant registered by a pending transaction is found.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_NOT_FOUND` (not
+ * registered). Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `participant_id` NULL or 32 readable bytes;
+ * `out_json` NULL or writable.
+ */
+medledger_status medledger_ledger_participant_json(const struct medledger_ledger *ledger,
+                                                   const uint8_t *participant_id,
+                                                   struct medledger_buffer **out_json);
+
+/**
+ * The validator set that must seal the next block, as a JSON object
+ * written to a new buffer `*out_json`:
+ *
+ * ```text
+ * {"threshold": n, "members": [{"id": hex, "key": hex Ed25519 key}, ...],
+ *  "hash": hex}
+ * ```
+ *
+ * `members` are in index order (the `validator_index` of
+ * `medledger_seal_header`); `hash` is what headers commit to
+ * (`medledger_validator_set_hash`).
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_SYSTEM`.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `out_json` NULL or writable.
+ */
+medledger_status medledger_ledger_validators_json(const struct medledger_ledger *ledger,
+                                                  struct medledger_buffer **out_json);
+
+/**
+ * The header of the last committed block as a JSON object written to a
+ * new buffer `*out_json`:
+ *
+ * ```text
+ * {"ledger_id": hex, "height": n, "prev_hash": hex, "timestamp": ms,
+ *  "first_leaf": n, "tx_count": n, "log_size": n, "log_root": hex,
+ *  "validator_set_hash": hex, "hash": hex header hash}
+ * ```
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`, `MEDLEDGER_ERR_SYSTEM`.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `ledger` NULL or live; `out_json` NULL or writable.
+ */
+medledger_status medledger_ledger_head_json(const struct medledger_ledger *ledger,
+                                            struct medledger_buffer **out_json);
 
 /**
  * Copies `len` bytes at `data` into a new buffer written to
@@ -2275,6 +2481,51 @@ medledger_status medledger_ledger_access_log_json(const struct medledger_ledger 
  * As `medledger_ledger_access_log_json`.
  */
 medledger_status medledger_ledger_consents_json(const struct medledger_ledger *ledger,
+                                                const uint8_t *requester_id,
+                                                const uint8_t *patient_id,
+                                                struct medledger_buffer **out_json);
+
+/**
+ * The access log of `patient_id` (as `medledger_ledger_access_log_json`:
+ * committed read attempts, oldest first, same requesters) as a FHIR R5
+ * `Bundle` of type `searchset` (with `total`) holding one `AuditEvent`
+ * per attempt, written as JSON to a new buffer `*out_json` (UTF-8, not
+ * NUL-terminated). Each event is what the Rust
+ * `access::fhir::audit_event` makes: the reader as agent, the patient and
+ * the record (by identifier) as entities, the purpose of use, the outcome
+ * (a denial with its reason), the break-glass declaration if any; ids are
+ * stable across exports. No entry when the log is empty.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_ACCESS_DENIED` for
+ * a requester who is not the patient, a guardian or an auditor.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * As `medledger_ledger_access_log_json`.
+ */
+medledger_status medledger_ledger_access_log_fhir(const struct medledger_ledger *ledger,
+                                                  const uint8_t *requester_id,
+                                                  const uint8_t *patient_id,
+                                                  struct medledger_buffer **out_json);
+
+/**
+ * The consents of `patient_id` (as `medledger_ledger_consents_json`:
+ * active, expired and revoked, in grant order, same requesters) as a FHIR
+ * R5 `Bundle` of type `searchset` holding one `Consent` per consent
+ * (`access::fhir::consent`: status `active` or `inactive` as of the
+ * ledger's clock, the grantee, actions, purposes, period and scope as
+ * provisions), written as JSON to a new buffer `*out_json`.
+ *
+ * Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_ACCESS_DENIED` for
+ * a requester who is not the patient, a guardian or an auditor.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * As `medledger_ledger_access_log_json`.
+ */
+medledger_status medledger_ledger_consents_fhir(const struct medledger_ledger *ledger,
                                                 const uint8_t *requester_id,
                                                 const uint8_t *patient_id,
                                                 struct medledger_buffer **out_json);

@@ -1,10 +1,13 @@
-//! JSON documents the C API hands out (the access log, consents).
+//! JSON documents the C API hands out (the access log, consents, record
+//! facts, participants, the validator set, block headers).
 
 use serde_json::{Map, Value, json};
 
-use crate::RecordInfo;
+use crate::crypto::hash::Digest;
+use crate::log::block::BlockHeader;
 use crate::log::state::{AccessEntry, ConsentState};
 use crate::model::{Basis, Decision, DenyReason, Purpose};
+use crate::{Participant, RecordInfo, ValidatorSet};
 
 use super::status::deny_status;
 
@@ -116,11 +119,60 @@ pub(crate) fn record_info(r: &RecordInfo) -> String {
     .to_string()
 }
 
+/// A 32-byte public key as 64 lowercase hex digits (as ids are written).
+fn key_hex(key: [u8; 32]) -> String {
+    Digest(key).to_hex()
+}
+
+/// A registered participant's public facts.
+pub(crate) fn participant(p: &Participant) -> String {
+    json!({
+        "id": p.id.to_hex(),
+        "roles": p.roles.0,
+        "label": p.label,
+        "sign_key": key_hex(p.sign_key),
+        "enc_key": key_hex(p.enc_key),
+        "escrow_opt_out": p.escrow_opt_out,
+    })
+    .to_string()
+}
+
+/// A validator set: threshold, members in index order, and its hash.
+pub(crate) fn validators(set: &ValidatorSet) -> String {
+    let members: Vec<Value> = set
+        .members
+        .iter()
+        .map(|m| json!({ "id": m.id.to_hex(), "key": key_hex(m.key) }))
+        .collect();
+    json!({
+        "threshold": set.threshold,
+        "members": members,
+        "hash": set.hash().to_hex(),
+    })
+    .to_string()
+}
+
+/// Every field of a block header, and its hash.
+pub(crate) fn header(h: &BlockHeader) -> String {
+    json!({
+        "ledger_id": h.ledger_id.to_hex(),
+        "height": h.height,
+        "prev_hash": h.prev_hash.to_hex(),
+        "timestamp": h.timestamp,
+        "first_leaf": h.first_leaf,
+        "tx_count": h.tx_count,
+        "log_size": h.log_size,
+        "log_root": h.log_root.to_hex(),
+        "validator_set_hash": h.validator_set_hash.to_hex(),
+        "hash": h.hash().to_hex(),
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::crypto::hash::Digest;
     use crate::log::state::TxPosition;
     use crate::model::{Category, ConsentId, ParticipantId, RecordId};
 

@@ -23,6 +23,7 @@ use super::{
     MEDLEDGER_MAX_TEXT_LEN,
 };
 use crate::ErasureReceipt;
+use crate::access::fhir::{self, BundleType};
 use crate::crypto::hash::Digest;
 use crate::crypto::sign::Signature;
 use crate::model::validators::MAX_VALIDATORS;
@@ -844,6 +845,75 @@ pub unsafe extern "C" fn medledger_ledger_consents_json(
         unsafe {
             patient_json(ledger, requester_id, patient_id, out_json, |l, r, p| {
                 Ok(json::consents(&l.consents(r, p)?))
+            })
+        }
+    })
+}
+
+/// The access log of `patient_id` (as `medledger_ledger_access_log_json`:
+/// committed read attempts, oldest first, same requesters) as a FHIR R5
+/// `Bundle` of type `searchset` (with `total`) holding one `AuditEvent`
+/// per attempt, written as JSON to a new buffer `*out_json` (UTF-8, not
+/// NUL-terminated). Each event is what the Rust
+/// `access::fhir::audit_event` makes: the reader as agent, the patient and
+/// the record (by identifier) as entities, the purpose of use, the outcome
+/// (a denial with its reason), the break-glass declaration if any; ids are
+/// stable across exports. No entry when the log is empty.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_ACCESS_DENIED` for
+/// a requester who is not the patient, a guardian or an auditor.
+/// Thread-safe.
+///
+/// # Safety
+///
+/// As `medledger_ledger_access_log_json`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_access_log_fhir(
+    ledger: *const medledger_ledger,
+    requester_id: *const u8,
+    patient_id: *const u8,
+    out_json: *mut *mut medledger_buffer,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe {
+            patient_json(ledger, requester_id, patient_id, out_json, |l, r, p| {
+                let events = fhir::audit_events(&l.id(), &l.access_log(r, p)?);
+                Ok(fhir::bundle(BundleType::Searchset, events).to_string())
+            })
+        }
+    })
+}
+
+/// The consents of `patient_id` (as `medledger_ledger_consents_json`:
+/// active, expired and revoked, in grant order, same requesters) as a FHIR
+/// R5 `Bundle` of type `searchset` holding one `Consent` per consent
+/// (`access::fhir::consent`: status `active` or `inactive` as of the
+/// ledger's clock, the grantee, actions, purposes, period and scope as
+/// provisions), written as JSON to a new buffer `*out_json`.
+///
+/// Errors: `MEDLEDGER_ERR_NULL_POINTER`; `MEDLEDGER_ERR_ACCESS_DENIED` for
+/// a requester who is not the patient, a guardian or an auditor.
+/// Thread-safe.
+///
+/// # Safety
+///
+/// As `medledger_ledger_access_log_json`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn medledger_ledger_consents_fhir(
+    ledger: *const medledger_ledger,
+    requester_id: *const u8,
+    patient_id: *const u8,
+    out_json: *mut *mut medledger_buffer,
+) -> medledger_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe {
+            patient_json(ledger, requester_id, patient_id, out_json, |l, r, p| {
+                let (id, now) = (l.id(), l.now());
+                let consents = l.consents(r, p)?;
+                let docs = consents.iter().map(|c| fhir::consent(&id, c, now));
+                Ok(fhir::bundle(BundleType::Searchset, docs.collect()).to_string())
             })
         }
     })

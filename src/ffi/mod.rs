@@ -22,6 +22,7 @@
 // C names: `medledger_ledger`, not `MedledgerLedger`.
 #![allow(non_camel_case_types)]
 
+pub mod blocks;
 mod boundary;
 pub mod buffer;
 pub mod consortium;
@@ -138,6 +139,15 @@ pub const MEDLEDGER_MAX_PROOF_LEN: usize = 4096;
 pub const MEDLEDGER_MAX_NOTE_LEN: usize = 65_536;
 /// Most keys one `medledger_checkpoint_open` call may take.
 pub const MEDLEDGER_MAX_NOTE_VERIFIERS: usize = 100;
+/// Length in bytes of an encoded block header
+/// (`medledger_ledger_propose`).
+pub const MEDLEDGER_HEADER_LEN: usize = 166;
+/// Length in bytes of one seal (`medledger_seal_header`): validator index
+/// (`u16`, little-endian) and Ed25519 signature.
+pub const MEDLEDGER_SEAL_LEN: usize = 66;
+/// Most ciphertexts one `medledger_ledger_submit` call may pass (the most
+/// records one transaction may hold).
+pub const MEDLEDGER_MAX_SUBMIT_PAYLOADS: usize = 100_000;
 /// Length in bytes of one erasure receipt as `medledger_ledger_erase`
 /// returns it (layout documented there).
 pub const MEDLEDGER_ERASURE_RECEIPT_LEN: usize = 216;
@@ -162,6 +172,9 @@ const _: () = {
     assert!(MEDLEDGER_ERASURE_RECEIPT_LEN == 3 * 32 + 3 * 8 + 32 + 64);
     assert!(MEDLEDGER_MAX_PAYLOAD_LEN as u64 == crate::model::record::MAX_PAYLOAD_LEN);
     assert!(MEDLEDGER_ID_LEN == crate::crypto::hash::DIGEST_LEN);
+    assert!(MEDLEDGER_HEADER_LEN == crate::log::block::HEADER_LEN);
+    assert!(MEDLEDGER_SEAL_LEN == crate::log::block::SEAL_LEN);
+    assert!(MEDLEDGER_MAX_SUBMIT_PAYLOADS == crate::model::tx::MAX_RECORDS_PER_TX);
     assert!(MEDLEDGER_MAX_MESSAGE_LEN == crate::consortium::tcp::MAX_FRAME);
     assert!(MEDLEDGER_ROLE_PATIENT == crate::Roles::PATIENT.0 as u32);
     assert!(MEDLEDGER_ROLE_PROVIDER == crate::Roles::PROVIDER.0 as u32);

@@ -61,6 +61,41 @@ static unsigned long checks_passed = 0;
         checks_passed++;                                                       \
     } while (0)
 
+/* The 64 lowercase hex digits of a 32-byte id or key. */
+static inline void id_hex(const uint8_t id[MEDLEDGER_ID_LEN], char out[2 * MEDLEDGER_ID_LEN + 1]) {
+    for (int i = 0; i < MEDLEDGER_ID_LEN; i++) snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+/* The text of a library buffer as a NUL-terminated copy; frees the buffer. */
+static inline char *take_text(medledger_buffer *buf) {
+    size_t n = medledger_buffer_len(buf);
+    char *s = malloc(n + 1);
+    CHECK(s != NULL);
+    memcpy(s, medledger_buffer_data(buf), n);
+    s[n] = '\0';
+    medledger_buffer_free(buf);
+    return s;
+}
+
+/* The unsigned integer after `"key":` in a JSON text. */
+static inline uint64_t json_u64(const char *json, const char *key) {
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"%s\":", key);
+    const char *p = strstr(json, needle);
+    if (p == NULL) FAIL("%s has no %s", json, needle);
+    return strtoull(p + strlen(needle), NULL, 10);
+}
+
+/* `"key":"<hex of id>"` is in the JSON text. */
+static inline void expect_hex_field(const char *json, const char *key,
+                                    const uint8_t id[MEDLEDGER_ID_LEN]) {
+    char h[2 * MEDLEDGER_ID_LEN + 1], needle[96];
+    id_hex(id, h);
+    snprintf(needle, sizeof needle, "\"%s\":\"%s\"", key, h);
+    if (strstr(json, needle) == NULL) FAIL("%s lacks %s", json, needle);
+    checks_passed++;
+}
+
 typedef struct {
     medledger_keypair *admin;
     medledger_keypair *validators[3];

@@ -20,21 +20,6 @@
 static const char *LAB = "{\"resourceType\":\"Observation\",\"code\":{\"text\":\"HbA1c\"}}";
 static const char *LAB2 = "{\"resourceType\":\"Observation\",\"code\":{\"text\":\"LDL\"}}";
 
-static void hex(const uint8_t id[MEDLEDGER_ID_LEN], char out[2 * MEDLEDGER_ID_LEN + 1]) {
-    for (int i = 0; i < MEDLEDGER_ID_LEN; i++) snprintf(out + 2 * i, 3, "%02x", id[i]);
-}
-
-/* The text of a library buffer as a NUL-terminated copy; frees the buffer. */
-static char *take_text(medledger_buffer *buf) {
-    size_t n = medledger_buffer_len(buf);
-    char *s = malloc(n + 1);
-    CHECK(s != NULL);
-    memcpy(s, medledger_buffer_data(buf), n);
-    s[n] = '\0';
-    medledger_buffer_free(buf);
-    return s;
-}
-
 /* A JSON array from the library as a NUL-terminated copy. */
 static char *take_json(medledger_buffer *buf) {
     char *s = take_text(buf);
@@ -78,8 +63,8 @@ static void grant_read_revoke(const consortium *c, const uint8_t lab[32]) {
     uint8_t b_id[32], consent[32];
     char b_hex[65], consent_hex[65], lab_hex[65];
     OK(medledger_keypair_id(c->hospital_b, b_id));
-    hex(b_id, b_hex);
-    hex(lab, lab_hex);
+    id_hex(b_id, b_hex);
+    id_hex(lab, lab_hex);
 
     /* B treats the patient for imaging only: lab is refused. */
     expect_denied(c, c->hospital_b, lab, "TREAT", MEDLEDGER_ERR_NO_CONSENT);
@@ -90,7 +75,7 @@ static void grant_read_revoke(const consortium *c, const uint8_t lab[32]) {
     memset(consent, 0, sizeof consent);
     OK(medledger_ledger_grant(c->ledger, c->patient, c->patient_id, b_id, MEDLEDGER_ACTION_READ,
                               "TREAT", "lab", NULL, 0, now - 1000, now + YEAR_MS, consent));
-    hex(consent, consent_hex);
+    id_hex(consent, consent_hex);
     commit(c);
     expect_plaintext(c, c->hospital_b, lab, LAB);
     expect_denied(c, c->hospital_b, lab, "HRESCH", MEDLEDGER_ERR_WRONG_PURPOSE);
@@ -153,6 +138,69 @@ static void grant_read_revoke(const consortium *c, const uint8_t lab[32]) {
     CHECK(count(consents, "\"revoked_at\":") == 3);
     CHECK(strstr(consents, "\"purposes\":[\"TREAT\"]") != NULL);
     free(consents);
+}
+
+/* The access log and consents as FHIR R5 searchset Bundles: one
+ * AuditEvent per logged attempt (denials and permits), one Consent per
+ * consent, the revoked one inactive; an empty log is an empty bundle. */
+static void fhir_export(const consortium *c) {
+    char *log = access_log(c, c->patient_id);
+    const size_t attempts = count(log, "\"decision\":");
+    const size_t denials = count(log, "\"decision\":\"deny\"");
+    CHECK(attempts == 4 && denials == 3); /* no consent, permit, wrong purpose, revoked */
+    free(log);
+    medledger_buffer *buf = NULL;
+    OK(medledger_ledger_access_log_fhir(c->ledger, c->patient_id, c->patient_id, &buf));
+    char *bundle = take_text(buf);
+    char want[64];
+    CHECK(strncmp(bundle, "{", 1) == 0);
+    CHECK(count(bundle, "\"resourceType\":\"Bundle\"") == 1);
+    CHECK(strstr(bundle, "\"type\":\"searchset\"") != NULL);
+    snprintf(want, sizeof want, "\"total\":%zu", attempts);
+    CHECK(strstr(bundle, want) != NULL);
+    CHECK(count(bundle, "\"resourceType\":\"AuditEvent\"") == attempts);
+    CHECK(count(bundle, "\"fullUrl\":\"urn:uuid:") == attempts);
+    CHECK(count(bundle, "\"mode\":\"match\"") == attempts);
+    /* Denials are minor failures (outcome code 4), permits successes (0). */
+    CHECK(count(bundle, "\"code\":\"4\",\"display\":\"Minor failure\"") == denials);
+    CHECK(count(bundle, "\"code\":\"0\",\"display\":\"Success\"") == attempts - denials);
+    CHECK(strstr(bundle, "\"code\":\"HRESCH\"") != NULL);
+    char patient_hex[2 * MEDLEDGER_ID_LEN + 1];
+    id_hex(c->patient_id, patient_hex);
+    CHECK(strstr(bundle, patient_hex) != NULL);
+    free(bundle);
+
+    char *consents_json = NULL;
+    OK(medledger_ledger_consents_json(c->ledger, c->patient_id, c->patient_id, &buf));
+    consents_json = take_json(buf);
+    const size_t consents = count(consents_json, "\"revoked_at\":");
+    const size_t revoked = consents - count(consents_json, "\"revoked_at\":null");
+    CHECK(consents == 3 && revoked == 1);
+    free(consents_json);
+    OK(medledger_ledger_consents_fhir(c->ledger, c->patient_id, c->patient_id, &buf));
+    bundle = take_text(buf);
+    CHECK(count(bundle, "\"resourceType\":\"Consent\"") == consents);
+    snprintf(want, sizeof want, "\"total\":%zu", consents);
+    CHECK(strstr(bundle, want) != NULL);
+    CHECK(count(bundle, "\"status\":\"inactive\"") == revoked);
+    CHECK(count(bundle, "\"status\":\"active\"") == consents - revoked);
+    free(bundle);
+
+    /* Same requesters as the JSON: hospital B may not; an auditor may.
+     * An empty log is a bundle with no entry. */
+    uint8_t b_id[32];
+    OK(medledger_keypair_id(c->hospital_b, b_id));
+    buf = (medledger_buffer *)(uintptr_t)0x5a5a5a5a;
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_access_log_fhir(c->ledger, b_id, c->patient_id, &buf));
+    EXPECT(MEDLEDGER_ERR_ACCESS_DENIED,
+           medledger_ledger_consents_fhir(c->ledger, b_id, c->patient_id, &buf));
+    CHECK(buf == (medledger_buffer *)(uintptr_t)0x5a5a5a5a);
+    OK(medledger_ledger_access_log_fhir(c->ledger, c->other_patient_id, c->other_patient_id,
+                                        &buf));
+    bundle = take_text(buf);
+    CHECK(strstr(bundle, "\"total\":0") != NULL && strstr(bundle, "\"entry\"") == NULL);
+    free(bundle);
 }
 
 /* Periods: a consent not valid yet, an expired one; record-level consent. */
@@ -289,7 +337,7 @@ static void break_glass(const consortium *c) {
     OK(medledger_ledger_break_glass_reviews_json(c->ledger, admin_id, &buf));
     char *reviews = take_json(buf);
     char bg_hex[65], want[128];
-    hex(bg, bg_hex);
+    id_hex(bg, bg_hex);
     snprintf(want, sizeof want, "\"break_glass\":\"%s\"", bg_hex);
     CHECK(count(reviews, want) == 1);
     CHECK(count(reviews, "\"basis\":\"break_glass\"") == 2);
@@ -417,7 +465,7 @@ static void evidence(const consortium *c, const uint8_t imaging[32]) {
     OK(medledger_ledger_id(c->ledger, ledger_id));
     OK(medledger_evidence_verify(medledger_buffer_data(bundle), len, ledger_id, &report));
     char hex_id[65];
-    hex(imaging, hex_id);
+    id_hex(imaging, hex_id);
     CHECK(contains(medledger_buffer_data(report), medledger_buffer_len(report), hex_id, 64));
     medledger_buffer_free(report);
     /* Every byte matters: a flipped bit anywhere is refused. */
@@ -447,30 +495,12 @@ static void evidence(const consortium *c, const uint8_t imaging[32]) {
            medledger_ledger_checkpoint(c->ledger, c->hospital_a, "medledger.example/test", &note));
 }
 
-/* The unsigned integer after `"key":` in a JSON text. */
-static uint64_t json_u64(const char *json, const char *key) {
-    char needle[64];
-    snprintf(needle, sizeof needle, "\"%s\":", key);
-    const char *p = strstr(json, needle);
-    if (p == NULL) FAIL("%s has no %s", json, needle);
-    return strtoull(p + strlen(needle), NULL, 10);
-}
-
 static char *record_info(const consortium *c, const uint8_t id[32]) {
     medledger_buffer *buf = NULL;
     OK(medledger_ledger_record_info_json(c->ledger, id, &buf));
     char *s = take_text(buf);
     CHECK(s[0] == '{' && s[strlen(s) - 1] == '}');
     return s;
-}
-
-/* `"key":"<hex of id>"` is in the JSON text. */
-static void expect_hex_field(const char *json, const char *key, const uint8_t id[32]) {
-    char h[65], needle[96];
-    hex(id, h);
-    snprintf(needle, sizeof needle, "\"%s\":\"%s\"", key, h);
-    if (strstr(json, needle) == NULL) FAIL("%s lacks %s", json, needle);
-    checks_passed++;
 }
 
 /* A batch of records under one signature: one transaction, readable, with
@@ -651,7 +681,7 @@ static void witness_cosignature(const consortium *c) {
     char root_hex[65];
     OK(medledger_ledger_log_size(c->ledger, &size));
     OK(medledger_ledger_log_root(c->ledger, size, root));
-    hex(root, root_hex);
+    id_hex(root, root_hex);
     CHECK(json_u64(json, "size") == size && strstr(json, root_hex) != NULL);
     CHECK(strstr(json, "\"origin\":\"medledger.example/") != NULL);
     CHECK(count(json, "\"name\"") == 2 && count(json, "\"cosigner\":true") == 1);
@@ -923,6 +953,7 @@ int main(void) {
     commit(&c);
 
     grant_read_revoke(&c, lab);
+    fhir_export(&c);
     batch_read(&c, lab, imaging);
     periods_and_records(&c, lab2);
     guardians(&c, lab);

@@ -264,6 +264,270 @@ static void validator_set_change(const char *root) {
     consortium_free(&v);
 }
 
+/* ---- blocks by hand ------------------------------------------------------ */
+
+static uint64_t le64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Offsets in an encoded header (docs/FORMAT.md). */
+#define HDR_LEDGER_ID 2
+#define HDR_HEIGHT 34
+#define HDR_PREV_HASH 42
+#define HDR_TIMESTAMP 74
+#define HDR_TX_COUNT 90
+#define HDR_LOG_ROOT 102
+
+/* B replicates A's block 1, then takes A's next two transactions (a
+ * registration and a record with its ciphertext) as bytes signed
+ * elsewhere, proposes, seals by hand with validators 0 and 2 and commits:
+ * its log is then A's. Every refusal on the way is checked. */
+static void blocks_by_hand(const char *root) {
+    char dir[96];
+    snprintf(dir, sizeof dir, "%s/by-hand", root);
+    consortium c;
+    consortium_init(&c);
+    medledger_ledger *a = c.ledger, *b = join(dir, a);
+    medledger_buffer *block1 = export_block(a, 1), *evidence = SENTINEL, *out = SENTINEL;
+    medledger_import_result r;
+    OK(import(b, block1, &r, &evidence));
+    medledger_buffer_free(block1);
+
+    /* The validator set: threshold, hash, members in index order. */
+    OK(medledger_ledger_validators_json(b, &out));
+    char *set = take_text(out);
+    uint8_t keys[3 * 32], set_hash[32];
+    signing_keys((const medledger_keypair *const *)c.validators, 3, keys);
+    OK(medledger_validator_set_hash(2, keys, 3, set_hash));
+    CHECK(json_u64(set, "threshold") == 2);
+    expect_hex_field(set, "hash", set_hash);
+    const char *at[3];
+    for (int i = 0; i < 3; i++) {
+        uint8_t id[32];
+        OK(medledger_keypair_id(c.validators[i], id));
+        expect_hex_field(set, "key", keys + 32 * i);
+        expect_hex_field(set, "id", id);
+        char h[65];
+        hex(keys + 32 * i, 32, h);
+        at[i] = strstr(set, h);
+    }
+    uint32_t index[3] = {0, 0, 0};
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) index[i] += at[j] < at[i];
+    CHECK(index[0] + index[1] + index[2] == 3 && index[0] != index[1] && index[1] != index[2] &&
+          index[0] != index[2]);
+    free(set);
+
+    /* A participant: roles, label, current keys; unknown ids are not found. */
+    uint8_t a_id[32], a_sign[32], a_enc[32];
+    OK(medledger_keypair_id(c.hospital_a, a_id));
+    OK(medledger_keypair_public_keys(c.hospital_a, a_sign, a_enc));
+    OK(medledger_ledger_participant_json(b, a_id, &out));
+    char *a_who = take_text(out);
+    expect_hex_field(a_who, "id", a_id);
+    expect_hex_field(a_who, "sign_key", a_sign);
+    expect_hex_field(a_who, "enc_key", a_enc);
+    CHECK(json_u64(a_who, "roles") == MEDLEDGER_ROLE_PROVIDER);
+    CHECK(strstr(a_who, "\"label\":\"hospital A EHR\"") &&
+          strstr(a_who, "\"escrow_opt_out\":false"));
+    free(a_who);
+    out = SENTINEL;
+    uint8_t nobody[32] = {7};
+    EXPECT(MEDLEDGER_ERR_NOT_FOUND, medledger_ledger_participant_json(b, nobody, &out));
+    CHECK(out == SENTINEL);
+
+    /* On A: a registration and a record, committed in block 2. */
+    uint64_t first = 0;
+    OK(medledger_ledger_log_size(a, &first));
+    medledger_keypair *lab = new_keypair();
+    uint8_t lab_id[32], rid[32];
+    OK(medledger_keypair_id(lab, lab_id));
+    uint8_t lab_sign[32], lab_enc[32];
+    OK(medledger_keypair_public_keys(lab, lab_sign, lab_enc));
+    OK(medledger_ledger_register(a, c.admin, lab_sign, lab_enc, MEDLEDGER_ROLE_PROVIDER,
+                                 "lab system", 0));
+    append(&c, c.hospital_a, c.patient_id, "lab", LAB, rid);
+    CHECK(commit(&c) == 2);
+    medledger_buffer *reg_tx = NULL, *rec_tx = NULL;
+    OK(medledger_ledger_transaction(a, first, &reg_tx));
+    OK(medledger_ledger_transaction(a, first + 1, &rec_tx));
+    OK(medledger_ledger_record_info_json(a, rid, &out));
+    char *info = take_text(out);
+    const size_t ct_len = (size_t)json_u64(info, "ciphertext_len");
+    free(info);
+    medledger_buffer *block2 = export_block(a, 2); /* its one ciphertext ends it */
+    CHECK(medledger_buffer_len(block2) > ct_len);
+    const uint8_t *ct = medledger_buffer_data(block2) + medledger_buffer_len(block2) - ct_len;
+
+    /* Submitted to B: garbage, a record without (or with a cut) ciphertext
+     * are refused; the real ones become pending at A's leaves; a repeat is
+     * a replay. */
+    uint64_t leaf = 777;
+    const uint8_t *payloads[2] = {ct, ct};
+    size_t lens[2] = {ct_len, ct_len - 1};
+    const uint8_t junk[3] = {2, 0, 1}; /* version 2, then cut short */
+    EXPECT(MEDLEDGER_ERR_MALFORMED, medledger_ledger_submit(b, junk, 3, payloads, lens, 0, &leaf));
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_submit(b, medledger_buffer_data(rec_tx), medledger_buffer_len(rec_tx),
+                                   payloads, lens, 0, &leaf));
+    EXPECT_MESSAGE("not supplied");
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_submit(b, medledger_buffer_data(rec_tx), medledger_buffer_len(rec_tx),
+                                   payloads + 1, lens + 1, 1, &leaf));
+    CHECK(leaf == 777);
+    OK(medledger_ledger_submit(b, medledger_buffer_data(reg_tx), medledger_buffer_len(reg_tx),
+                               payloads, lens, 0, &leaf));
+    CHECK(leaf == first);
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_submit(b, medledger_buffer_data(reg_tx), medledger_buffer_len(reg_tx),
+                                   payloads, lens, 0, &leaf));
+    OK(medledger_ledger_submit(b, medledger_buffer_data(rec_tx), medledger_buffer_len(rec_tx),
+                               payloads, lens, 1, &leaf));
+    CHECK(leaf == first + 1);
+    /* A committed transaction submitted to its own ledger is a replay. */
+    EXPECT(MEDLEDGER_ERR_REJECTED,
+           medledger_ledger_submit(a, medledger_buffer_data(reg_tx), medledger_buffer_len(reg_tx),
+                                   payloads, lens, 0, &leaf));
+    CHECK(leaf == first + 1);
+    /* The ledger's state takes accepted transactions in at once: the
+     * participant registered by the pending one is there. */
+    OK(medledger_ledger_participant_json(b, lab_id, &out));
+    char *who = take_text(out);
+    CHECK(strstr(who, "\"label\":\"lab system\"") != NULL);
+    CHECK(json_u64(who, "roles") == MEDLEDGER_ROLE_PROVIDER);
+    expect_hex_field(who, "sign_key", lab_sign);
+    free(who);
+
+    /* The proposal extends B's head over both transactions and reaches
+     * A's log root. */
+    OK(medledger_ledger_head_json(b, &out));
+    char *head1 = take_text(out);
+    CHECK(json_u64(head1, "height") == 1);
+    medledger_buffer *proposal = NULL;
+    OK(medledger_ledger_propose(b, &proposal));
+    CHECK(medledger_buffer_len(proposal) == MEDLEDGER_HEADER_LEN);
+    uint8_t header[MEDLEDGER_HEADER_LEN];
+    memcpy(header, medledger_buffer_data(proposal), MEDLEDGER_HEADER_LEN);
+    medledger_buffer_free(proposal);
+    uint8_t ledger_id[32], root_a[32];
+    OK(medledger_ledger_id(b, ledger_id));
+    OK(medledger_ledger_log_root(a, first + 2, root_a));
+    CHECK(memcmp(header + HDR_LEDGER_ID, ledger_id, 32) == 0);
+    CHECK(le64(header + HDR_HEIGHT) == 2);
+    expect_hex_field(head1, "hash", header + HDR_PREV_HASH);
+    CHECK(header[HDR_TX_COUNT] == 2);
+    CHECK(memcmp(header + HDR_LOG_ROOT, root_a, 32) == 0);
+    free(head1);
+
+    /* Seals: validators 0 and 2 at their indices (listed high first). */
+    uint8_t seals[2 * MEDLEDGER_SEAL_LEN];
+    OK(medledger_seal_header(header, sizeof header, c.validators[2], index[2], seals));
+    OK(medledger_seal_header(header, sizeof header, c.validators[0], index[0],
+                             seals + MEDLEDGER_SEAL_LEN));
+    CHECK(seals[0] == index[2] && seals[1] == 0);
+    /* Below the threshold; the same seal twice; a key at another's index;
+     * a seal over another header; a modified header. */
+    EXPECT(MEDLEDGER_ERR_MISSING_QUORUM,
+           medledger_ledger_commit(b, header, sizeof header, seals, 1));
+    EXPECT(MEDLEDGER_ERR_MISSING_QUORUM,
+           medledger_ledger_commit(b, header, sizeof header, seals, 0));
+    uint8_t wrong[2 * MEDLEDGER_SEAL_LEN];
+    memcpy(wrong, seals, MEDLEDGER_SEAL_LEN);
+    memcpy(wrong + MEDLEDGER_SEAL_LEN, seals, MEDLEDGER_SEAL_LEN);
+    EXPECT(INVALID, medledger_ledger_commit(b, header, sizeof header, wrong, 2));
+    OK(medledger_seal_header(header, sizeof header, c.validators[0], index[1],
+                             wrong + MEDLEDGER_SEAL_LEN));
+    EXPECT(INVALID, medledger_ledger_commit(b, header, sizeof header, wrong, 2));
+    uint8_t other[MEDLEDGER_HEADER_LEN];
+    memcpy(other, header, sizeof other);
+    other[HDR_TIMESTAMP] ^= 1;
+    OK(medledger_seal_header(other, sizeof other, c.validators[0], index[0],
+                             wrong + MEDLEDGER_SEAL_LEN));
+    EXPECT(INVALID, medledger_ledger_commit(b, header, sizeof header, wrong, 2));
+    EXPECT(INVALID, medledger_ledger_commit(b, other, sizeof other, seals, 2));
+    other[HDR_TIMESTAMP] ^= 1;
+    other[0] ^= 0x40; /* format version */
+    EXPECT(MEDLEDGER_ERR_UNSUPPORTED_VERSION,
+           medledger_ledger_commit(b, other, sizeof other, seals, 2));
+    EXPECT(MEDLEDGER_ERR_UNSUPPORTED_VERSION,
+           medledger_seal_header(other, sizeof other, c.validators[0], 0, wrong));
+    /* Lengths and counts are checked before reading; out_seal untouched. */
+    uint8_t seal_out[MEDLEDGER_SEAL_LEN];
+    memset(seal_out, 0xa5, sizeof seal_out);
+    EXPECT(INVALID, medledger_seal_header(header, sizeof header - 1, c.validators[0], 0, seal_out));
+    EXPECT(INVALID, medledger_seal_header(header, SIZE_MAX, c.validators[0], 0, seal_out));
+    EXPECT(INVALID, medledger_seal_header(header, sizeof header, c.validators[0], 65536, seal_out));
+    EXPECT(NULLP, medledger_seal_header(NULL, sizeof header, c.validators[0], 0, seal_out));
+    EXPECT(NULLP, medledger_seal_header(header, sizeof header, NULL, 0, seal_out));
+    EXPECT(NULLP, medledger_seal_header(header, sizeof header, c.validators[0], 0, NULL));
+    CHECK(seal_out[0] == 0xa5 && seal_out[MEDLEDGER_SEAL_LEN - 1] == 0xa5);
+    EXPECT(INVALID, medledger_ledger_commit(b, header, sizeof header + 1, seals, 2));
+    EXPECT(INVALID, medledger_ledger_commit(b, header, sizeof header, seals, SIZE_MAX));
+    EXPECT(INVALID, medledger_ledger_commit(b, header, sizeof header, seals, 257));
+    EXPECT(NULLP, medledger_ledger_commit(NULL, header, sizeof header, seals, 2));
+    EXPECT(NULLP, medledger_ledger_commit(b, NULL, sizeof header, seals, 2));
+    EXPECT(NULLP, medledger_ledger_commit(b, header, sizeof header, NULL, 0));
+    CHECK(head(b) == 1);
+
+    OK(medledger_ledger_commit(b, header, sizeof header, seals, 2));
+    CHECK(head(b) == 2);
+    /* Committed: the proposal is stale now. */
+    EXPECT(INVALID, medledger_ledger_commit(b, header, sizeof header, seals, 2));
+    OK(medledger_ledger_head_json(b, &out));
+    char *head2 = take_text(out);
+    CHECK(json_u64(head2, "height") == 2 && json_u64(head2, "tx_count") == 2);
+    CHECK(json_u64(head2, "log_size") == first + 2 && json_u64(head2, "first_leaf") == first);
+    CHECK(json_u64(head2, "timestamp") == le64(header + HDR_TIMESTAMP));
+    expect_hex_field(head2, "log_root", root_a);
+    expect_hex_field(head2, "ledger_id", ledger_id);
+    expect_hex_field(head2, "validator_set_hash", set_hash);
+    free(head2);
+    /* The record arrived with its ciphertext, and B's chain verifies. */
+    OK(medledger_ledger_check_served(b, rid, ct, ct_len));
+    medledger_report *report = NULL;
+    OK(medledger_ledger_verify(b, &report));
+    CHECK(medledger_report_ok(report) && medledger_report_blocks(report) == 3);
+    CHECK(medledger_report_payloads(report) == 1);
+    medledger_report_free(report);
+
+    /* Hostile: NULLs, huge counts, lengths past their limits. */
+    out = SENTINEL;
+    leaf = 777;
+    size_t huge[1] = {SIZE_MAX};
+    const uint8_t *holes[1] = {NULL};
+    EXPECT(NULLP, medledger_ledger_submit(NULL, junk, 3, payloads, lens, 0, &leaf));
+    EXPECT(NULLP, medledger_ledger_submit(b, NULL, 5, payloads, lens, 0, &leaf));
+    EXPECT(NULLP, medledger_ledger_submit(b, junk, 3, NULL, lens, 0, &leaf));
+    EXPECT(NULLP, medledger_ledger_submit(b, junk, 3, payloads, NULL, 0, &leaf));
+    EXPECT(NULLP, medledger_ledger_submit(b, junk, 3, holes, lens, 1, &leaf));
+    EXPECT_MESSAGE("payloads[0]");
+    EXPECT(NULLP, medledger_ledger_submit(b, junk, 3, payloads, lens, 0, NULL));
+    EXPECT(INVALID, medledger_ledger_submit(b, junk, SIZE_MAX, payloads, lens, 0, &leaf));
+    EXPECT(INVALID, medledger_ledger_submit(b, junk, 3, payloads, lens, SIZE_MAX, &leaf));
+    EXPECT(INVALID, medledger_ledger_submit(b, junk, 3, payloads, lens,
+                                            MEDLEDGER_MAX_SUBMIT_PAYLOADS + 1, &leaf));
+    EXPECT(INVALID, medledger_ledger_submit(b, junk, 3, payloads, huge, 1, &leaf));
+    EXPECT(NULLP, medledger_ledger_propose(NULL, &out));
+    EXPECT(NULLP, medledger_ledger_propose(b, NULL));
+    EXPECT(NULLP, medledger_ledger_participant_json(NULL, lab_id, &out));
+    EXPECT(NULLP, medledger_ledger_participant_json(b, NULL, &out));
+    EXPECT(NULLP, medledger_ledger_participant_json(b, lab_id, NULL));
+    EXPECT(NULLP, medledger_ledger_validators_json(NULL, &out));
+    EXPECT(NULLP, medledger_ledger_validators_json(b, NULL));
+    EXPECT(NULLP, medledger_ledger_head_json(NULL, &out));
+    EXPECT(NULLP, medledger_ledger_head_json(b, NULL));
+    CHECK(out == SENTINEL && leaf == 777 && head(b) == 2);
+
+    medledger_buffer_free(block2);
+    medledger_buffer_free(reg_tx);
+    medledger_buffer_free(rec_tx);
+    medledger_keypair_free(lab);
+    medledger_ledger_free(b);
+    consortium_free(&c);
+}
+
 /* ---- scenario ----------------------------------------------------------- */
 
 int main(void) {
@@ -611,6 +875,7 @@ int main(void) {
     medledger_ledger_free(e);
     consortium_free(&c);
     validator_set_change(root);
+    blocks_by_hand(root);
     CHECK(nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS) == 0);
     printf("consortium: %lu checks passed\n", checks_passed);
     return 0;

@@ -54,6 +54,8 @@ STATIC_ASSERT(MEDLEDGER_MAX_BATCH_RECORDS == 10000, "batch limit");
 STATIC_ASSERT(MEDLEDGER_MAX_NOTE_LEN == 65536 && MEDLEDGER_MAX_NOTE_VERIFIERS == 100,
               "note limits");
 STATIC_ASSERT(sizeof(medledger_new_record) == 5 * sizeof(void *), "4 pointers + size_t");
+STATIC_ASSERT(MEDLEDGER_HEADER_LEN == 166 && MEDLEDGER_SEAL_LEN == 66, "header and seal layout");
+STATIC_ASSERT(MEDLEDGER_MAX_SUBMIT_PAYLOADS == 100000, "records per transaction");
 
 /* Signatures as documented: a mismatch is a compile error. */
 static medledger_status (*const create)(const char *, uint32_t, uint64_t,
@@ -157,6 +159,28 @@ static medledger_status (*const cosign)(const uint8_t *, size_t, const medledger
 static medledger_status (*const open_note)(const uint8_t *, size_t, const medledger_note_key *,
                                            size_t, medledger_buffer **) =
     medledger_checkpoint_open;
+static medledger_status (*const access_log_fhir)(const medledger_ledger *, const uint8_t *,
+                                                 const uint8_t *, medledger_buffer **) =
+    medledger_ledger_access_log_fhir;
+static medledger_status (*const consents_fhir)(const medledger_ledger *, const uint8_t *,
+                                               const uint8_t *, medledger_buffer **) =
+    medledger_ledger_consents_fhir;
+static medledger_status (*const submit)(const medledger_ledger *, const uint8_t *, size_t,
+                                        const uint8_t *const *, const size_t *, size_t,
+                                        uint64_t *) = medledger_ledger_submit;
+static medledger_status (*const propose)(const medledger_ledger *, medledger_buffer **) =
+    medledger_ledger_propose;
+static medledger_status (*const seal_header)(const uint8_t *, size_t, const medledger_keypair *,
+                                             uint32_t, uint8_t *) = medledger_seal_header;
+static medledger_status (*const commit)(const medledger_ledger *, const uint8_t *, size_t,
+                                        const uint8_t *, size_t) = medledger_ledger_commit;
+static medledger_status (*const participant_json)(const medledger_ledger *, const uint8_t *,
+                                                  medledger_buffer **) =
+    medledger_ledger_participant_json;
+static medledger_status (*const validators_json)(const medledger_ledger *, medledger_buffer **) =
+    medledger_ledger_validators_json;
+static medledger_status (*const head_json)(const medledger_ledger *, medledger_buffer **) =
+    medledger_ledger_head_json;
 /* A peer callback relaying to a node in this process has the callback type. */
 static medledger_status relay(void *context, const uint8_t *request, size_t request_len,
                               medledger_buffer **out_response) {
@@ -217,6 +241,18 @@ int main(void) {
     medledger_note_key key = {"log", id, false};
     s |= cosign(NULL, 0, &key, NULL, "w", 0, &buffer);
     s |= open_note(NULL, 0, &key, 1, &buffer);
+    s |= access_log_fhir(NULL, id, id, &buffer);
+    s |= consents_fhir(NULL, id, id, &buffer);
+    const uint8_t *payloads[1] = {id};
+    size_t payload_lens[1] = {1};
+    s |= submit(NULL, id, 1, payloads, payload_lens, 1, &height);
+    s |= propose(NULL, &buffer);
+    uint8_t seal[MEDLEDGER_SEAL_LEN];
+    s |= seal_header(NULL, MEDLEDGER_HEADER_LEN, NULL, 0, seal);
+    s |= commit(NULL, NULL, MEDLEDGER_HEADER_LEN, seal, 1);
+    s |= participant_json(NULL, id, &buffer);
+    s |= validators_json(NULL, &buffer);
+    s |= head_json(NULL, &buffer);
     printf("medledger %s; status %s; tx index %lld\n", medledger_version(),
            medledger_status_name(s), (long long)tx_index(NULL));
     return s == MEDLEDGER_ERR_NULL_POINTER ? 0 : 1;

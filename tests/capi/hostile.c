@@ -609,6 +609,20 @@ static void access_calls(const consortium *c, const uint8_t lab[32]) {
     EXPECT(NULLP, medledger_ledger_break_glass_reviews_json(L, NULL, &buf));
     EXPECT(NULLP, medledger_ledger_break_glass_reviews_json(L, pid, NULL));
     EXPECT(MEDLEDGER_ERR_ACCESS_DENIED, medledger_ledger_break_glass_reviews_json(L, pid, &buf));
+    /* The FHIR bundles: the same arguments, the same requesters. */
+    medledger_status (*const fhir[2])(const medledger_ledger *, const uint8_t *, const uint8_t *,
+                                      medledger_buffer **) = {medledger_ledger_access_log_fhir,
+                                                              medledger_ledger_consents_fhir};
+    for (int i = 0; i < 2; i++) {
+        EXPECT(NULLP, fhir[i](NULL, pid, pid, &buf));
+        EXPECT(NULLP, fhir[i](L, NULL, pid, &buf));
+        EXPECT_MESSAGE("requester_id is NULL");
+        EXPECT(NULLP, fhir[i](L, pid, NULL, &buf));
+        EXPECT_MESSAGE("patient_id is NULL");
+        EXPECT(NULLP, fhir[i](L, pid, pid, NULL));
+        EXPECT(MEDLEDGER_ERR_ACCESS_DENIED, fhir[i](L, a_id, pid, &buf));
+        EXPECT(MEDLEDGER_ERR_ACCESS_DENIED, fhir[i](L, nobody, pid, &buf));
+    }
     CHECK(buf == SENTINEL_PTR);
 
     /* erase and receipts */

@@ -176,6 +176,8 @@ IMPORT_ALREADY_HAVE = 2
 ID_LEN = 32
 PUBLIC_KEY_LEN = 32
 ERASURE_RECEIPT_LEN = 216
+HEADER_LEN = 166
+SEAL_LEN = 66
 REGISTER_ESCROW_OPT_OUT = 1
 READ_RESULT_HEADER_LEN = 12
 DEFAULT_MAX_BREAK_GLASS_MS = 24 * 3600 * 1000
@@ -381,6 +383,14 @@ SIGNATURES = {
         [LedgerPtr, BytesPtr, BytesPtr, POINTER(BufferPtr)],
         status_t,
     ),
+    "medledger_ledger_access_log_fhir": (
+        [LedgerPtr, BytesPtr, BytesPtr, POINTER(BufferPtr)],
+        status_t,
+    ),
+    "medledger_ledger_consents_fhir": (
+        [LedgerPtr, BytesPtr, BytesPtr, POINTER(BufferPtr)],
+        status_t,
+    ),
     "medledger_ledger_break_glass_reviews_json": (
         [LedgerPtr, BytesPtr, POINTER(BufferPtr)],
         status_t,
@@ -438,6 +448,18 @@ SIGNATURES = {
         ],
         status_t,
     ),
+    # transactions and blocks by hand; queries
+    "medledger_ledger_submit": (
+        [LedgerPtr, _bytes_in, c_size_t, POINTER(c_char_p), POINTER(c_size_t), c_size_t,
+         POINTER(c_uint64)],
+        status_t,
+    ),
+    "medledger_ledger_propose": ([LedgerPtr, POINTER(BufferPtr)], status_t),
+    "medledger_seal_header": ([_bytes_in, c_size_t, KeypairPtr, c_uint32, BytesPtr], status_t),
+    "medledger_ledger_commit": ([LedgerPtr, _bytes_in, c_size_t, _bytes_in, c_size_t], status_t),
+    "medledger_ledger_participant_json": ([LedgerPtr, BytesPtr, POINTER(BufferPtr)], status_t),
+    "medledger_ledger_validators_json": ([LedgerPtr, POINTER(BufferPtr)], status_t),
+    "medledger_ledger_head_json": ([LedgerPtr, POINTER(BufferPtr)], status_t),
     # reports
     "medledger_report_ok": ([ReportPtr], ctypes.c_bool),
     "medledger_report_blocks": ([ReportPtr], c_uint64),

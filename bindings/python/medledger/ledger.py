@@ -108,11 +108,18 @@ def _categories(value) -> bytes:
     return b",".join(as_text(c, f"categories[{i}]") for i, c in enumerate(value))
 
 
-def _ids(values, name: str) -> bytes:
-    """A sequence of 32-byte ids, packed back to back."""
+def _sequence(values, name: str, what: str) -> list:
+    """A sequence argument as a list; one str or bytes-like object (a
+    sequence of characters or ints) is refused."""
     if isinstance(values, (str, bytes, bytearray, memoryview)) or \
             not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a sequence of 32-byte ids")
+        raise TypeError(f"{name} must be a sequence of {what}")
+    return list(values)
+
+
+def _ids(values, name: str) -> bytes:
+    """A sequence of 32-byte ids, packed back to back."""
+    values = _sequence(values, name, "32-byte ids")
     return b"".join(bytes(as_id(v, f"{name}[{i}]")) for i, v in enumerate(values))
 
 
@@ -850,11 +857,7 @@ class Ledger(Handle):
         ``break_glass`` for permits, ``reason`` and ``status`` for denials,
         ``time`` (ms), ``height``, ``tx_index``, ``leaf``. ``requester`` (a
         Keypair or id) must be the patient, a guardian or an auditor."""
-        rid, pid = _participant(requester, "requester"), _participant(patient, "patient")
-        out = _ffi.BufferPtr()
-        with self._borrow() as ledger:
-            check(lib.medledger_ledger_access_log_json(ledger, rid, pid, ctypes.byref(out)))
-        return _take_json(out)
+        return self._patient_query(lib.medledger_ledger_access_log_json, requester, patient)
 
     def consents(self, requester, patient) -> List[dict]:
         """The consents of ``patient`` (active, expired, revoked) as dicts:
@@ -862,11 +865,26 @@ class Ledger(Handle):
         (bits), ``purposes`` (codes), ``all_categories``, ``categories``,
         ``records``, ``not_before``, ``not_after``, ``granted_at``,
         ``revoked_at`` (None unless revoked), ``height``, ``leaf``."""
+        return self._patient_query(lib.medledger_ledger_consents_json, requester, patient)
+
+    def _patient_query(self, fn, requester, patient):
         rid, pid = _participant(requester, "requester"), _participant(patient, "patient")
         out = _ffi.BufferPtr()
         with self._borrow() as ledger:
-            check(lib.medledger_ledger_consents_json(ledger, rid, pid, ctypes.byref(out)))
+            check(fn(ledger, rid, pid, ctypes.byref(out)))
         return _take_json(out)
+
+    def access_log_fhir(self, requester, patient) -> dict:
+        """:meth:`access_log` as a FHIR R5 ``Bundle`` (type ``searchset``)
+        of ``AuditEvent`` resources, one per attempt, as a dict (same
+        requesters)."""
+        return self._patient_query(lib.medledger_ledger_access_log_fhir, requester, patient)
+
+    def consents_fhir(self, requester, patient) -> dict:
+        """:meth:`consents` as a FHIR R5 ``Bundle`` (type ``searchset``)
+        of ``Consent`` resources (``active``, or ``inactive`` once revoked
+        or expired), as a dict (same requesters)."""
+        return self._patient_query(lib.medledger_ledger_consents_fhir, requester, patient)
 
     def break_glass_reviews(self, requester) -> List[dict]:
         """Every committed read made under break-glass, for review, as
@@ -924,6 +942,81 @@ class Ledger(Handle):
             arr = (_ffi.KeypairPtr * max(len(ptrs), 1))(*ptrs)
             check(lib.medledger_ledger_commit_block(ledger, arr, len(ptrs), ctypes.byref(height)))
         return height.value
+
+    def submit(self, tx, payloads: Sequence = ()) -> int:
+        """Submits a transaction built and signed elsewhere: ``tx`` is the
+        encoded signed transaction (as :meth:`transaction` returns one),
+        ``payloads`` the ciphertexts of its records (bytes-like, matched by
+        digest). Checked like any transaction (signature, every rule; a
+        transaction already in the log is a replay,
+        :class:`~medledger.Rejected`); returns the log index it will
+        occupy once committed."""
+        data = as_bytes(tx, "tx")
+        cts = [as_bytes(p, f"payloads[{i}]") for i, p in
+               enumerate(_sequence(payloads, "payloads", "bytes-like ciphertexts"))]
+        ptrs = (ctypes.c_char_p * max(len(cts), 1))(*cts)
+        lens = (ctypes.c_size_t * max(len(cts), 1))(*(len(c) for c in cts))
+        leaf = ctypes.c_uint64()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_submit(ledger, data, len(data), ptrs, lens, len(cts),
+                                              ctypes.byref(leaf)))
+        return leaf.value
+
+    def propose(self) -> bytes:
+        """The encoded header (166 bytes) of the next block over every
+        pending transaction, for validators to seal with
+        :func:`seal_header` and :meth:`commit` to commit."""
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_propose(ledger, ctypes.byref(out)))
+        return _ffi.take_buffer(out)
+
+    def commit(self, header, seals: Sequence) -> None:
+        """Commits the proposed block ``header`` (from :meth:`propose`) with
+        ``seals`` (66 bytes each, from :func:`seal_header`, any order),
+        which must reach the validator set's threshold
+        (:class:`~medledger.MissingQuorum` otherwise; a seal that does not
+        verify or a stale header is :class:`~medledger.InputError`)."""
+        h = as_bytes(header, "header")
+        parts = [as_bytes(s, f"seals[{i}]") for i, s in
+                 enumerate(_sequence(seals, "seals", "66-byte seals"))]
+        for i, part in enumerate(parts):
+            if len(part) != _ffi.SEAL_LEN:
+                raise ValueError(f"seals[{i}] must be {_ffi.SEAL_LEN} bytes, not {len(part)}")
+        packed = b"".join(parts)
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_commit(ledger, h, len(h), packed, len(parts)))
+
+    def participant(self, participant) -> dict:
+        """A registered participant (a Keypair or 32-byte id) as a dict:
+        ``id``, ``roles`` (bits), ``label``, ``sign_key``, ``enc_key``
+        (hex, the current keys), ``escrow_opt_out``. Raises
+        :class:`~medledger.NotFound` when not registered."""
+        pid = _participant(participant, "participant")
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_participant_json(ledger, pid, ctypes.byref(out)))
+        return _take_json(out)
+
+    def validators(self) -> dict:
+        """The validator set sealing the next block: ``threshold``,
+        ``members`` (dicts of ``id`` and ``key`` in hex, in index order:
+        a member's position is its ``validator_index`` for
+        :func:`seal_header`) and ``hash`` (:func:`validator_set_hash`)."""
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_validators_json(ledger, ctypes.byref(out)))
+        return _take_json(out)
+
+    def head(self) -> dict:
+        """The last committed block header: ``ledger_id``, ``height``,
+        ``prev_hash``, ``timestamp``, ``first_leaf``, ``tx_count``,
+        ``log_size``, ``log_root``, ``validator_set_hash`` and its
+        ``hash`` (hex digests)."""
+        out = _ffi.BufferPtr()
+        with self._borrow() as ledger:
+            check(lib.medledger_ledger_head_json(ledger, ctypes.byref(out)))
+        return _take_json(out)
 
     def verify(self) -> Report:
         """Replays the whole chain from genesis; the :class:`Report` says
@@ -999,6 +1092,20 @@ def validator_set_hash(threshold: int, members: Sequence) -> bytes:
     t = as_u32(threshold, "threshold")
     out = (ctypes.c_uint8 * _ffi.ID_LEN)()
     check(lib.medledger_validator_set_hash(t, keys, len(keys) // _ffi.PUBLIC_KEY_LEN, out))
+    return bytes(out)
+
+
+def seal_header(header, validator: Keypair, validator_index: int) -> bytes:
+    """Seals an encoded block header (from :meth:`Ledger.propose`) as the
+    validator at ``validator_index`` of the set in force (its position in
+    :meth:`Ledger.validators`), signing with ``validator``: returns the
+    66-byte seal for :meth:`Ledger.commit`. Offline; a validator must
+    never seal two different headers at one height."""
+    h = as_bytes(header, "header")
+    index = as_u32(validator_index, "validator_index")
+    out = (ctypes.c_uint8 * _ffi.SEAL_LEN)()
+    with borrow(validator, Keypair, "validator") as k:
+        check(lib.medledger_seal_header(h, len(h), k, index, out))
     return bytes(out)
 
 

@@ -3,6 +3,10 @@ for the wrong purpose, revoked), denials as AccessDenied with a reason, the
 access log, guardians, suspension, break-glass with a custodian, erasure
 with receipts, and argument checking before C is reached."""
 
+import json
+import os
+import pathlib
+import subprocess
 import time
 
 import pytest
@@ -496,3 +500,116 @@ def test_genesis_break_glass_maximum_and_founders_escrow_opt_out():
     assert DEFAULT_MAX_BREAK_GLASS_MS == 24 * 3600_000
     for kp in (admin, validator, patient, er, custodian, other):
         kp.close()
+
+
+def _fhir_scenario(c, lab):
+    """A consent used, used for the wrong purpose, revoked, then refused:
+    two permits (with the patient's own read) and two denials; three
+    consents, one revoked."""
+    ledger = c.ledger
+    consent = ledger.grant(c.patient, c.hospital_b, purposes=[Purpose.TREAT],
+                           categories=["lab"])
+    c.commit()
+    ledger.read_record(c.hospital_b, lab, Purpose.TREAT)
+    ledger.read_record(c.patient, lab, "PATRQT")
+    denied(ledger, c.hospital_b, lab, "HRESCH")
+    ledger.revoke(c.patient, consent)
+    c.commit()
+    denied(ledger, c.hospital_b, lab)
+    c.commit()
+
+
+def test_fhir_bundles_of_the_access_log_and_consents(consortium, lab):
+    c, ledger = consortium, consortium.ledger
+    _fhir_scenario(c, lab)
+    log = ledger.access_log(c.patient, c.patient)
+    bundle = ledger.access_log_fhir(c.patient, c.patient)
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "searchset"
+    assert bundle["total"] == len(log) == 4
+    events = [e["resource"] for e in bundle["entry"]]
+    assert [e["resourceType"] for e in events] == ["AuditEvent"] * 4
+    assert all(e["fullUrl"].startswith("urn:uuid:") and e["search"] == {"mode": "match"}
+               for e in bundle["entry"])
+    assert len({e["id"] for e in events}) == 4
+    # One event per log entry, in order: outcome 4 for denials, 0 for permits.
+    assert [e["outcome"]["code"]["code"] for e in events] == [
+        "4" if x["decision"] == "deny" else "0" for x in log]
+    assert [e["authorization"][0]["coding"][0]["code"] for e in events] == [
+        x["purpose"] for x in log]
+    assert all(lab.hex() in str(e["entity"]) for e in events)
+    # Stable: the same export twice; an auditor sees the same.
+    assert ledger.access_log_fhir(c.patient.id, c.patient.id) == bundle
+
+    consents = ledger.consents(c.patient, c.patient)
+    cbundle = ledger.consents_fhir(c.patient, c.patient)
+    assert cbundle["type"] == "searchset" and cbundle["total"] == len(consents) == 3
+    docs = [e["resource"] for e in cbundle["entry"]]
+    assert [d["resourceType"] for d in docs] == ["Consent"] * 3
+    assert [d["status"] for d in docs] == [
+        "inactive" if x["revoked_at"] is not None else "active" for x in consents]
+
+    for query in (ledger.access_log_fhir, ledger.consents_fhir):
+        with pytest.raises(AccessDenied):
+            query(c.hospital_b, c.patient)
+        with pytest.raises(TypeError):
+            query("patient", c.patient)
+    empty = ledger.access_log_fhir(c.other_patient, c.other_patient)
+    assert empty == {"resourceType": "Bundle", "type": "searchset", "total": 0}
+
+
+def _fhir_validator():
+    """The Python of the virtual environment scripts/test-fhir.sh sets up
+    (FHIR_VENV, or target/fhir-venv), when it has fhir.resources."""
+    root = pathlib.Path(__file__).resolve().parents[3]
+    venv = pathlib.Path(os.environ.get("FHIR_VENV", root / "target" / "fhir-venv"))
+    python = (venv if venv.is_absolute() else root / venv) / "bin" / "python"
+    if not python.is_file():
+        return None
+    probe = subprocess.run([str(python), "-c", "import fhir.resources"],
+                           capture_output=True, check=False)
+    return python if probe.returncode == 0 else None
+
+
+# Runs in the venv: validates each bundle given on the command line (the
+# Bundle model parses every resource in it) with tests/fhir/validate.py's
+# checks, and first makes sure a broken AuditEvent fails them.
+_VALIDATE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from validate import Problems, self_test, validate
+problems = Problems()
+docs = [json.load(open(path)) for path in sys.argv[2:]]
+self_test(problems, docs[0]["entry"][0]["resource"])
+for path, doc in zip(sys.argv[2:], docs):
+    validate(problems, path, doc)
+print("\\n".join(problems))
+sys.exit(1 if problems else 0)
+"""
+
+
+def test_fhir_bundles_validate_as_fhir_r5(consortium, lab, tmp_path):
+    """The binding's bundles pass the FHIR R5 checks of
+    tests/fhir/validate.py that scripts/test-fhir.sh runs on the Rust
+    export (skipped without that script's venv)."""
+    python = _fhir_validator()
+    if python is None:
+        pytest.skip("no fhir.resources venv (run scripts/test-fhir.sh to make one)")
+    c, ledger = consortium, consortium.ledger
+    _fhir_scenario(c, lab)
+    paths = []
+    for name, bundle in [("audit", ledger.access_log_fhir(c.patient, c.patient)),
+                         ("consents", ledger.consents_fhir(c.patient, c.patient))]:
+        assert len(bundle["entry"]) >= 3
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(bundle))
+    fhir_dir = pathlib.Path(__file__).resolve().parents[3] / "tests" / "fhir"
+    run = subprocess.run([str(python), "-c", _VALIDATE, str(fhir_dir), *map(str, paths)],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    # The checks bite: an AuditEvent without its required source fails.
+    bad = json.loads(paths[0].read_text())
+    del bad["entry"][1]["resource"]["source"]  # entry 0 is the self-test's sample
+    paths[0].write_text(json.dumps(bad))
+    run = subprocess.run([str(python), "-c", _VALIDATE, str(fhir_dir), str(paths[0])],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 1 and "source" in run.stdout

@@ -379,3 +379,126 @@ def test_a_validator_endorses_only_its_proposer(leader, tmp_path):
                 node_b.accept_proposals_from(b"not a list of ids")
             with pytest.raises(ValueError):
                 node_b.accept_proposals_from([b"short"])
+
+
+def test_blocks_by_hand_submit_propose_seal_commit(consortium, tmp_path):
+    """B replicates block 1, then takes A's next transactions as bytes
+    signed elsewhere, proposes, seals by hand and commits: its log is A's."""
+    c = consortium
+    a = c.ledger
+    with joined(tmp_path, "b", a) as b:
+        import_block(b, export_block(a, 1))
+        first = a.log_size
+        lab = Keypair.generate()
+        a.register(c.admin, lab, Role.PROVIDER, "lab system")
+        rid = a.append_record(c.hospital_a, c.patient.id, "lab", FHIR, LAB)
+        assert c.commit() == 2
+        reg_tx, rec_tx = a.transaction(first), a.transaction(first + 1)
+        ct_len = a.record_info(rid)["ciphertext_len"]
+        ct = export_block(a, 2)[-ct_len:]  # the block's one ciphertext ends it
+
+        with pytest.raises(MalformedInput):
+            b.submit(b"\x02\x00\x01")
+        with pytest.raises(Rejected, match="not supplied"):
+            b.submit(rec_tx)
+        with pytest.raises(Rejected):
+            b.submit(rec_tx, [ct[:-1]])
+        assert b.submit(reg_tx, []) == first
+        with pytest.raises(Rejected):  # a replay of a pending transaction
+            b.submit(reg_tx)
+        assert b.submit(bytearray(rec_tx), [memoryview(ct)]) == first + 1
+        with pytest.raises(Rejected):  # a replay of a committed one
+            a.submit(reg_tx)
+
+        validators = b.validators()
+        assert validators["threshold"] == 2
+        assert validators["hash"] == medledger.validator_set_hash(2, c.validators).hex()
+        keys = [m["key"] for m in validators["members"]]
+        assert sorted(keys) == sorted(v.public_keys.sign.hex() for v in c.validators)
+        assert [m["id"] for m in validators["members"]] == sorted(
+            m["id"] for m in validators["members"])
+        index = {v: keys.index(v.public_keys.sign.hex()) for v in c.validators}
+
+        head1 = b.head()
+        header = b.propose()
+        assert len(header) == _ffi.HEADER_LEN
+        assert header[2:34] == b.id and int.from_bytes(header[34:42], "little") == 2
+        assert header[42:74].hex() == head1["hash"] and head1["height"] == 1
+        assert header[102:134] == a.log_root(first + 2)
+
+        v0, v1, v2 = c.validators
+        seals = [medledger.seal_header(header, v, index[v]) for v in (v2, v0)]
+        assert all(len(s) == _ffi.SEAL_LEN for s in seals)
+        assert seals[0][:2] == index[v2].to_bytes(2, "little")
+        with pytest.raises(MissingQuorum):
+            b.commit(header, seals[:1])
+        with pytest.raises(InputError):  # the same seal twice
+            b.commit(header, [seals[0], seals[0]])
+        with pytest.raises(InputError):  # v0's key at v1's index
+            b.commit(header, [seals[0], medledger.seal_header(header, v0, index[v1])])
+        other = bytearray(header)
+        other[74] ^= 1  # the timestamp
+        with pytest.raises(InputError):  # a seal over another header
+            b.commit(header, [seals[0], medledger.seal_header(bytes(other), v0, index[v0])])
+        with pytest.raises(InputError):
+            b.commit(bytes(other), seals)
+        assert b.head_height == 1
+
+        b.commit(header, seals)
+        head2 = b.head()
+        assert head2["height"] == 2 and head2["tx_count"] == 2
+        assert head2["log_size"] == first + 2 and head2["first_leaf"] == first
+        assert head2["log_root"] == a.log_root(first + 2).hex()
+        assert head2["prev_hash"] == head1["hash"] and head2["ledger_id"] == b.id.hex()
+        assert head2["validator_set_hash"] == validators["hash"]
+        assert head2["timestamp"] == int.from_bytes(header[74:82], "little")
+        with pytest.raises(InputError):  # stale now
+            b.commit(header, seals)
+        b.check_served(rid, ct)
+        with b.verify() as r:
+            assert r.ok and r.blocks == 3 and r.payloads == 1
+
+        who = b.participant(lab)
+        assert who == {
+            "id": lab.id.hex(), "roles": Role.PROVIDER, "label": "lab system",
+            "sign_key": lab.public_keys.sign.hex(), "enc_key": lab.public_keys.enc.hex(),
+            "escrow_opt_out": False,
+        }
+        assert b.participant(lab.id) == who
+        with pytest.raises(NotFound):
+            b.participant(bytes(32))
+        lab.close()
+
+
+def test_blocks_by_hand_arguments_are_checked(consortium):
+    c = consortium
+    ledger = c.ledger
+    header = ledger.propose()
+    v = c.validators[0]
+    with pytest.raises(TypeError):
+        ledger.submit("tx")
+    with pytest.raises(TypeError):
+        ledger.submit(b"tx", b"payload")  # one bytes object, not a sequence
+    with pytest.raises(TypeError):
+        ledger.submit(b"tx", ["payload"])
+    with pytest.raises(TypeError):
+        ledger.commit(header, b"\x00" * _ffi.SEAL_LEN)
+    with pytest.raises(ValueError):
+        ledger.commit(header, [b"\x00" * (_ffi.SEAL_LEN - 1)])
+    with pytest.raises(TypeError):
+        medledger.seal_header(header, v.id, 0)
+    with pytest.raises(ValueError):
+        medledger.seal_header(header, v, -1)
+    with pytest.raises(InputError):  # checked in C: above 65535
+        medledger.seal_header(header, v, 65536)
+    with pytest.raises(InputError):
+        medledger.seal_header(header[:-1], v, 0)
+    with pytest.raises(InputError):
+        ledger.commit(header[:-1], [])
+    with pytest.raises(MissingQuorum):
+        ledger.commit(header, [])
+    with pytest.raises(MalformedInput):
+        ledger.submit(b"\x02\x00\x01", [b"unused ciphertext"])
+    with pytest.raises(ValueError):
+        ledger.participant(b"short")
+    assert ledger.head()["height"] == ledger.head_height == 1
