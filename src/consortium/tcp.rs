@@ -34,17 +34,40 @@ pub fn write_frame(w: &mut impl Write, bytes: &[u8]) -> Result<()> {
 /// Reads one frame; `None` at a clean end of stream before a frame.
 pub fn read_frame(r: &mut impl Read) -> Result<Option<Vec<u8>>> {
     let mut len = [0u8; 4];
-    match r.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(io("read frame length", e)),
+    let mut got = 0;
+    while let Some(rest) = len.get_mut(got..).filter(|r| !r.is_empty()) {
+        match r.read(rest) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(io("read frame length", e)),
+        }
+    }
+    match got {
+        0 => return Ok(None),
+        4 => {}
+        _ => {
+            return Err(Error::System(format!(
+                "frame length cut short: {got} of 4 bytes"
+            )));
+        }
     }
     let n = usize::try_from(u32::from_le_bytes(len)).unwrap_or(usize::MAX);
     if n > MAX_FRAME {
         return Err(Error::invalid("frame", "longer than the frame limit"));
     }
-    let mut buf = vec![0u8; n];
-    r.read_exact(&mut buf).map_err(|e| io("read frame", e))?;
+    // Memory grows with the bytes that arrive, not with the length a peer
+    // announces.
+    let mut buf = Vec::with_capacity(n.min(1 << 20));
+    r.take(u64::try_from(n).unwrap_or(u64::MAX))
+        .read_to_end(&mut buf)
+        .map_err(|e| io("read frame", e))?;
+    if buf.len() != n {
+        return Err(Error::System(format!(
+            "frame cut short: {} of {n} bytes",
+            buf.len()
+        )));
+    }
     Ok(Some(buf))
 }
 
@@ -96,5 +119,33 @@ pub fn serve(listener: TcpListener, node: Arc<Node>) {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_hostile_lengths_are_refused() {
+        let mut wire = Vec::new();
+        write_frame(&mut wire, b"hello").unwrap();
+        write_frame(&mut wire, b"").unwrap();
+        let mut r = wire.as_slice();
+        assert_eq!(read_frame(&mut r).unwrap().unwrap(), b"hello");
+        assert_eq!(read_frame(&mut r).unwrap().unwrap(), b"");
+        assert!(read_frame(&mut r).unwrap().is_none(), "clean end");
+        // A length over the limit is refused before anything is read.
+        let huge = u32::try_from(MAX_FRAME + 1).unwrap().to_le_bytes();
+        assert!(read_frame(&mut huge.as_slice()).is_err());
+        // A length the peer does not deliver: an error, not a 300 MiB buffer
+        // waiting to be filled.
+        let mut short = u32::try_from(MAX_FRAME).unwrap().to_le_bytes().to_vec();
+        short.extend_from_slice(b"abc");
+        let err = read_frame(&mut short.as_slice()).unwrap_err();
+        assert!(err.to_string().contains("cut short"), "{err}");
+        // A torn length prefix is an error too.
+        assert!(read_frame(&mut [1u8, 0].as_slice()).is_err());
     }
 }
