@@ -417,7 +417,7 @@ fn replay_inner(
 
 /// Signature checks running on a worker thread, one batch per block, in
 /// block order.
-struct SigPipeline<'scope> {
+pub(crate) struct SigPipeline<'scope> {
     to_worker: Option<mpsc::SyncSender<SigBatch>>,
     results: mpsc::Receiver<(u64, Result<u64, Fault>)>,
     /// The report as it stood after each in-flight block's rules ran (the
@@ -428,10 +428,13 @@ struct SigPipeline<'scope> {
 
 /// A signature fault found after later blocks ran: its height, the fault
 /// and the report to restore.
-type LateFault = (u64, Fault, Report);
+pub(crate) type LateFault = (u64, Fault, Report);
 
 impl<'scope> SigPipeline<'scope> {
-    fn start<'env>(scope: &'scope std::thread::Scope<'scope, 'env>, batch: bool) -> Self {
+    pub(crate) fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        batch: bool,
+    ) -> Self {
         // A few blocks queued at most: bounded memory.
         let (to_worker, from_main) = mpsc::sync_channel::<SigBatch>(2);
         let (to_main, results) = mpsc::channel();
@@ -452,7 +455,7 @@ impl<'scope> SigPipeline<'scope> {
 
     /// Queues a block's signatures; `report` is as it stands after the
     /// block's rules.
-    fn send(&mut self, batch: SigBatch, report: &Report) -> Result<(), Fault> {
+    pub(crate) fn send(&mut self, batch: SigBatch, report: &Report) -> Result<(), Fault> {
         let height = batch.height;
         let sent = self.to_worker.as_ref().map(|t| t.send(batch));
         if !matches!(sent, Some(Ok(()))) {
@@ -470,7 +473,7 @@ impl<'scope> SigPipeline<'scope> {
     /// Collects finished checks (all of them with `wait`, which also stops
     /// the worker), adding their signatures to `report`; the first failed
     /// check, if any.
-    fn failure(&mut self, wait: bool, report: &mut Report) -> Option<LateFault> {
+    pub(crate) fn failure(&mut self, wait: bool, report: &mut Report) -> Option<LateFault> {
         if wait {
             self.to_worker = None;
         }
@@ -488,6 +491,11 @@ impl<'scope> SigPipeline<'scope> {
             }
         }
         None
+    }
+
+    /// Blocks sent whose check has not been collected yet.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.len()
     }
 }
 

@@ -682,3 +682,74 @@ fn a_validator_endorses_only_the_proposer_s_proposals() {
     c.settle();
     assert_eq!(c.ledger(1).head().unwrap(), c.ledger(0).head().unwrap());
 }
+
+/// A fresh node joined from `of`'s genesis, holding blocks 1..=upto.
+fn replica(name: &str, of: &Ledger, upto: u64) -> Ledger {
+    let l = Ledger::join_dir(&tempdir(name), &of.shipped_block(0).unwrap(), of.id()).unwrap();
+    let blocks = of
+        .export_blocks(1, usize::try_from(upto).unwrap(), usize::MAX)
+        .unwrap();
+    l.import_blocks(&blocks).unwrap();
+    assert_eq!(l.head().unwrap().height, upto);
+    l
+}
+
+#[test]
+fn a_batch_import_stores_what_verified_and_stops_at_a_bad_signature() {
+    let c = cluster("batch");
+    for i in 0..3 {
+        c.ledger(0)
+            .append_record(&c.k.doc_a, c.record("lab", format!("r{i}").as_bytes()))
+            .unwrap();
+        c.settle();
+    }
+    let l0 = c.ledger(0);
+    let top = l0.head().unwrap().height;
+    let h = top - 3; // blocks h+1..=h+3 hold the three records
+    // Block h+2 with one transaction signature changed, re-sealed by three
+    // validators over a correct log root: only its signature is wrong.
+    let real: Vec<ShippedBlock> = (h + 1..=top)
+        .map(|x| l0.shipped_block(x).unwrap())
+        .collect();
+    let forged = {
+        let before = replica("batch-forger", l0, h + 1);
+        let mut txs = Block::decode(&real[1].block).unwrap().block.txs;
+        let last = txs[0].len() - 1;
+        txs[0][last] ^= 0x01;
+        let v = &c.k.validators;
+        let mut signers: Vec<(u16, &medledger::Keypair)> = (0..3)
+            .map(|i| (index_of(&before, &v[i]), v[i].as_ref()))
+            .collect();
+        signers.sort_by_key(|s| s.0);
+        let b = forge_block(&before, txs, &signers);
+        ShippedBlock::new(&b, real[1].payloads.clone())
+    };
+    let f = replica("batch-target", l0, h);
+    let err = f
+        .import_blocks(&[real[0].clone(), forged, real[2].clone()])
+        .unwrap_err();
+    let Error::Corrupt(fault) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(fault.kind, FaultKind::BadSignature, "{fault}");
+    assert_eq!(fault.location.height, h + 2);
+    assert_eq!(fault.location.tx_index, Some(0));
+    // The block before it was stored, nothing after it.
+    assert_eq!(f.head().unwrap().height, h + 1);
+    assert!(f.verify().unwrap().is_ok());
+    // The real blocks import after that.
+    let r = f.import_blocks(&real[1..]).unwrap();
+    assert_eq!(r.len(), 2);
+    assert_eq!(f.head().unwrap(), l0.head().unwrap());
+    assert!(f.verify().unwrap().is_ok());
+    // Blocks it already holds come back as such; a gap is refused.
+    let again = f.import_blocks(&real).unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|r| matches!(r, Imported::AlreadyHave { .. }))
+    );
+    let g = replica("batch-gap", l0, h);
+    assert!(g.import_blocks(&real[1..]).is_err());
+    assert_eq!(g.head().unwrap().height, h);
+}

@@ -9,7 +9,7 @@
 //! against its digest. A validator endorses (seals) a proposal only after
 //! the same checks, and never two different headers at one height.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,7 +23,7 @@ use crate::model::tx::ciphertext_digest;
 use crate::model::{LedgerId, RecordId, SignedTx, TxBody};
 use crate::proof::Equivocation;
 use crate::store::{Access, DirStore};
-use crate::verify::{Report, VerifyOptions, apply_block, genesis_block, replay};
+use crate::verify::{Report, SigPipeline, VerifyOptions, apply_block, genesis_block, replay};
 use crate::{Error, Result};
 
 use super::{Inner, Ledger, PreparedTx, check_seals, rejected, seal_with};
@@ -78,6 +78,24 @@ pub(super) struct Staged {
 
 /// Ciphertexts matched to records by digest.
 type Matched = Vec<(Digest, Vec<u8>)>;
+
+/// The state of a pipelined import: the signature worker, the blocks
+/// applied and waiting for their signatures (in order), what was done.
+struct Pipeline<'scope> {
+    sigs: SigPipeline<'scope>,
+    waiting: VecDeque<Verified>,
+    out: Vec<Imported>,
+    /// A signature check failed: nothing from that block on is stored.
+    sig_failed: bool,
+}
+
+/// A block checked and applied, waiting to be stored.
+struct Verified {
+    block: Block,
+    payloads: Matched,
+    erased: HashSet<RecordId>,
+    missing_payloads: usize,
+}
 
 /// Record ciphertext digests and lengths of a block's transactions.
 fn record_digests(block: &Block) -> Result<Vec<(Digest, u64)>> {
@@ -496,6 +514,156 @@ impl Ledger {
         self.store_imported(b.clone(), payloads, &erased, missing)
     }
 
+    /// Imports consecutive blocks from a peer (catch-up), with the checks
+    /// of [`Ledger::import_block`]; each block's transaction signatures are
+    /// checked on a worker thread while the next blocks' rules run, and a
+    /// block is stored only once its signatures verified. Blocks this node
+    /// already holds are compared (so a conflict yields evidence and ends
+    /// the import). On a fault, the blocks before it are stored and the
+    /// fault is returned.
+    pub fn import_blocks(&self, blocks: &[ShippedBlock]) -> Result<Vec<Imported>> {
+        let plain = {
+            let inner = self.read()?;
+            !self.read_only && inner.staged.is_none() && inner.pending.is_empty()
+        };
+        if !plain {
+            // An endorsed or pending block: one by one, as import_block
+            // handles it.
+            let mut out = Vec::with_capacity(blocks.len());
+            for s in blocks {
+                let r = self.import_block(s)?;
+                let stop = matches!(r, Imported::Conflict(_));
+                out.push(r);
+                if stop {
+                    break;
+                }
+            }
+            return Ok(out);
+        }
+        let _commit = self.commit_guard()?;
+        std::thread::scope(|scope| {
+            let mut p = Pipeline {
+                sigs: SigPipeline::start(scope, true),
+                waiting: VecDeque::new(),
+                out: Vec::with_capacity(blocks.len()),
+                sig_failed: false,
+            };
+            let run = self.import_pipelined(blocks, &mut p);
+            let failed_in_loop = p.sig_failed;
+            // Store what verified before anything failed.
+            let drained = self.drain(&mut p, true);
+            let result = match (run, drained) {
+                (Ok(()), Ok(())) => return Ok(p.out),
+                // A signature fault found in the loop came first.
+                (Err(e), _) if failed_in_loop => e,
+                (Err(e), Ok(())) => e,
+                // A signature fault of an earlier block comes first.
+                (_, Err(e)) => e,
+            };
+            self.rebuild()?;
+            Err(result)
+        })
+    }
+
+    /// The loop of [`Ledger::import_blocks`]: checks and applies each block,
+    /// queues its signatures, stores the blocks whose signatures verified.
+    fn import_pipelined(&self, blocks: &[ShippedBlock], p: &mut Pipeline<'_>) -> Result<()> {
+        let mut head = self.read()?.head.clone();
+        let mut sink = Report::default();
+        for s in blocks {
+            let decoded = Block::decode(&s.block)?;
+            let b = &decoded.block;
+            if b.header.height <= head.height && p.waiting.is_empty() {
+                let r = self.compare_known(b)?;
+                let stop = matches!(r, Imported::Conflict(_));
+                p.out.push(r);
+                if stop {
+                    return Ok(());
+                }
+                continue;
+            }
+            if b.header.height != head.height.saturating_add(1) {
+                return Err(Error::invalid(
+                    "block",
+                    format!(
+                        "height {} does not follow block {}: blocks must be consecutive",
+                        b.header.height, head.height
+                    ),
+                ));
+            }
+            check_seals(&self.read()?.state, &b.header, &b.seals)?;
+            let (payloads, missing_payloads) = match_payloads(b, &s.payloads, false)?;
+            let mut erased = HashMap::new();
+            let applied = {
+                let mut guard = self.write()?;
+                let inner: &mut Inner = &mut guard;
+                let leaves = precheck_root(&mut inner.log, b)?;
+                let applied = apply_block(
+                    &mut inner.state,
+                    &mut inner.log,
+                    &head,
+                    b,
+                    &decoded.tx_offsets,
+                    b.header.height,
+                    &mut sink,
+                    &mut erased,
+                    Some(&leaves),
+                )
+                .map_err(|f| Error::Corrupt(Box::new(f)))?;
+                if applied.fault.is_none() {
+                    inner.state.end_block(b.header.log_size, b.header.timestamp);
+                }
+                applied
+            };
+            if applied.fault.is_some() {
+                // Earlier blocks' signatures first, then this block's own,
+                // then its rule fault.
+                self.drain(p, true)?;
+                return Err(match applied.settle(true, &mut sink) {
+                    Err(f) => Error::Corrupt(Box::new(f)),
+                    Ok(_) => Error::System("a block fault went missing".into()),
+                });
+            }
+            p.sigs
+                .send(applied.sigs, &sink)
+                .map_err(|f| Error::Corrupt(Box::new(f)))?;
+            head = b.header.clone();
+            p.waiting.push_back(Verified {
+                block: b.clone(),
+                payloads,
+                erased: erased.into_keys().collect(),
+                missing_payloads,
+            });
+            self.drain(p, false)?;
+        }
+        Ok(())
+    }
+
+    /// Collects finished signature checks (all, with `wait`) and stores the
+    /// blocks they verified, in order. A failed check drops its block and
+    /// every later one and is returned as the block's fault.
+    fn drain(&self, p: &mut Pipeline<'_>, wait: bool) -> Result<()> {
+        let mut sink = Report::default();
+        let late = p.sigs.failure(wait, &mut sink);
+        if p.sig_failed {
+            return Ok(());
+        }
+        let done = p
+            .waiting
+            .len()
+            .saturating_sub(p.sigs.in_flight())
+            .saturating_sub(usize::from(late.is_some()));
+        for v in p.waiting.drain(..done) {
+            p.out.push(self.store_verified(v, false)?);
+        }
+        if let Some((_, f, _)) = late {
+            p.waiting.clear();
+            p.sig_failed = true;
+            return Err(Error::Corrupt(Box::new(f)));
+        }
+        Ok(())
+    }
+
     /// Compares a block at a height this node holds with its own.
     fn compare_known(&self, b: &Block) -> Result<Imported> {
         let height = b.header.height;
@@ -567,6 +735,26 @@ impl Ledger {
         erased: &HashSet<RecordId>,
         missing_payloads: usize,
     ) -> Result<Imported> {
+        self.store_verified(
+            Verified {
+                block,
+                payloads,
+                erased: erased.clone(),
+                missing_payloads,
+            },
+            true,
+        )
+    }
+
+    /// Stores a verified block applied to the state and moves the head;
+    /// `end_block` when the state has not ended the block yet.
+    fn store_verified(&self, v: Verified, end_block: bool) -> Result<Imported> {
+        let Verified {
+            block,
+            payloads,
+            erased,
+            missing_payloads,
+        } = v;
         if let Err(e) = self.store.append_block(&block.encode(), &payloads) {
             self.rebuild()?;
             return Err(e);
@@ -585,9 +773,11 @@ impl Ledger {
         let height = block.header.height;
         {
             let mut inner = self.write()?;
-            inner
-                .state
-                .end_block(block.header.log_size, block.header.timestamp);
+            if end_block {
+                inner
+                    .state
+                    .end_block(block.header.log_size, block.header.timestamp);
+            }
             inner.head = block.header;
             inner.proposed = None;
         }
