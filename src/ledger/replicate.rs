@@ -522,11 +522,15 @@ impl Ledger {
     /// the import). On a fault, the blocks before it are stored and the
     /// fault is returned.
     pub fn import_blocks(&self, blocks: &[ShippedBlock]) -> Result<Vec<Imported>> {
+        // Checked under the commit lock, so no block is endorsed (staged)
+        // between the check and the import.
+        let commit = self.commit_guard()?;
         let plain = {
             let inner = self.read()?;
             !self.read_only && inner.staged.is_none() && inner.pending.is_empty()
         };
         if !plain {
+            drop(commit);
             // An endorsed or pending block: one by one, as import_block
             // handles it.
             let mut out = Vec::with_capacity(blocks.len());
@@ -540,7 +544,6 @@ impl Ledger {
             }
             return Ok(out);
         }
-        let _commit = self.commit_guard()?;
         std::thread::scope(|scope| {
             let mut p = Pipeline {
                 sigs: SigPipeline::start(scope, true),
