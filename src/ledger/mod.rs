@@ -170,7 +170,7 @@ struct Inner {
     pending: Vec<PendingTx>,
     /// A block this node endorsed (checked and applied to `state` and
     /// `log`, not yet sealed nor stored); never together with `pending`.
-    staged: Option<replicate::Staged>,
+    staged: Option<replicate::Verified>,
     /// The proposal this node sent to the validators for the next height
     /// (re-sent unchanged until it is committed).
     proposed: Option<crate::log::shipped::ShippedBlock>,

@@ -68,14 +68,6 @@ pub enum Endorsed {
     Conflict(Box<Equivocation>),
 }
 
-/// A proposal a validator endorsed: applied to the state, waiting for
-/// its seals.
-pub(super) struct Staged {
-    block: Block,
-    payloads: Vec<(Digest, Vec<u8>)>,
-    erased: HashSet<RecordId>,
-}
-
 /// Ciphertexts matched to records by digest.
 type Matched = Vec<(Digest, Vec<u8>)>;
 
@@ -89,8 +81,10 @@ struct Pipeline<'scope> {
     sig_failed: bool,
 }
 
-/// A block checked and applied, waiting to be stored.
-struct Verified {
+/// A block checked and applied, waiting to be stored: a batch-imported
+/// block waiting for its signature check, or a proposal a validator
+/// endorsed (staged) waiting for its seals.
+pub(super) struct Verified {
     block: Block,
     payloads: Matched,
     erased: HashSet<RecordId>,
@@ -451,10 +445,11 @@ impl Ledger {
             }
         }
         block.seals.sort_by_key(|s| s.validator);
-        self.write()?.staged = Some(Staged {
+        self.write()?.staged = Some(Verified {
             block,
             payloads,
             erased,
+            missing_payloads: 0,
         });
         Ok(Endorsed::Seals(ours))
     }
@@ -492,12 +487,10 @@ impl Ledger {
                     self.write()?.staged = Some(st);
                     return Err(e);
                 }
-                let block = Block {
-                    header: b.header.clone(),
-                    seals: b.seals.clone(),
-                    txs: st.block.txs,
-                };
-                return self.store_imported(block, st.payloads, &st.erased, 0);
+                let mut v = st;
+                v.block.header = b.header.clone();
+                v.block.seals = b.seals.clone();
+                return self.store_verified(v, true);
             }
             // Another block was sealed at the height this node endorsed:
             // forget the endorsed one.
@@ -511,7 +504,13 @@ impl Ledger {
         check_seals(&self.read()?.state, &b.header, &b.seals)?;
         let (payloads, missing) = match_payloads(b, &shipped.payloads, false)?;
         let erased = self.apply_verified(&head, &decoded)?;
-        self.store_imported(b.clone(), payloads, &erased, missing)
+        let v = Verified {
+            block: b.clone(),
+            payloads,
+            erased,
+            missing_payloads: missing,
+        };
+        self.store_verified(v, true)
     }
 
     /// Imports consecutive blocks from a peer (catch-up), with the checks
@@ -729,28 +728,9 @@ impl Ledger {
         Ok(erased.into_keys().collect())
     }
 
-    /// Stores a verified, applied block and moves the head; erases the
-    /// ciphertexts of the records it erases.
-    fn store_imported(
-        &self,
-        block: Block,
-        payloads: Vec<(Digest, Vec<u8>)>,
-        erased: &HashSet<RecordId>,
-        missing_payloads: usize,
-    ) -> Result<Imported> {
-        self.store_verified(
-            Verified {
-                block,
-                payloads,
-                erased: erased.clone(),
-                missing_payloads,
-            },
-            true,
-        )
-    }
-
-    /// Stores a verified block applied to the state and moves the head;
-    /// `end_block` when the state has not ended the block yet.
+    /// Stores a verified block applied to the state, erases the ciphertexts
+    /// of the records it erases and moves the head; `end_block` when the
+    /// state has not ended the block yet.
     fn store_verified(&self, v: Verified, end_block: bool) -> Result<Imported> {
         let Verified {
             block,
